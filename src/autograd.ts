@@ -1,0 +1,91 @@
+// Reverse-mode autograd over coarse ops (llm.c style): each op computes its forward with a backend
+// kernel and, when any input needs a gradient, records a closure that runs its backward kernel.
+//
+// Contract:
+// - A `Var` holds a value Tensor and, when it requires a gradient, a lazily allocated gradient
+//   buffer of the same size (zero-filled on first use). Backward kernels accumulate into it.
+// - A `Graph` is one forward pass: the backend it runs on, whether it records, and the tape.
+//   `graph.backward(loss)` seeds d loss / d loss = 1 and runs the tape in reverse, once.
+
+import type { Backend } from "./backend/backend.js";
+import { Tensor } from "./tensor.js";
+
+export class Var {
+  readonly value: Tensor;
+  readonly requiresGrad: boolean;
+  private gradData: Float32Array | null = null;
+
+  constructor(value: Tensor, requiresGrad = false) {
+    this.value = value;
+    this.requiresGrad = requiresGrad;
+  }
+
+  get shape(): readonly number[] {
+    return this.value.shape;
+  }
+
+  get data(): Float32Array {
+    return this.value.data;
+  }
+
+  /** The gradient buffer, allocated (zeros) on first access. */
+  get grad(): Float32Array {
+    if (this.gradData === null) this.gradData = new Float32Array(this.value.size);
+    return this.gradData;
+  }
+
+  get hasGrad(): boolean {
+    return this.gradData !== null;
+  }
+
+  zeroGrad(): void {
+    this.gradData?.fill(0);
+  }
+
+  /** Drop the gradient buffer (frees memory between steps). */
+  releaseGrad(): void {
+    this.gradData = null;
+  }
+}
+
+export class Graph {
+  readonly backend: Backend;
+  /** Whether ops record backward closures (false for inference). */
+  readonly recording: boolean;
+  private readonly tape: Array<() => void> = [];
+  private done = false;
+
+  constructor(backend: Backend, recording: boolean) {
+    this.backend = backend;
+    this.recording = recording;
+  }
+
+  /** True when the op producing from `inputs` must record its backward. */
+  needsGrad(...inputs: Array<Var | null | undefined>): boolean {
+    if (!this.recording) return false;
+    for (const v of inputs) if (v && v.requiresGrad) return true;
+    return false;
+  }
+
+  /** A new op output; it requires a gradient iff any input does (and we record). */
+  output(shape: readonly number[], ...inputs: Array<Var | null | undefined>): Var {
+    return new Var(new Tensor(shape), this.needsGrad(...inputs));
+  }
+
+  record(backward: () => void): void {
+    this.tape.push(backward);
+  }
+
+  /** Backpropagate from a scalar `loss` (seed 1) or from a Var whose grad the caller has set. */
+  backward(loss: Var, seed = true): void {
+    if (this.done) throw new Error("Graph.backward may only run once per forward pass");
+    if (!loss.requiresGrad) throw new Error("backward: the loss does not depend on any parameter");
+    if (seed) {
+      if (loss.value.size !== 1) throw new Error(`backward: loss must be a scalar, got shape [${loss.shape.join(", ")}]`);
+      loss.grad[0] = 1;
+    }
+    for (let i = this.tape.length - 1; i >= 0; i--) this.tape[i]();
+    this.tape.length = 0;
+    this.done = true;
+  }
+}

@@ -1,0 +1,58 @@
+// Parameter store: named trainable tensors (Vars) keyed by the reference's state-dict names, plus
+// non-trainable buffers (e.g. rotary inverse frequencies).
+
+import { Var } from "../autograd.js";
+import { Tensor } from "../tensor.js";
+
+export class ParameterStore {
+  readonly params = new Map<string, Var>();
+  readonly buffers = new Map<string, Tensor>();
+
+  add(name: string, shape: readonly number[], init: Float32Array | ((n: number) => Float32Array)): Var {
+    if (this.params.has(name)) throw new Error(`duplicate parameter ${name}`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = typeof init === "function" ? init(size) : init;
+    const v = new Var(new Tensor(shape, data), true);
+    this.params.set(name, v);
+    return v;
+  }
+
+  addBuffer(name: string, value: Tensor): void {
+    this.buffers.set(name, value);
+  }
+
+  get(name: string): Var {
+    const v = this.params.get(name);
+    if (v === undefined) throw new Error(`no parameter named ${name}`);
+    return v;
+  }
+
+  /** Number of trainable scalars. */
+  count(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.value.size;
+    return n;
+  }
+
+  zeroGrads(): void {
+    for (const v of this.params.values()) v.zeroGrad();
+  }
+}
+
+/** A normal(0, std) initialiser drawing from `uniform` (a [0, 1) source), Box-Muller. */
+export function normalInit(uniform: () => number, std: number): (n: number) => Float32Array {
+  return (n) => {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += 2) {
+      const u1 = Math.max(uniform(), 1e-300);
+      const u2 = uniform();
+      const r = Math.sqrt(-2 * Math.log(u1)) * std;
+      out[i] = r * Math.cos(2 * Math.PI * u2);
+      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+    }
+    return out;
+  };
+}
+
+export const zerosInit = (n: number): Float32Array => new Float32Array(n);
+export const onesInit = (n: number): Float32Array => new Float32Array(n).fill(1);

@@ -1,0 +1,41 @@
+// Rotary angle tables for a set of token positions (the reference's FrequencyPositionEncoding):
+// angle[row, c] = position[row] · invFreq[c >> 1] for c < rotDim — each frequency repeated for an
+// adjacent channel pair — stored as cos and sin tables of shape (rows, rotDim).
+
+import type { RotaryAngles } from "../ops/rotary.js";
+
+/** invFreq[i] = 10000^(-2i / rotDim), i < rotDim / 2. */
+export function rotaryInverseFrequencies(rotDim: number): Float32Array {
+  const out = new Float32Array(rotDim / 2);
+  for (let i = 0; i < out.length; i++) out[i] = 1 / Math.pow(10000, (2 * i) / rotDim);
+  return out;
+}
+
+export function rotaryAngles(positions: ArrayLike<number>, invFreq: Float32Array): RotaryAngles {
+  const rotDim = invFreq.length * 2;
+  const rows = positions.length;
+  const cos = new Float32Array(rows * rotDim);
+  const sin = new Float32Array(rows * rotDim);
+  for (let r = 0; r < rows; r++) {
+    const p = positions[r];
+    for (let c = 0; c < rotDim; c++) {
+      const a = p * invFreq[c >> 1];
+      cos[r * rotDim + c] = Math.cos(a);
+      sin[r * rotDim + c] = Math.sin(a);
+    }
+  }
+  return { cos, sin, rotDim };
+}
+
+/** Select rows of an angle table: the rows of `index` in order (for kept / latent positions). */
+export function selectAngles(a: RotaryAngles, index: ArrayLike<number>): RotaryAngles {
+  const { rotDim } = a;
+  const cos = new Float32Array(index.length * rotDim);
+  const sin = new Float32Array(index.length * rotDim);
+  for (let i = 0; i < index.length; i++) {
+    const s = index[i] * rotDim;
+    cos.set(a.cos.subarray(s, s + rotDim), i * rotDim);
+    sin.set(a.sin.subarray(s, s + rotDim), i * rotDim);
+  }
+  return { cos, sin, rotDim };
+}

@@ -1,0 +1,31 @@
+// crossEntropy: mean softmax cross-entropy over rows whose label is not `ignoreIndex` (-100).
+// logits (..., V), labels (rows) -> scalar loss. With no counted rows the loss is 0.
+
+import type { Graph, Var } from "../autograd.js";
+
+export const IGNORE_INDEX = -100;
+
+export function crossEntropy(g: Graph, logits: Var, labels: Int32Array, ignoreIndex = IGNORE_INDEX): { loss: Var; count: number } {
+  const V = logits.shape[logits.shape.length - 1];
+  const rows = logits.value.size / V;
+  if (labels.length !== rows) throw new RangeError(`crossEntropy: ${labels.length} labels for ${rows} rows of logits`);
+  let count = 0;
+  for (let i = 0; i < rows; i++) {
+    const y = labels[i];
+    if (y === ignoreIndex) continue;
+    if (!(y >= 0 && y < V)) throw new RangeError(`crossEntropy: labels[${i}] = ${y} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);
+    count++;
+  }
+  const be = g.backend;
+  const lse = new Float32Array(rows);
+  const losses = new Float32Array(rows);
+  be.crossEntropyForward(logits.data, labels, lse, losses, rows, V, ignoreIndex);
+  let sum = 0;
+  for (let i = 0; i < rows; i++) sum += losses[i];
+  const loss = g.output([1], logits);
+  loss.data[0] = count > 0 ? sum / count : 0;
+  if (loss.requiresGrad && count > 0) {
+    g.record(() => be.crossEntropyBackward(logits.data, labels, lse, logits.grad, rows, V, ignoreIndex, loss.grad[0] / count));
+  }
+  return { loss, count };
+}
