@@ -1,36 +1,57 @@
 // writeFileAtomic: a file is either its old contents or its complete new contents, never a torn
-// write — write to a temp file in the same folder, fsync it, rename over the target, fsync the folder.
+// write. The data goes to `file + ".tmp-<pid>-<random>"`, which is fsynced and renamed over
+// `file`; then the folder is fsynced (skipped on platforms that refuse to fsync a directory).
 
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = fs.openSync(tmp, "w");
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  let renamed = false;
   try {
-    fs.writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data);
-    fs.fsyncSync(fd);
+    const fd = openSync(tmp, "wx", 0o644);
+    try {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    renamed = true;
   } finally {
-    fs.closeSync(fd);
+    if (!renamed) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // The temp file may not exist; the original error matters more.
+      }
+    }
   }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fsyncDir(path.dirname(file));
+  fsyncDir(dirname(file));
 }
 
+/** fsync a directory so a rename in it is durable; ignores platforms that refuse. */
 export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
+  let fd: number;
   try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
+    fd = openSync(dir, "r");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "EINVAL" && code !== "EISDIR" && code !== "EPERM") throw e;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (isIgnorableDirSyncError(e)) return;
+    throw e;
   }
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    if (!isIgnorableDirSyncError(e)) throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isIgnorableDirSyncError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "EINVAL" || code === "EISDIR" || code === "ENOTSUP" || code === "EPERM";
 }
