@@ -1,0 +1,17 @@
+// Public API of the perceiver-ar package.
+
+export { Tensor } from "./tensor.js";
+export { Graph, Var } from "./autograd.js";
+export type { Backend, AttentionShape, AdamWStep } from "./backend/backend.js";
+export { referenceBackend } from "./backend/reference/index.js";
+export { PerceiverAR, type ForwardOptions, type TokenBatch, type IntBatch, type LossResult } from "./models/perceiver-ar.js";
+export { makeConfig, toReferenceConfig, validateConfig, DEFAULT_CONFIG, ConfigError, type PerceiverARConfig } from "./models/config.js";
+export { PRESETS, getPreset } from "./models/presets.js";
+export { countParameters, estimateTrainingMemory, estimateGenerationMemory } from "./models/memory.js";
+export { loadModel, saveModel, stateDict, loadStateDict, CheckpointError } from "./io/checkpoint.js";
+export { parseSafetensors, serializeSafetensors, readSafetensorsFile, writeSafetensorsFile, SafetensorsError } from "./io/safetensors.js";
+export { ByteTokenizer } from "./data/byte-tokenizer.js";
+export { HfTokenizer } from "./data/hf-tokenizer.js";
+export type { Tokenizer } from "./data/tokenizer.js";
+export { loadTextCorpus, splitByDocument, tokenizeDocuments } from "./data/text-corpus.js";
+export { Rng } from "./data/rng.js";

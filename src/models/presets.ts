@@ -1,0 +1,66 @@
+// Named model configurations sized for real use on a CPU machine. Values are partial configs over
+// the reference defaults (see config.ts); `--key value` overrides and JSON files apply on top.
+
+import type { PerceiverARConfig } from "./config.js";
+
+export interface Preset {
+  description: string;
+  model: Partial<PerceiverARConfig>;
+}
+
+export const PRESETS: Record<string, Preset> = {
+  tiny: {
+    description: "a few thousand parameters, for tests and smoke runs",
+    model: { vocabSize: 258, maxSeqLen: 64, maxLatents: 16, numChannels: 32, numHeads: 2, numSelfAttentionLayers: 1, crossAttentionDropout: 0.5 },
+  },
+  "text-small": {
+    description: "byte-level text model trained by `npm start` (~0.8M parameters, context 1024, 128 latents)",
+    model: {
+      vocabSize: 258,
+      maxSeqLen: 1024,
+      maxLatents: 128,
+      numChannels: 128,
+      numHeads: 4,
+      numSelfAttentionLayers: 3,
+      numSelfAttentionRotaryLayers: -1,
+      crossAttentionDropout: 0.5,
+      absPosEmb: false,
+      outputNorm: true,
+      outputBias: false,
+    },
+  },
+  standard: {
+    description: "the benchmark config: context 4096, 512 latents, width 256, 4 heads, 1 cross- + 5 self-attention layers",
+    model: { vocabSize: 256, maxSeqLen: 4096, maxLatents: 512, numChannels: 256, numHeads: 4, numSelfAttentionLayers: 5, crossAttentionDropout: 0 },
+  },
+  "transformer-2k": {
+    description: "decoder-only Transformer baseline (latents = context 2048), 6 layers, width 256",
+    model: { vocabSize: 256, maxSeqLen: 2048, maxLatents: 2048, numChannels: 256, numHeads: 4, numSelfAttentionLayers: 5, crossAttentionDropout: 0 },
+  },
+  "clm-base": {
+    description: "the layout of krasserm/perceiver-ar-clm-base (rotary only, output norm, no output bias)",
+    model: {
+      vocabSize: 262,
+      maxSeqLen: 4096,
+      maxLatents: 512,
+      numChannels: 1280,
+      numHeads: 10,
+      numSelfAttentionLayers: 20,
+      numSelfAttentionRotaryLayers: -1,
+      crossAttentionDropout: 0.5,
+      absPosEmb: false,
+      outputNorm: true,
+      outputBias: false,
+    },
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS);
+}
+
+export function getPreset(name: string): Preset {
+  const p = PRESETS[name];
+  if (p === undefined) throw new RangeError(`unknown preset "${name}"; choose one of: ${presetNames().join(", ")}`);
+  return p;
+}
