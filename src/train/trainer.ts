@@ -1,0 +1,473 @@
+// Trainer: the training loop as a library API (AdamW, warmup + cosine schedule, gradient
+// accumulation and clipping, periodic evaluation, crash-safe checkpoints, exact resume).
+//
+// Contract:
+// - One `step()` = one optimizer update: `gradAccumulation` micro-batches from the BatchSource,
+//   each through `model.lossAndGrad(inputs, labels, {prefixLen: P, training: true, random})`,
+//   with P = N - min(N, maxLatents) (N = the batch's seqLen, default max_seq_len; windows of
+//   N + 1 tokens, inputs = window[0:N], labels = window[1:N+1][P:], the latent positions only).
+//   Cross-attention dropout draws from a seeded `Rng` (src/data/rng.ts) whose state is saved.
+// - The step's gradient is the token-weighted mean over all micro-batches (exactly the gradient
+//   of the mean loss over every counted label, also when micro-batches count different numbers of
+//   labels); the reported loss is that mean.
+// - Before anything is updated: a NaN/Inf loss or gradient norm throws `NonFiniteError`; the
+//   weights, the optimizer moments and the step count stay as they were (the batch source and the
+//   dropout RNG have advanced, so a retry sees the next batch; `Trainer.resume` restarts from the
+//   last checkpoint). Then gradients are clipped to `clipNorm` (global L2, 0 = off) and AdamW
+//   applies lr = schedule(step).
+// - Determinism: same model init + same data + same seed + same backend = the same losses bit
+//   for bit. Every reduction runs in a fixed order; evaluation uses no RNG.
+// - `Trainer.resume(runDir, data, {backend})` loads the last checkpoint (weights, moments, step,
+//   dropout RNG, data-source state, best val loss) and continues exactly as an uninterrupted run.
+//
+// Defaults and how they relate to the reference (krasserm/perceiver-io examples/training/clm:
+// torch Adam lr 2e-4 (betas 0.9/0.999, eps 1e-8, no weight decay), CosineWithWarmupLR with 200
+// warmup steps decaying to 0, gradient_clip_val 0.5, accumulate_grad_batches 2):
+//   lr 2e-4, warmupSteps min(200, maxSteps), minLr 0 — as the reference;
+//   beta1 0.9, eps 1e-8 — as the reference;
+//   beta2 0.95 — instead of 0.999: the usual choice for transformer LM training with AdamW, it
+//     tracks the gradient scale faster and is more robust to loss spikes with small CPU batches;
+//   weightDecay 0.01 on matrices only (PyTorch AdamW's default; the reference uses none);
+//   clipNorm 1.0 (reference 0.5); gradAccumulation 1 (reference 2); batchSize 8.
+
+import { mkdirSync } from "node:fs";
+import type { Backend } from "../backend/backend.js";
+import { Rng, type RngState } from "../data/rng.js";
+import type { PerceiverAR } from "../models/perceiver-ar.js";
+import { AdamW } from "./adamw.js";
+import type { BatchSource, TrainBatch } from "./batch-source.js";
+import { evaluate, type EvalResult, type EvaluateOptions } from "./evaluate.js";
+import { assertFiniteLoss, clipGradNorm, scaleGradients } from "./grad-clip.js";
+import { writeLossPlotFromRun } from "./loss-plot.js";
+import {
+  appendMetric,
+  findCheckpoint,
+  readCheckpoint,
+  RunFolderError,
+  syncMetrics,
+  truncateMetrics,
+  writeBestModel,
+  writeCheckpoint,
+  type TrainerState,
+} from "./run-folder.js";
+import { learningRate, validateSchedule } from "./schedule.js";
+
+const IGNORE = -100;
+
+/** Trainer settings. All are stored in trainer-state.json. */
+export interface TrainerOptions {
+  /** Examples per micro-batch (rows returned by the batch source), integer >= 1. Default 8. */
+  batchSize: number;
+  /** Micro-batches per optimizer step, integer >= 1. Default 1. */
+  gradAccumulation: number;
+  /** Peak learning rate, > 0. Default 2e-4. */
+  lr: number;
+  /** Linear warmup steps, integer in [0, maxSteps]. Default min(200, maxSteps). */
+  warmupSteps: number;
+  /** Optimizer steps to train, integer >= 1. Required. */
+  maxSteps: number;
+  /** Learning rate at maxSteps (cosine floor), in [0, lr]. Default 0. */
+  minLr: number;
+  /** Decoupled weight decay of the weight matrices, >= 0. Default 0.01. */
+  weightDecay: number;
+  /** Default 0.9. */
+  beta1: number;
+  /** Default 0.95 (see the file header). */
+  beta2: number;
+  /** Default 1e-8. */
+  eps: number;
+  /** Clip the global gradient norm to this, > 0; 0 disables clipping. Default 1.0. */
+  clipNorm: number;
+  /** Apply weight decay to the embeddings too. Default false. */
+  decayEmbeddings: boolean;
+  /** Apply weight decay to LayerNorm weights/biases too. Default false. */
+  decayNorms: boolean;
+  /** Seed of the cross-attention dropout RNG, safe integer. Default 0. */
+  seed: number;
+  /** Evaluate every this many steps (and at the end), integer >= 0; 0 = only at the end. Default 500. */
+  evalEvery: number;
+  /** Checkpoint every this many steps (and at the end), integer >= 0; 0 = only at the end. Default 1000. */
+  checkpointEvery: number;
+  /** Append a train record to metrics.jsonl every this many steps, integer >= 1. Default 1. */
+  logEvery: number;
+  /** Run folder for checkpoints and metrics, or null for none. Default null. */
+  runDir: string | null;
+  /** Save runDir/best (config + weights) whenever the validation loss improves. Default true. */
+  saveBest: boolean;
+}
+
+/** Constructor options: `maxSteps` is required, everything else has a default. */
+export type TrainerOptionsInput = Partial<TrainerOptions> & { maxSteps: number };
+
+/** Fixed validation windows (e.g. `fixedWindows(valStream, maxSeqLen + 1, count)`) and how to score them. */
+export interface ValidationSet extends EvaluateOptions {
+  windows: readonly Int32Array[];
+}
+
+/** Extra, non-serialised inputs of a trainer. */
+export interface TrainerInit {
+  validation?: ValidationSet;
+}
+
+/** Options of `Trainer.resume`. */
+export interface ResumeInit extends TrainerInit {
+  /** Backend to load the model on. Exact resume needs the backend the run used. */
+  backend: Backend;
+  /** Settings that may change on resume without affecting the loss sequence. */
+  overrides?: Partial<Pick<TrainerOptions, "evalEvery" | "checkpointEvery" | "logEvery" | "saveBest">>;
+}
+
+/** Result of one optimizer step. */
+export interface StepResult {
+  /** 1-based number of the step just taken. */
+  step: number;
+  /** Mean cross-entropy (nats/token) over the step's labels, before the update. */
+  loss: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Label (predicted) tokens per second of wall time for this step. */
+  tokensPerSec: number;
+  /** Label tokens in this step. */
+  tokens: number;
+}
+
+/** Progress events of `train()`. */
+export type ProgressEvent =
+  | ({ kind: "train" } & StepResult)
+  | ({ kind: "eval"; step: number; best: boolean } & EvalResult)
+  | { kind: "checkpoint"; step: number; dir: string };
+
+/** Options of `train()`. */
+export interface TrainRunOptions {
+  onProgress?: (e: ProgressEvent) => void;
+  /** Stop after the current step (a checkpoint is written when there is a runDir). */
+  signal?: AbortSignal;
+}
+
+/** Result of `train()`. */
+export interface TrainSummary {
+  step: number;
+  lastLoss: number | null;
+  bestValLoss: number | null;
+  bestStep: number | null;
+  stoppedBy: "maxSteps" | "abort";
+}
+
+function intOpt(o: TrainerOptions, f: keyof TrainerOptions, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  const v = o[f];
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
+    throw new RangeError(`${f} must be ${range}, got ${String(v)}`);
+  }
+}
+
+function numOpt(o: TrainerOptions, f: keyof TrainerOptions, ok: (v: number) => boolean, range: string): void {
+  const v = o[f];
+  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) throw new RangeError(`${f} must be ${range}, got ${String(v)}`);
+}
+
+/** Fill defaults and validate; errors name the field and its allowed range. */
+export function resolveTrainerOptions(input: TrainerOptionsInput): TrainerOptions {
+  if (typeof input !== "object" || input === null) throw new TypeError("trainer options must be an object with at least maxSteps");
+  const known = new Set([
+    "batchSize", "gradAccumulation", "lr", "warmupSteps", "maxSteps", "minLr", "weightDecay", "beta1", "beta2", "eps", "clipNorm",
+    "decayEmbeddings", "decayNorms", "seed", "evalEvery", "checkpointEvery", "logEvery", "runDir", "saveBest",
+  ]);
+  const unknown = Object.keys(input).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new RangeError(`unknown trainer option(s): ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
+  const maxSteps = input.maxSteps;
+  const o: TrainerOptions = {
+    batchSize: 8,
+    gradAccumulation: 1,
+    lr: 2e-4,
+    warmupSteps: typeof maxSteps === "number" ? Math.min(200, maxSteps) : 200,
+    minLr: 0,
+    weightDecay: 0.01,
+    beta1: 0.9,
+    beta2: 0.95,
+    eps: 1e-8,
+    clipNorm: 1.0,
+    decayEmbeddings: false,
+    decayNorms: false,
+    seed: 0,
+    evalEvery: 500,
+    checkpointEvery: 1000,
+    logEvery: 1,
+    runDir: null,
+    saveBest: true,
+    ...stripUndefined(input),
+    maxSteps,
+  };
+  intOpt(o, "batchSize", 1);
+  intOpt(o, "gradAccumulation", 1);
+  validateSchedule(o);
+  numOpt(o, "weightDecay", (v) => v >= 0, "a finite number >= 0");
+  numOpt(o, "beta1", (v) => v >= 0 && v < 1, "a number in [0, 1)");
+  numOpt(o, "beta2", (v) => v >= 0 && v < 1, "a number in [0, 1)");
+  numOpt(o, "eps", (v) => v > 0, "a finite number > 0");
+  numOpt(o, "clipNorm", (v) => v >= 0, "a finite number >= 0 (0 disables clipping)");
+  for (const f of ["decayEmbeddings", "decayNorms", "saveBest"] as const) {
+    if (typeof o[f] !== "boolean") throw new TypeError(`${f} must be true or false, got ${String(o[f])}`);
+  }
+  intOpt(o, "seed", Number.MIN_SAFE_INTEGER);
+  intOpt(o, "evalEvery", 0);
+  intOpt(o, "checkpointEvery", 0);
+  intOpt(o, "logEvery", 1);
+  if (o.runDir !== null && (typeof o.runDir !== "string" || o.runDir === "")) throw new TypeError(`runDir must be a non-empty path or null, got ${String(o.runDir)}`);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+let resuming = false;
+
+export class Trainer {
+  readonly model: PerceiverAR;
+  readonly data: BatchSource;
+  readonly options: Readonly<TrainerOptions>;
+  readonly optimizer: AdamW;
+  validation: ValidationSet | undefined;
+  private readonly dropoutRng: Rng;
+  private readonly random: () => number;
+  private completed = 0;
+  private tokensSeen = 0;
+  private bestValLoss: number | null = null;
+  private bestStep: number | null = null;
+  private lastCheckpointStep = -1;
+
+  /**
+   * Start a new run. With a `runDir` that already holds a checkpoint this throws (use
+   * `Trainer.resume`); a metrics.jsonl left by a run that never checkpointed is cleared.
+   */
+  constructor(model: PerceiverAR, data: BatchSource, options: TrainerOptionsInput, init: TrainerInit = {}) {
+    this.model = model;
+    this.data = data;
+    this.options = Object.freeze(resolveTrainerOptions(options));
+    const o = this.options;
+    this.optimizer = new AdamW(model.parameters, model.backend, {
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      weightDecay: o.weightDecay,
+      decayEmbeddings: o.decayEmbeddings,
+      decayNorms: o.decayNorms,
+    });
+    this.dropoutRng = new Rng(o.seed);
+    const rng = this.dropoutRng;
+    this.random = () => rng.nextFloat();
+    this.validation = init.validation;
+    if (o.runDir !== null && !resuming) {
+      const existing = findCheckpoint(o.runDir);
+      if (existing !== null) {
+        throw new RunFolderError(`run folder ${o.runDir} already holds a checkpoint (${existing}); continue it with Trainer.resume(runDir, ...) or choose a new runDir`);
+      }
+      mkdirSync(o.runDir, { recursive: true });
+      truncateMetrics(o.runDir, null);
+    }
+  }
+
+  /**
+   * Continue a run from `runDir`'s last checkpoint. `data` must be a fresh batch source over the
+   * same data as the original run: its state is restored from the checkpoint.
+   */
+  static resume(runDir: string, data: BatchSource, init: ResumeInit): Trainer {
+    const ck = readCheckpoint(runDir, init.backend);
+    const saved = ck.state.options as unknown as TrainerOptions;
+    const options: TrainerOptions = { ...saved, ...stripUndefined(init.overrides ?? {}), runDir };
+    let t: Trainer;
+    resuming = true;
+    try {
+      t = new Trainer(ck.model, data, options, init);
+    } finally {
+      resuming = false;
+    }
+    t.optimizer.importState(ck.optimizer);
+    t.dropoutRng.setState(ck.state.dropoutRng as RngState);
+    data.setState(ck.state.data);
+    t.completed = ck.state.step;
+    t.tokensSeen = ck.state.tokensSeen;
+    t.bestValLoss = ck.state.bestValLoss;
+    t.bestStep = ck.state.bestStep;
+    t.lastCheckpointStep = ck.state.step;
+    truncateMetrics(runDir, ck.state.step);
+    return t;
+  }
+
+  /** Optimizer steps completed so far. */
+  get completedSteps(): number {
+    return this.completed;
+  }
+
+  /** Best validation loss so far (nats/token) and its step. */
+  get best(): { valLoss: number | null; step: number | null } {
+    return { valLoss: this.bestValLoss, step: this.bestStep };
+  }
+
+  /** The learning rate of the 1-based step `step`. */
+  lrAt(step: number): number {
+    return learningRate(step, this.options);
+  }
+
+  /** Run one optimizer step (see the file header). */
+  step(): StepResult {
+    const t0 = performance.now();
+    const o = this.options;
+    const model = this.model;
+    const params = model.parameters;
+    const stepNo = this.completed + 1;
+    model.zeroGrads();
+    let lossSum = 0;
+    let total = 0;
+    let lastCount = 0;
+    for (let k = 0; k < o.gradAccumulation; k++) {
+      const { inputs, labels, padMask, prefixLen, count } = this.prepareBatch(this.data.next(), k);
+      if (count === 0) continue;
+      // Keep grads = Σ_j c_j·g_j / c_last (g_j = gradient of micro-batch j's mean loss).
+      if (lastCount !== 0 && lastCount !== count) scaleGradients(params, lastCount / count);
+      const r = model.lossAndGrad(inputs, labels, { prefixLen, padMask, training: true, random: this.random });
+      lossSum += r.loss * r.count;
+      total += r.count;
+      lastCount = r.count;
+    }
+    if (total === 0) throw new RangeError(`step ${stepNo}: the ${o.gradAccumulation} micro-batch(es) contain no labels other than -100; nothing to train on`);
+    const loss = lossSum / total;
+    assertFiniteLoss(loss, stepNo);
+    scaleGradients(params, lastCount / total);
+    const gradNorm = clipGradNorm(params, o.clipNorm > 0 ? o.clipNorm : Infinity, stepNo);
+    const lr = this.lrAt(stepNo);
+    this.optimizer.update(lr);
+    this.completed = stepNo;
+    this.tokensSeen += total;
+    const seconds = (performance.now() - t0) / 1000;
+    return { step: stepNo, loss, lr, gradNorm, tokensPerSec: seconds > 0 ? total / seconds : 0, tokens: total };
+  }
+
+  /** Validate one micro-batch and cut its labels to the latent positions. */
+  private prepareBatch(batch: TrainBatch, k: number) {
+    const c = this.model.config;
+    const B = this.options.batchSize;
+    const { inputs, labels } = batch;
+    if (!(inputs instanceof Int32Array) || !(labels instanceof Int32Array)) throw new TypeError(`batch source: micro-batch ${k}: inputs and labels must be Int32Arrays`);
+    const N = batch.seqLen ?? c.maxSeqLen;
+    if (!Number.isInteger(N) || N < 1 || N > c.maxSeqLen) {
+      throw new RangeError(`batch source: micro-batch ${k}: seqLen must be an integer in [1, max_seq_len = ${c.maxSeqLen}], got ${String(N)}`);
+    }
+    if (inputs.length !== B * N) {
+      throw new RangeError(`batch source: micro-batch ${k}: inputs has ${inputs.length} ids, expected (batchSize ${B}, seqLen ${N}) = ${B * N}`);
+    }
+    const M = Math.min(N, c.maxLatents);
+    const P = N - M;
+    let lat: Int32Array;
+    if (labels.length === B * M) lat = labels;
+    else if (labels.length === B * N) {
+      lat = new Int32Array(B * M); // (B, M): labels[:, P:]
+      for (let b = 0; b < B; b++) lat.set(labels.subarray(b * N + P, (b + 1) * N), b * M);
+    } else {
+      throw new RangeError(`batch source: micro-batch ${k}: labels has ${labels.length} values, expected (batch ${B}, latents ${M}) = ${B * M} or (batch ${B}, N ${N}) = ${B * N}`);
+    }
+    let count = 0;
+    for (let i = 0; i < lat.length; i++) if (lat[i] !== IGNORE) count++;
+    return {
+      inputs: { data: inputs, shape: [B, N] as [number, number] },
+      labels: { data: lat, shape: [B, M] as [number, number] },
+      padMask: batch.padMask ?? null,
+      prefixLen: P,
+      count,
+    };
+  }
+
+  /** Validation metrics on the validation set, or null without one. Uses no RNG. */
+  evaluate(): EvalResult | null {
+    if (this.validation === undefined) return null;
+    const { windows, ...opts } = this.validation;
+    return evaluate(this.model, windows, opts);
+  }
+
+  /** Everything but weights and moments that resuming needs. */
+  state(): TrainerState {
+    return {
+      step: this.completed,
+      options: { ...this.options },
+      dropoutRng: this.dropoutRng.getState(),
+      data: this.data.getState(),
+      tokensSeen: this.tokensSeen,
+      bestValLoss: this.bestValLoss,
+      bestStep: this.bestStep,
+    };
+  }
+
+  /** Write a checkpoint of the current state to runDir/checkpoint (crash-safe); returns its folder. */
+  saveCheckpoint(): string {
+    const runDir = this.requireRunDir();
+    syncMetrics(runDir);
+    const dir = writeCheckpoint(runDir, this.model, this.optimizer.exportState(), this.state());
+    this.lastCheckpointStep = this.completed;
+    writeLossPlotFromRun(runDir);
+    return dir;
+  }
+
+  private requireRunDir(): string {
+    if (this.options.runDir === null) throw new RunFolderError("this trainer has no runDir; pass options.runDir to write checkpoints");
+    return this.options.runDir;
+  }
+
+  /** Evaluate, log, and track the best loss (saving runDir/best when it improves). */
+  private evalAndLog(onProgress?: (e: ProgressEvent) => void): void {
+    const r = this.evaluate();
+    if (r === null) return;
+    const step = this.completed;
+    const best = this.bestValLoss === null || r.loss < this.bestValLoss;
+    if (best) {
+      this.bestValLoss = r.loss;
+      this.bestStep = step;
+    }
+    const runDir = this.options.runDir;
+    if (runDir !== null) {
+      appendMetric(runDir, { type: "eval", step, valLoss: r.loss, bitsPerToken: r.bitsPerToken, bitsPerByte: r.bitsPerByte, tokens: r.tokens, numLatents: r.numLatents });
+      if (best && this.options.saveBest) writeBestModel(runDir, this.model);
+    }
+    onProgress?.({ kind: "eval", step, best, ...r });
+  }
+
+  /**
+   * Train until `maxSteps` (or until `signal` aborts), evaluating every `evalEvery` steps and at
+   * the end, checkpointing every `checkpointEvery` steps and at the end (with a runDir).
+   * Yields to the event loop between steps so signals and progress output get through.
+   */
+  async train(run: TrainRunOptions = {}): Promise<TrainSummary> {
+    const o = this.options;
+    let lastLoss: number | null = null;
+    let stoppedBy: TrainSummary["stoppedBy"] = "maxSteps";
+    let lastEval = -1;
+    const firstStep = this.completed;
+    while (this.completed < o.maxSteps) {
+      if (run.signal?.aborted) {
+        stoppedBy = "abort";
+        break;
+      }
+      const r = this.step();
+      lastLoss = r.loss;
+      if (o.runDir !== null && r.step % o.logEvery === 0) {
+        appendMetric(o.runDir, { type: "train", step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: r.tokensPerSec, tokens: r.tokens });
+      }
+      run.onProgress?.({ kind: "train", ...r });
+      if (o.evalEvery > 0 && r.step % o.evalEvery === 0) {
+        this.evalAndLog(run.onProgress);
+        lastEval = r.step;
+      }
+      if (o.runDir !== null && o.checkpointEvery > 0 && r.step % o.checkpointEvery === 0) {
+        run.onProgress?.({ kind: "checkpoint", step: r.step, dir: this.saveCheckpoint() });
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (stoppedBy === "maxSteps" && lastEval !== this.completed && this.completed > firstStep) this.evalAndLog(run.onProgress);
+    if (o.runDir !== null && this.lastCheckpointStep !== this.completed) {
+      run.onProgress?.({ kind: "checkpoint", step: this.completed, dir: this.saveCheckpoint() });
+    }
+    return { step: this.completed, lastLoss, bestValLoss: this.bestValLoss, bestStep: this.bestStep, stoppedBy };
+  }
+}
