@@ -7,9 +7,12 @@ import { describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import type { Backend } from "../src/backend/backend.js";
 import { loadModel } from "../src/io/checkpoint.js";
+import { loadNativeBackend, nativeBackendError } from "../src/backend/native/index.js";
 import { loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
 
-const backends: Backend[] = [referenceBackend];
+const native = loadNativeBackend();
+if (native === null) console.log(`# native backend unavailable (${nativeBackendError}); golden tests run on the reference backend only`);
+const backends: Backend[] = native === null ? [referenceBackend] : [referenceBackend, native];
 
 for (const backend of backends) {
   for (const name of ["abs", "rot"]) {

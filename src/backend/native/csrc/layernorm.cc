@@ -1,0 +1,78 @@
+// LayerNorm over the last axis (biased variance), forward and backward. Row statistics are
+// accumulated in double. The backward reduces dgamma/dbeta through per-thread partial sums.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "common.h"
+
+namespace par {
+
+void layernorm_forward(const float* x, const float* g, const float* b, float* y, float* mean,
+                       float* rstd, i64 rows, i64 cols, float eps) {
+  if (cols <= 0) return;
+  const i64 grain = std::max<i64>(1, 16384 / cols);
+  parallel_for(rows, grain, [&](i64 r0, i64 r1, int) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      double s = 0;
+      for (i64 j = 0; j < cols; j++) s += xr[j];
+      const double mu = s / double(cols);
+      double v = 0;
+      for (i64 j = 0; j < cols; j++) {
+        double d = xr[j] - mu;
+        v += d * d;
+      }
+      const float rs = float(1.0 / std::sqrt(v / double(cols) + double(eps)));
+      const float muf = float(mu);
+      mean[r] = muf;
+      rstd[r] = rs;
+      float* yr = y + r * cols;
+      for (i64 j = 0; j < cols; j++) yr[j] = (xr[j] - muf) * rs * g[j] + b[j];
+    }
+  });
+}
+
+void layernorm_backward(const float* dy, const float* x, const float* g, const float* mean,
+                        const float* rstd, float* dx, float* dg, float* db, i64 rows, i64 cols) {
+  if (cols <= 0 || rows <= 0) return;
+  const int nt = num_threads();
+  std::vector<double> part(std::size_t(nt) * 2 * cols, 0.0);  // per-thread dgamma | dbeta
+  const i64 grain = std::max<i64>(1, 16384 / cols);
+  parallel_for(rows, grain, [&](i64 r0, i64 r1, int tid) {
+    double* pg = part.data() + std::size_t(tid) * 2 * cols;
+    double* pb = pg + cols;
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      const float* dyr = dy + r * cols;
+      const float mu = mean[r], rs = rstd[r];
+      double sumD = 0, sumDX = 0;
+      for (i64 j = 0; j < cols; j++) {
+        const float xhat = (xr[j] - mu) * rs;
+        const float d = dyr[j] * g[j];
+        sumD += d;
+        sumDX += double(d) * xhat;
+        pg[j] += double(dyr[j]) * xhat;
+        pb[j] += dyr[j];
+      }
+      const float mD = float(sumD / double(cols)), mDX = float(sumDX / double(cols));
+      float* dxr = dx + r * cols;
+      for (i64 j = 0; j < cols; j++) {
+        const float xhat = (xr[j] - mu) * rs;
+        const float d = dyr[j] * g[j];
+        dxr[j] += rs * (d - mD - xhat * mDX);
+      }
+    }
+  });
+  for (i64 j = 0; j < cols; j++) {
+    double sg = 0, sb = 0;
+    for (int t = 0; t < nt; t++) {
+      sg += part[std::size_t(t) * 2 * cols + j];
+      sb += part[std::size_t(t) * 2 * cols + cols + j];
+    }
+    dg[j] = float(dg[j] + sg);
+    db[j] = float(db[j] + sb);
+  }
+}
+
+}  // namespace par

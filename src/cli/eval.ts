@@ -1,0 +1,48 @@
+// `perceiver-ar eval`: validation metrics of a trained model on its task, optionally with fewer
+// latents than it was trained with (compute chosen at test time), with throughput.
+
+import { imageBitsPerDim, ImageTask } from "../tasks/image-task.js";
+import { copyAccuracy } from "../tasks/copy-task.js";
+import { evaluate } from "../train/evaluate.js";
+import { openModel, selectBackend, taskFor, type BackendFlags } from "./common.js";
+import { UsageError } from "./overrides.js";
+
+export interface EvalFlags extends BackendFlags {
+  numLatents?: string;
+  windows: string;
+  task?: string;
+  data?: string;
+  json?: boolean;
+}
+
+export async function evalCommand(modelPath: string, flags: EvalFlags): Promise<void> {
+  const backend = selectBackend(flags);
+  const { model, dir } = openModel(modelPath, backend);
+  const task = taskFor(dir, { task: (flags.task ?? "text") as never, data: flags.data });
+  const c = model.config;
+  const M = flags.numLatents === undefined ? c.maxLatents : Number(flags.numLatents);
+  if (!Number.isInteger(M) || M < 1 || M > c.maxLatents) throw new UsageError(`--num-latents must be an integer in [1, ${c.maxLatents}] (the model's max_latents), got "${flags.numLatents}"`);
+  const count = Number(flags.windows);
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--windows must be an integer >= 1, got "${flags.windows}"`);
+  if ("ensureData" in task) await (task as unknown as { ensureData(log: (m: string) => void): Promise<void> }).ensureData((m) => console.log(m));
+
+  const t0 = performance.now();
+  const out: Record<string, number | string> = { model: dir, task: task.spec.task, numLatents: M };
+  if (task instanceof ImageTask) {
+    const images = task.images().validation.slice(0, count);
+    const r = imageBitsPerDim(model, images, M);
+    Object.assign(out, { bitsPerDim: r.bitsPerDim, dims: r.dims, images: images.length });
+    out.tokensPerSec = r.dims / ((performance.now() - t0) / 1000);
+  } else if (task.spec.task === "copy") {
+    const r = copyAccuracy(model, { examples: count, numLatents: M });
+    Object.assign(out, { accuracy: r.accuracy, loss: r.loss, scored: r.scored });
+    out.tokensPerSec = r.scored / ((performance.now() - t0) / 1000);
+  } else {
+    const v = task.validation(c.maxSeqLen, count);
+    const r = evaluate(model, v.windows, { numLatents: M, tokenByteLength: v.tokenByteLength });
+    Object.assign(out, { loss: r.loss, bitsPerToken: r.bitsPerToken, [task.metricName]: task.metric(r), tokens: r.tokens, contextLen: r.contextLen });
+    out.tokensPerSec = r.tokens / ((performance.now() - t0) / 1000);
+  }
+  if (flags.json) console.log(JSON.stringify(out));
+  else for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(14)} ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toFixed(4)) : v}`);
+}

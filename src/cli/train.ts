@@ -1,0 +1,186 @@
+// `perceiver-ar train`: train a model on a task (text, copy, image, music) with progress, periodic
+// validation, crash-safe checkpoints, exact `--resume`, metrics.jsonl and a loss plot in the run
+// folder. Ctrl-C stops after the current step and writes a checkpoint.
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { makeConfig, type PerceiverARConfig } from "../models/config.js";
+import { estimateTrainingMemory, formatBytes, largestTrainableContext } from "../models/memory.js";
+import { PerceiverAR } from "../models/perceiver-ar.js";
+import { getPreset } from "../models/presets.js";
+import { copyAccuracy } from "../tasks/copy-task.js";
+import { makeTask, TASK_NAMES } from "../tasks/index.js";
+import type { Task, TaskName, TaskSpec } from "../tasks/task.js";
+import { findCheckpoint } from "../train/run-folder.js";
+import { Trainer, type TrainerOptionsInput } from "../train/trainer.js";
+import { generate } from "../generate/generate.js";
+import { progress, selectBackend, TASK_FILE, type BackendFlags } from "./common.js";
+import { resolveModelConfig } from "./model-config.js";
+import { UsageError } from "./overrides.js";
+
+export interface TrainFlags extends BackendFlags {
+  task: string;
+  data?: string;
+  tokenizer?: string;
+  preset?: string;
+  config?: string;
+  context?: string;
+  runDir?: string;
+  resume?: boolean;
+  overwrite?: boolean;
+  maxSteps: string;
+  batchSize: string;
+  gradAccumulation: string;
+  lr: string;
+  warmupSteps?: string;
+  minLr: string;
+  weightDecay: string;
+  clipNorm: string;
+  seed: string;
+  evalEvery: string;
+  evalWindows: string;
+  checkpointEvery: string;
+  sampleTokens: string;
+  cache?: string;
+}
+
+export const DEFAULT_PRESET: Record<TaskName, (data?: string) => string> = {
+  text: () => "text-small",
+  copy: () => "copy",
+  image: (data) => (data === "emoji64" ? "image-emoji" : "image-mnist"),
+  music: () => "music-small",
+};
+
+function num(flag: string, v: string | undefined, int: boolean, min: number): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) {
+    throw new UsageError(`--${flag} must be ${int ? "an integer" : "a number"} >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+export async function trainCommand(flags: TrainFlags, rest: readonly string[]): Promise<void> {
+  if (!(TASK_NAMES as readonly string[]).includes(flags.task)) throw new UsageError(`--task must be one of ${TASK_NAMES.join(", ")}, got "${flags.task}"`);
+  const backend = selectBackend(flags);
+  const runDir = flags.runDir ?? path.join("runs", flags.task);
+  if (flags.overwrite && flags.resume) throw new UsageError("--overwrite and --resume exclude each other");
+  if (flags.overwrite && fs.existsSync(runDir)) {
+    if (!fs.existsSync(path.join(runDir, TASK_FILE))) throw new UsageError(`--overwrite: ${runDir} is not a perceiver-ar run folder (no ${TASK_FILE}); not deleting it`);
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+  const resuming = flags.resume === true && findCheckpoint(runDir) !== null;
+  if (flags.resume && !resuming) console.log(`no checkpoint in ${runDir}; starting a new run there`);
+  if (!resuming && findCheckpoint(runDir) !== null) {
+    throw new UsageError(`${runDir} already holds a run; continue it with --resume or choose another --run-dir`);
+  }
+
+  const spec: TaskSpec = resuming
+    ? (JSON.parse(fs.readFileSync(path.join(runDir, TASK_FILE), "utf8")) as TaskSpec)
+    : { task: flags.task as TaskName, data: flags.data, tokenizer: flags.tokenizer, seed: num("seed", flags.seed, true, 0) };
+  const task = makeTask(spec, flags.cache);
+  if ("ensureData" in task) await (task as unknown as { ensureData(log: (m: string) => void): Promise<void> }).ensureData((m) => console.log(m));
+
+  let trainer: Trainer;
+  let config: PerceiverARConfig;
+  const evalWindows = num("eval-windows", flags.evalWindows, true, 1);
+  if (resuming) {
+    config = makeConfig(JSON.parse(fs.readFileSync(path.join(findCheckpoint(runDir)!, "config.json"), "utf8")));
+    const state = JSON.parse(fs.readFileSync(path.join(findCheckpoint(runDir)!, "trainer-state.json"), "utf8"));
+    const data = task.trainSource(config.maxSeqLen, state.options.batchSize, state.options.seed, config.maxLatents);
+    trainer = Trainer.resume(runDir, data, { backend, validation: task.validation(config.maxSeqLen, evalWindows) });
+    console.log(`resuming ${runDir} at step ${trainer.completedSteps}`);
+  } else {
+    config = taskModelConfig(task, flags, rest);
+    checkMemory(config, num("batch-size", flags.batchSize, true, 1));
+    const seed = num("seed", flags.seed, true, 0);
+    const model = new PerceiverAR(config, backend, { seed });
+    const maxSteps = num("max-steps", flags.maxSteps, true, 1);
+    const options: TrainerOptionsInput = {
+      maxSteps,
+      batchSize: num("batch-size", flags.batchSize, true, 1),
+      gradAccumulation: num("grad-accumulation", flags.gradAccumulation, true, 1),
+      lr: num("lr", flags.lr, false, 0),
+      warmupSteps: flags.warmupSteps !== undefined ? num("warmup-steps", flags.warmupSteps, true, 0) : Math.min(100, Math.floor(maxSteps / 10)),
+      minLr: num("min-lr", flags.minLr, false, 0),
+      weightDecay: num("weight-decay", flags.weightDecay, false, 0),
+      clipNorm: num("clip-norm", flags.clipNorm, false, 0),
+      seed,
+      evalEvery: num("eval-every", flags.evalEvery, true, 0),
+      checkpointEvery: num("checkpoint-every", flags.checkpointEvery, true, 0),
+      runDir,
+    };
+    const data = task.trainSource(config.maxSeqLen, options.batchSize!, seed, config.maxLatents);
+    fs.mkdirSync(runDir, { recursive: true });
+    writeFileAtomic(path.join(runDir, TASK_FILE), JSON.stringify(task.spec, null, 2) + "\n");
+    trainer = new Trainer(model, data, options, { validation: task.validation(config.maxSeqLen, evalWindows) });
+    console.log(`training a ${model.numParameters.toLocaleString("en-US")}-parameter Perceiver AR on ${describeTask(task)} (${backend.name} backend) into ${runDir}`);
+    console.log(`context ${config.maxSeqLen}, latents ${config.maxLatents}, width ${config.numChannels}, ${config.numSelfAttentionLayers} self-attention layers`);
+  }
+
+  const total = trainer.options.maxSteps;
+  const bar = progress(total, trainer.completedSteps);
+  const abort = new AbortController();
+  const onSigint = () => {
+    bar.log("stopping after this step and writing a checkpoint (Ctrl-C again to kill)");
+    abort.abort();
+    process.off("SIGINT", onSigint);
+  };
+  process.on("SIGINT", onSigint);
+  const t0 = Date.now();
+  const summary = await trainer.train({
+    signal: abort.signal,
+    onProgress: (e) => {
+      if (e.kind === "train") bar.update(e.step, { loss: e.loss.toFixed(4), tps: e.tokensPerSec.toFixed(0), lr: e.lr.toExponential(2) });
+      else if (e.kind === "eval") bar.log(`step ${e.step}: validation ${task.metricName} ${task.metric(e).toFixed(4)} (loss ${e.loss.toFixed(4)} nats/token)${e.best ? " *best*" : ""}`);
+    },
+  });
+  bar.stop();
+  process.off("SIGINT", onSigint);
+  const minutes = (Date.now() - t0) / 60000;
+  console.log(`${summary.stoppedBy === "abort" ? "stopped" : "finished"} at step ${summary.step} in ${minutes.toFixed(1)} min; checkpoint in ${path.join(runDir, "checkpoint")}, metrics in ${path.join(runDir, "metrics.jsonl")}, plot in ${path.join(runDir, "loss.svg")}`);
+  const final = trainer.evaluate();
+  if (final) console.log(`validation: ${task.metricName} ${task.metric(final).toFixed(4)}, loss ${final.loss.toFixed(4)} nats/token over ${final.tokens} tokens`);
+  if (spec.task === "copy") {
+    const acc = copyAccuracy(trainer.model, { examples: 8 });
+    console.log(`copy task: next-token accuracy on the mirrored half ${(acc.accuracy * 100).toFixed(2)}% over ${acc.scored} predictions`);
+  }
+  const sampleTokens = num("sample-tokens", flags.sampleTokens, true, 0);
+  if (spec.task === "text" && sampleTokens > 0) await printTextSample(trainer.model, task, sampleTokens);
+}
+
+function describeTask(task: Task): string {
+  return `${task.spec.task}${task.spec.data ? ` (${task.spec.data})` : ""}`;
+}
+
+function taskModelConfig(task: Task, flags: TrainFlags, rest: readonly string[]): PerceiverARConfig {
+  const preset = flags.preset ?? DEFAULT_PRESET[task.spec.task](task.spec.data);
+  getPreset(preset);
+  const cfg = resolveModelConfig({ preset, config: flags.config }, rest, { vocabSize: task.vocabSize });
+  if (flags.context !== undefined) {
+    const n = num("context", flags.context, true, 2);
+    cfg.maxSeqLen = n;
+    cfg.maxLatents = Math.min(cfg.maxLatents as number, n);
+  }
+  if (cfg.vocabSize !== task.vocabSize) throw new UsageError(`the ${task.spec.task} task has ${task.vocabSize} tokens, but the model's vocab_size is ${String(cfg.vocabSize)}`);
+  return makeConfig(cfg);
+}
+
+function checkMemory(config: PerceiverARConfig, batchSize: number): void {
+  const est = estimateTrainingMemory(config, { batchSize });
+  const budget = os.totalmem();
+  if (est.totalBytes > budget) {
+    const fit = largestTrainableContext(config, budget, { batchSize });
+    throw new UsageError(
+      `this run needs about ${formatBytes(est.totalBytes)} (activations ${formatBytes(est.activationBytes)}), more than the machine's ${formatBytes(budget)}; the largest context that fits at batch size ${batchSize} is about ${fit}`,
+    );
+  }
+}
+
+async function printTextSample(model: PerceiverAR, task: Task, count: number): Promise<void> {
+  const prompt = "The ";
+  const tokens = (task as unknown as { tokenizer: { encode(s: string): number[] } }).tokenizer.encode(prompt);
+  const out = await generate(model, tokens, { maxNewTokens: count, temperature: 0.8, topK: 40, seed: 1, eosId: task.eosId ?? undefined });
+  console.log(`sample (temperature 0.8, top-k 40):\n${prompt}${task.describeTokens(out)}`);
+}
