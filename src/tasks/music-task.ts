@@ -6,8 +6,8 @@
 import { fetchDataset, hasDataset } from "../data/image-datasets.js";
 import { MIDI_PAD, MIDI_VOCAB_SIZE } from "../data/midi-codec.js";
 import { loadMidiFolder, loadPiano, type MidiSequence } from "../data/music-datasets.js";
-import { fixedWindows, WindowSampler } from "../data/windows.js";
-import { samplerBatchSource, type BatchSource } from "../train/batch-source.js";
+import type { BatchSource } from "../train/batch-source.js";
+import { streamTrainSource, streamValidation } from "./token-stream.js";
 import type { ValidationSet } from "../train/trainer.js";
 import type { Task, TaskSpec } from "./task.js";
 
@@ -49,13 +49,11 @@ export class MusicTask implements Task {
   }
 
   trainSource(seqLen: number, batchSize: number, seed: number): BatchSource {
-    return samplerBatchSource(new WindowSampler(this.data().train, { maxSeqLen: seqLen, seed }), batchSize);
+    return streamTrainSource(this.data().train, seqLen, batchSize, seed);
   }
 
   validation(seqLen: number, count: number): ValidationSet {
-    const stream = this.data().validation;
-    const n = Math.max(1, Math.min(count, Math.floor(stream.length / (seqLen + 1))));
-    return { windows: fixedWindows(stream, seqLen + 1, n) };
+    return streamValidation(this.data().validation, seqLen, count);
   }
 
   metric(e: { loss: number }): number {

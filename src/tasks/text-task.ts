@@ -6,8 +6,8 @@ import { ByteTokenizer } from "../data/byte-tokenizer.js";
 import { HfTokenizer } from "../data/hf-tokenizer.js";
 import { loadTextCorpus, splitByDocument, tokenizeDocuments } from "../data/text-corpus.js";
 import type { Tokenizer } from "../data/tokenizer.js";
-import { fixedWindows, WindowSampler } from "../data/windows.js";
-import { samplerBatchSource, type BatchSource } from "../train/batch-source.js";
+import type { BatchSource } from "../train/batch-source.js";
+import { streamTrainSource, streamValidation } from "./token-stream.js";
 import type { ValidationSet } from "../train/trainer.js";
 import type { Task, TaskSpec } from "./task.js";
 
@@ -48,13 +48,11 @@ export class TextTask implements Task {
   }
 
   trainSource(seqLen: number, batchSize: number, seed: number): BatchSource {
-    return samplerBatchSource(new WindowSampler(this.data().train, { maxSeqLen: seqLen, seed }), batchSize);
+    return streamTrainSource(this.data().train, seqLen, batchSize, seed);
   }
 
   validation(seqLen: number, count: number): ValidationSet {
-    const stream = this.data().validation;
-    const n = Math.max(1, Math.min(count, Math.floor(stream.length / (seqLen + 1))));
-    return { windows: fixedWindows(stream, seqLen + 1, n), tokenByteLength: (id) => this.tokenBytes(id) };
+    return streamValidation(this.data().validation, seqLen, count, (id) => this.tokenBytes(id));
   }
 
   metric(e: { bitsPerByte: number }): number {
