@@ -39,7 +39,9 @@ export const PRESETS: Record<string, Preset> = {
   },
   copy: {
     description: "copy task (random_mirrored): set the context with --context (default 1024)",
-    model: { vocabSize: 258, maxSeqLen: 1024, maxLatents: 128, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 2, numSelfAttentionRotaryLayers: -1, crossAttentionDropout: 0, absPosEmb: false },
+    // Retrieval by position needs distinct position embeddings from the start: init_scale 0.1
+    // learns the task in a few hundred steps where the reference's 0.02 plateaus (measured at 1k context).
+    model: { vocabSize: 258, maxSeqLen: 1024, maxLatents: 128, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 2, crossAttentionDropout: 0, absPosEmb: true, initScale: 0.1 },
   },
   "image-mnist": {
     description: "MNIST digits, 784 grey tokens + BOS per image, 128 latents",
