@@ -1,6 +1,8 @@
 // The KV-cached decoder against full forward passes on randomly initialised small models (abs
 // position embedding on/off, rotary in the first or every self-attention layer, no self-attention),
-// through all three schedule phases and well past the window sliding; the samplers; validation.
+// through all three schedule phases and well past the window sliding; the same with fewer latents
+// than the model has (GenerateOptions.maxLatents = max/2 and 1: window (maxSeqLen - maxLatents) +
+// cap); the samplers; validation.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -9,7 +11,7 @@ import { Rng } from "../src/data/rng.js";
 import { CachedDecoder } from "../src/generate/cached-decoder.js";
 import { generate, generateStream, lastPositionLogits } from "../src/generate/generate.js";
 import { argmax, candidateDistribution, sampleToken, validateSamplingOptions } from "../src/generate/sampling.js";
-import { generationSchedule, numLatentsRange, scheduleStep } from "../src/generate/schedule.js";
+import { effectiveConfig, generationSchedule, numLatentsRange, scheduleStep } from "../src/generate/schedule.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
 
 const BASE = { vocab_size: 50, max_seq_len: 24, max_latents: 6, num_channels: 32, num_heads: 2, num_self_attention_layers: 2, cross_attention_dropout: 0, init_scale: 0.3 };
@@ -132,7 +134,133 @@ describe("cached decoder == full forward", () => {
   });
 });
 
+describe("cached decoder with fewer latents (maxLatents cap) == full forward", () => {
+  // BASE: max_seq_len 24, max_latents 6, so the prefix limit is 18 and the capped window 18 + cap.
+  // [cap, initial latents, expected phase counts over 60 steps from an 8-token prompt]
+  const CAPS: Array<[number, number, Record<string, number>]> = [
+    [3, 2, { prefill: 1, "grow-latents": 1, "grow-prefix": 12, slide: 46 }],
+    [1, 1, { prefill: 1, "grow-prefix": 11, slide: 48 }],
+  ];
+  for (const [name, over] of VARIANTS) {
+    for (const [cap, numLatents, expectedKinds] of CAPS) {
+      it(`${name}, maxLatents ${cap}: 60 sampled steps through every phase (1e-4)`, () => {
+        const model = smallModel(over);
+        const rng = new Rng(17 + cap);
+        const prompt = randomTokens(8, 50, rng);
+        const view = effectiveConfig(model.config, cap);
+        assert.deepEqual(view, { maxSeqLen: 18 + cap, maxLatents: cap });
+        const decoder = new CachedDecoder(model, { maxLatents: cap });
+        decoder.push(prompt);
+        const stream = [...prompt];
+        let worst = 0;
+        let minContrast = Infinity;
+        const kinds = new Map<string, number>();
+        for (const st of generationSchedule(view, prompt.length, numLatents, 60)) {
+          assert.ok(st.numLatents <= cap && st.window <= 18 + cap && st.prefixLen <= 18, `step ${st.step}: ${JSON.stringify(st)}`);
+          const window = stream.slice(st.windowStart);
+          const full = lastPositionLogits(model, window, st.prefixLen); // the model's real config
+          const cached = decoder.logits(st.prefixLen);
+          const err = maxAbsDiff(cached, full);
+          worst = Math.max(worst, err);
+          assert.ok(err < 1e-4, `step ${st.step} (${st.kind}, prefix ${st.prefixLen}, window ${st.window}): error ${err}`);
+          // Sensitivity: the uncapped schedule's window (one token longer at least) gives other logits.
+          if (st.kind === "slide") {
+            const longer = stream.slice(Math.max(0, stream.length - 24));
+            if (longer.length > window.length) minContrast = Math.min(minContrast, maxAbsDiff(lastPositionLogits(model, longer, longer.length - 6), full));
+          }
+          const s = decoder.lastStats;
+          kinds.set(st.kind, (kinds.get(st.kind) ?? 0) + 1);
+          if (st.kind === "grow-latents") assert.deepEqual(s, { rebuilt: false, newTokens: 1, prefixTokens: 0, latentRows: 1 }, `step ${st.step}`);
+          if (st.kind === "grow-prefix") assert.deepEqual(s, { rebuilt: false, newTokens: 1, prefixTokens: 1, latentRows: cap }, `step ${st.step}`);
+          if (st.kind === "slide") {
+            if (model.config.absPosEmb) assert.deepEqual(s, { rebuilt: true, newTokens: 18 + cap, prefixTokens: 18, latentRows: cap }, `step ${st.step}`);
+            else assert.deepEqual(s, { rebuilt: false, newTokens: 1, prefixTokens: 1, latentRows: cap }, `step ${st.step}`);
+          }
+          const token = sampleToken(cached, { temperature: 1.5, topK: 20 }, () => rng.nextFloat());
+          stream.push(token);
+          decoder.push([token]);
+        }
+        assert.deepEqual(Object.fromEntries(kinds), expectedKinds);
+        assert.ok(minContrast > 1e-3, `test sensitivity: the uncapped window changes logits by only ${minContrast}`);
+        console.log(`# cache ${name}, maxLatents ${cap}: worst error ${worst.toExponential(2)}, min contrast ${minContrast.toExponential(2)}`);
+      });
+    }
+  }
+
+  it("capped decoder: long prompts, arbitrary valid prefix lengths and repeated calls stay exact", () => {
+    for (const abs of [false, true]) {
+      for (const cap of [3, 1]) {
+        const model = smallModel({ abs_pos_emb: abs, num_self_attention_rotary_layers: -1 }, 3);
+        const rng = new Rng(29);
+        const decoder = new CachedDecoder(model, { maxLatents: cap });
+        const stream = randomTokens(30, 50, rng);
+        decoder.push(stream);
+        for (let s = 0; s < 40; s++) {
+          const n = Math.min(stream.length, 18 + cap);
+          const lo = Math.max(0, n - cap);
+          const hi = Math.min(n - 1, 18);
+          const p = lo + rng.nextInt(hi - lo + 1);
+          const full = lastPositionLogits(model, stream.slice(stream.length - n), p);
+          assert.ok(maxAbsDiff(decoder.logits(p), full) < 1e-4, `abs ${abs} cap ${cap} step ${s} prefix ${p}`);
+          assert.ok(maxAbsDiff(decoder.logits(p), full) < 1e-4, `abs ${abs} cap ${cap} step ${s} repeated call`);
+          const add = randomTokens(1 + rng.nextInt(3), 50, rng);
+          stream.push(...add);
+          decoder.push(add);
+        }
+      }
+    }
+  });
+
+  it("validates maxLatents and the capped prefix range", () => {
+    const model = smallModel({});
+    for (const bad of [0, 7, 2.5, -1, NaN, "3"]) {
+      assert.throws(() => new CachedDecoder(model, { maxLatents: bad as never }), /maxLatents must be an integer in \[1, 6\]/, String(bad));
+    }
+    const d = new CachedDecoder(model, { maxLatents: 3 });
+    assert.equal(d.maxWindow, 21);
+    d.push(randomTokens(30, 50, new Rng(1)));
+    assert.throws(() => d.logits(17), /prefixLen must be an integer in \[18, 18\] for a window of 21 tokens/);
+  });
+});
+
 describe("generate", () => {
+  it("maxLatents: cached == uncached, default == the model's max_latents, and fewer latents change the output", async () => {
+    for (const abs of [false, true]) {
+      const model = smallModel({ abs_pos_emb: abs });
+      const prompt = [3, 1, 4, 1, 5, 9, 2, 6];
+      const o = { maxNewTokens: 40, temperature: 0.8, topP: 0.9, seed: 42 };
+      const full = await generate(model, prompt, o);
+      assert.deepEqual(await generate(model, prompt, { ...o, maxLatents: 6 }), full);
+      for (const cap of [3, 1]) {
+        const a = await generate(model, prompt, { ...o, maxLatents: cap });
+        const b = await generate(model, prompt, { ...o, maxLatents: cap, useCache: false });
+        assert.equal(a.length, 40);
+        assert.deepEqual(a, b, `abs ${abs} cap ${cap}: cached == uncached`);
+        assert.notDeepEqual(a, full, `abs ${abs} cap ${cap}: differs from the uncapped run`);
+      }
+      // A prompt longer than the capped window: only its last 18 + cap tokens are seen.
+      const long = randomTokens(40, 50, new Rng(5));
+      const g = { maxNewTokens: 20, greedy: true, maxLatents: 2 };
+      const viaLong = await generate(model, long, g);
+      assert.deepEqual(viaLong, await generate(model, long.slice(-20), g), "the window is the last 20 tokens");
+      assert.deepEqual(viaLong, await generate(model, long, { ...g, useCache: false }));
+    }
+  });
+
+  it("maxLatents validation errors name the field and the allowed range", async () => {
+    const model = smallModel({});
+    const bad = async (prompt: number[], o: Record<string, unknown>, re: RegExp) =>
+      assert.rejects(generate(model, prompt, { maxNewTokens: 3, ...o } as never), re);
+    await bad([1, 2, 3], { maxLatents: 0 }, /maxLatents must be an integer in \[1, 6\] \(at most the model's max_latents\), got 0/);
+    await bad([1, 2, 3], { maxLatents: 7 }, /maxLatents must be an integer in \[1, 6\].*got 7/);
+    await bad([1, 2, 3], { maxLatents: 1.5 }, /maxLatents must be an integer in \[1, 6\]/);
+    await bad([1, 2, 3], { maxLatents: "2" }, /maxLatents must be an integer in \[1, 6\]/);
+    await bad([1, 2, 3], { maxLatents: 2, numLatents: 3 }, /numLatents must be an integer in \[1, 2\]/);
+    await bad(Array(30).fill(1), { maxLatents: 2, numLatents: 1 }, /numLatents must be an integer in \[2, 2\]/);
+    await bad([1, 2, 3], { maxLatents: 0, useCache: false }, /maxLatents must be an integer in \[1, 6\]/);
+  });
+
+
   it("cached and uncached sampling give the same tokens; same seed, same output", async () => {
     for (const abs of [false, true]) {
       const model = smallModel({ abs_pos_emb: abs });
@@ -216,6 +344,22 @@ describe("schedule", () => {
     assert.deepEqual([steps[17].prefixLen, steps[17].window, steps[17].windowStart, steps[17].kind], [18, 24, 1, "slide"]);
     assert.deepEqual(numLatentsRange(cfg, 100), [6, 6]);
     assert.equal(scheduleStep(cfg, 100, 6, 0).windowStart, 76);
+  });
+
+  it("with a latent cap: latents grow to the cap, the prefix to max_seq_len - max_latents, then the window slides", () => {
+    const view = effectiveConfig(cfg, 3);
+    assert.deepEqual(view, { maxSeqLen: 21, maxLatents: 3 });
+    assert.deepEqual(effectiveConfig(cfg), cfg);
+    const steps = [...generationSchedule(view, 8, 2, 20)];
+    assert.deepEqual(steps.slice(0, 3).map((s) => [s.prefixLen, s.window, s.numLatents, s.kind]), [
+      [6, 8, 2, "prefill"],
+      [6, 9, 3, "grow-latents"],
+      [7, 10, 3, "grow-prefix"],
+    ]);
+    assert.deepEqual([steps[13].prefixLen, steps[13].window, steps[13].kind], [18, 21, "grow-prefix"]);
+    assert.deepEqual([steps[14].prefixLen, steps[14].window, steps[14].windowStart, steps[14].kind], [18, 21, 1, "slide"]);
+    assert.deepEqual(numLatentsRange(view, 100), [3, 3]);
+    assert.throws(() => effectiveConfig(cfg, 7), /maxLatents must be an integer in \[1, 6\]/);
   });
 });
 

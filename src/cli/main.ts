@@ -129,6 +129,7 @@ Examples:
       .option("--top-p <x>", "nucleus sampling mass in (0, 1]")
       .option("--seed <n>", "sampling seed", "0")
       .option("-m, --num-latents <n>", "initial latents at the end of the prompt")
+      .option("--latents <n>", "use at most n latents (fewer = faster, shorter context)")
       .option("--no-cache", "recompute a full forward pass per token instead of the exact KV cache")
       .option("-o, --out <file>", "output file (images: PNG grid, music: .mid)")
       .option("--count <n>", "images: how many", "4")

@@ -23,6 +23,8 @@ export interface SampleFlags extends BackendFlags {
   topP?: string;
   seed: string;
   numLatents?: string;
+  /** --latents: use at most n latents (GenerateOptions.maxLatents). */
+  latents?: string;
   cache: boolean;
   out?: string;
   count: string;
@@ -30,7 +32,8 @@ export interface SampleFlags extends BackendFlags {
   task?: string;
 }
 
-function sampling(flags: SampleFlags, maxNewTokens: number): GenerateOptions {
+/** Generation options from the flags; `modelMaxLatents` (the model's max_latents) bounds --latents. */
+function sampling(flags: SampleFlags, maxNewTokens: number, modelMaxLatents: number): GenerateOptions {
   const o: GenerateOptions = { maxNewTokens, seed: Number(flags.seed), useCache: flags.cache };
   const temperature = Number(flags.temperature);
   if (temperature === 0) o.greedy = true;
@@ -38,6 +41,13 @@ function sampling(flags: SampleFlags, maxNewTokens: number): GenerateOptions {
   if (flags.topK !== undefined) o.topK = Number(flags.topK);
   if (flags.topP !== undefined) o.topP = Number(flags.topP);
   if (flags.numLatents !== undefined) o.numLatents = Number(flags.numLatents);
+  if (flags.latents !== undefined) {
+    const n = Number(flags.latents);
+    if (flags.latents.trim() === "" || !Number.isInteger(n) || n < 1 || n > modelMaxLatents) {
+      throw new UsageError(`--latents must be an integer in [1, ${modelMaxLatents}] (the model's max_latents), got "${flags.latents}"`);
+    }
+    o.maxLatents = n;
+  }
   return o;
 }
 
@@ -51,9 +61,10 @@ export async function sampleCommand(modelPath: string, flags: SampleFlags): Prom
     const prompt = task.tokenizer.encode(flags.prompt ?? "The ");
     if (prompt.length === 0) throw new UsageError("--prompt must not be empty");
     const max = Number(flags.maxTokens ?? 500);
+    const options = { ...sampling(flags, max, model.config.maxLatents), eosId: task.eosId ?? undefined }; // flag errors before any output
     const dec = createStreamingDecoder(task.tokenizer);
     process.stdout.write(flags.prompt ?? "The ");
-    for await (const t of generateStream(model, prompt, { ...sampling(flags, max), eosId: task.eosId ?? undefined })) {
+    for await (const t of generateStream(model, prompt, options)) {
       process.stdout.write(dec.push(t));
       produced++;
     }
@@ -64,7 +75,7 @@ export async function sampleCommand(modelPath: string, flags: SampleFlags): Prom
     const val = task.data().validation;
     const primerLen = Math.min(Number(flags.prompt ?? 256), val.length);
     const max = Number(flags.maxTokens ?? 1024);
-    const events = await generate(model, val.subarray(0, primerLen), sampling(flags, max));
+    const events = await generate(model, val.subarray(0, primerLen), sampling(flags, max, model.config.maxLatents));
     produced = events.length;
     const out = flags.out ?? "sample.mid";
     const all = Int32Array.from([...val.subarray(0, primerLen), ...events]);
@@ -87,7 +98,7 @@ async function sampleImages(model: PerceiverAR, task: ImageTask, flags: SampleFl
   const val = flags.complete ? task.images().validation : [];
   for (let i = 0; i < count; i++) {
     const given = flags.complete ? imageSequence(val[i % val.length]).subarray(0, 1 + Math.floor(height / 2) * width * channels) : Int32Array.of(2);
-    const tokens = await generate(model, given, { ...sampling(flags, L + 1 - given.length), seed: Number(flags.seed) + i });
+    const tokens = await generate(model, given, { ...sampling(flags, L + 1 - given.length, model.config.maxLatents), seed: Number(flags.seed) + i });
     produced += tokens.length;
     const all = [...given.subarray(1), ...tokens].slice(0, L);
     images.push(tokensToImage(Int32Array.from(all), width, height, channels));

@@ -2,9 +2,15 @@
 //
 // Contract: after `push(tokens)` appends to the token stream, `logits(prefixLen)` returns the
 // last-position logits (V) that `model.forward(window, { prefixLen })` would return for the
-// window = the last min(T, maxSeqLen) tokens of the stream (T = stream length), within float32
+// window = the last min(T, max_seq_len) tokens of the stream (T = stream length), within float32
 // rounding (tested to 1e-4), for ANY valid prefixLen sequence; it is fast for the generation
 // schedule (schedule.ts), where the prefix end never moves back.
+//
+// With `new CachedDecoder(model, { maxLatents: cap })` (cap in [1, max_latents], default
+// max_latents) the decoder works on the capped view of schedule.ts `effectiveConfig`: the window is
+// the last min(T, (max_seq_len - max_latents) + cap) tokens and at most cap positions are latents;
+// `logits(prefixLen)` still equals `model.forward(window, { prefixLen })` with the model's own
+// config (those windows and prefix lengths are a subset of what it accepts).
 //
 // Why it is exact (stream index j, window start w0, first latent ls = w0 + prefixLen):
 // - Per-token quantities depend only on the token and its position: the embedding x_j, the
@@ -37,6 +43,7 @@ import { rotaryAngles } from "../nn/rotary-angles.js";
 import { rotatedChannelsPerHead, type PerceiverARConfig } from "../models/config.js";
 import { INV_FREQ_BUFFER, type PerceiverAR } from "../models/perceiver-ar.js";
 import { Tensor } from "../tensor.js";
+import { effectiveConfig } from "./schedule.js";
 
 /** Work done by one `logits` call (for tests and benchmarks). */
 export interface DecoderStepStats {
@@ -59,6 +66,12 @@ export class CachedDecoder {
   lastStats: DecoderStepStats = { rebuilt: false, newTokens: 0, prefixTokens: 0, latentRows: 0 };
 
   private readonly c: PerceiverARConfig;
+  /** Window length limit: (maxSeqLen - maxLatents) + cap. */
+  readonly maxWindow: number;
+  /** Latent limit (cap), at most the model's maxLatents. */
+  readonly maxLatents: number;
+  /** Prefix limit: the model's maxSeqLen - maxLatents. */
+  readonly maxPrefix: number;
   private readonly C: number;
   private readonly rotDim: number;
   private readonly invFreq: Float32Array;
@@ -88,15 +101,23 @@ export class CachedDecoder {
   /** Latent rows [latentStart, latentDone) have valid per-layer K/V. */
   private latentDone = -1;
 
-  constructor(model: PerceiverAR, options: { backend?: Backend } = {}) {
+  /**
+   * @param options.maxLatents use at most this many latents, an integer in [1, max_latents]
+   *   (default max_latents); the window is then at most (max_seq_len - max_latents) + maxLatents.
+   */
+  constructor(model: PerceiverAR, options: { backend?: Backend; maxLatents?: number } = {}) {
     this.model = model;
     this.backend = options.backend ?? model.backend;
     const c = (this.c = model.config);
+    const eff = effectiveConfig(c, options.maxLatents ?? c.maxLatents);
+    this.maxWindow = eff.maxSeqLen;
+    this.maxLatents = eff.maxLatents;
+    this.maxPrefix = eff.maxSeqLen - eff.maxLatents;
     const C = (this.C = c.numChannels);
     this.rotDim = rotatedChannelsPerHead(c);
     this.invFreq = model.store.buffers.get(INV_FREQ_BUFFER)!.data;
     // Slack rows let the window slide for a while before compaction (amortised copy cost).
-    this.capacity = c.maxSeqLen + Math.max(16, Math.ceil(c.maxSeqLen / 4));
+    this.capacity = this.maxWindow + Math.max(16, Math.ceil(this.maxWindow / 4));
     this.X = new Float32Array(this.capacity * C);
     this.Qc = new Float32Array(this.capacity * C);
     this.Kc = new Float32Array(this.capacity * C);
@@ -106,8 +127,8 @@ export class CachedDecoder {
     this.layerK = [];
     this.layerV = [];
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
-      this.layerK.push(new Float32Array(c.maxLatents * C));
-      this.layerV.push(new Float32Array(c.maxLatents * C));
+      this.layerK.push(new Float32Array(this.maxLatents * C));
+      this.layerV.push(new Float32Array(this.maxLatents * C));
     }
   }
 
@@ -138,17 +159,18 @@ export class CachedDecoder {
   }
 
   /**
-   * Last-position logits (V) of the window (the last min(T, max_seq_len) tokens) with `prefixLen`
-   * prefix positions: prefixLen in [max(0, n - max_latents), min(n - 1, max_seq_len - max_latents)].
+   * Last-position logits (V) of the window (the last n = min(T, maxWindow) tokens) with `prefixLen`
+   * prefix positions: prefixLen in [max(0, n - maxLatents), min(n - 1, max_seq_len - max_latents)]
+   * (maxWindow, maxLatents: the model's, or the capped view; see the header).
    */
   logits(prefixLen: number): Float32Array {
     const c = this.c;
     const T = this.tokens.length;
     if (T === 0) throw new RangeError("logits: the token stream is empty; push a prompt first");
-    const n = Math.min(T, c.maxSeqLen);
+    const n = Math.min(T, this.maxWindow);
     const w0 = T - n;
-    const lo = Math.max(0, n - c.maxLatents);
-    const hi = Math.min(n - 1, c.maxSeqLen - c.maxLatents);
+    const lo = Math.max(0, n - this.maxLatents);
+    const hi = Math.min(n - 1, this.maxPrefix);
     if (!Number.isInteger(prefixLen) || prefixLen < lo || prefixLen > hi) {
       throw new RangeError(`prefixLen must be an integer in [${lo}, ${hi}] for a window of ${n} tokens, got ${prefixLen}`);
     }

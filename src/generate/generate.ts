@@ -10,19 +10,30 @@
 //   give the same tokens (logits agree within float32 rounding).
 // - Sampling is seeded: the same seed (default 0) and options give the same tokens. A custom
 //   uniform [0, 1) source can be passed as `random` instead.
+// - `maxLatents` (an integer in [1, model.config.maxLatents], default the model's max_latents)
+//   caps the latents: generation runs the schedule on schedule.ts `effectiveConfig` — latents grow
+//   from numLatents up to the cap, then the prefix grows to max_seq_len - max_latents (the model's
+//   prefix limit), then a window of at most (max_seq_len - max_latents) + maxLatents tokens slides.
+//   Fewer latents = less compute per token and a shorter context. Cached and uncached runs still
+//   agree (both evaluate `model.forward` on the same windows and prefix lengths).
 // - Options are validated before any work; errors name the field and its allowed range.
 
 import { Rng } from "../data/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { CachedDecoder } from "./cached-decoder.js";
 import { sampleToken, validateSamplingOptions, type SamplingOptions } from "./sampling.js";
-import { defaultNumLatents, generationSchedule, validateSchedule } from "./schedule.js";
+import { defaultNumLatents, effectiveConfig, generationSchedule, validateSchedule, type ScheduleConfig } from "./schedule.js";
 
 export interface GenerateOptions extends SamplingOptions {
   /** Number of tokens to generate, an integer >= 0. */
   maxNewTokens: number;
-  /** Initial latent positions at the end of the prompt (see schedule.ts). Default: the smallest valid value (1 for prompts that fit). */
+  /** Initial latent positions at the end of the prompt (see schedule.ts), at most `maxLatents`. Default: the smallest valid value (1 for prompts that fit). */
   numLatents?: number;
+  /**
+   * Use at most this many latents, an integer in [1, model.config.maxLatents]; default the model's
+   * max_latents. The window is then at most (max_seq_len - max_latents) + maxLatents tokens.
+   */
+  maxLatents?: number;
   /** Seed of the sampling generator, a safe integer. Default 0. */
   seed?: number;
   /** A uniform [0, 1) source, used instead of `seed`. */
@@ -44,9 +55,9 @@ export async function generate(model: PerceiverAR, prompt: ArrayLike<number>, op
 
 /** Yield new tokens one by one as they are produced. Validation happens on the first `next()`. */
 export async function* generateStream(model: PerceiverAR, prompt: ArrayLike<number>, options: GenerateOptions): AsyncGenerator<number, void, undefined> {
-  const { numLatents, random } = validateGenerateOptions(model, prompt, options);
-  const logitsAt = options.useCache === false ? uncachedStepper(model, prompt) : cachedStepper(model, prompt);
-  const steps = generationSchedule(model.config, prompt.length, numLatents, options.maxNewTokens);
+  const { numLatents, random, view } = validateGenerateOptions(model, prompt, options);
+  const logitsAt = options.useCache === false ? uncachedStepper(model, prompt, view.maxSeqLen) : cachedStepper(model, prompt, view.maxLatents);
+  const steps = generationSchedule(view, prompt.length, numLatents, options.maxNewTokens);
   let index = 0;
   for (const step of steps) {
     const logits = logitsAt.logits(step.prefixLen);
@@ -71,22 +82,26 @@ interface Stepper {
   push(token: number): void;
 }
 
-function cachedStepper(model: PerceiverAR, prompt: ArrayLike<number>): Stepper {
-  const d = new CachedDecoder(model);
+function cachedStepper(model: PerceiverAR, prompt: ArrayLike<number>, maxLatents: number): Stepper {
+  const d = new CachedDecoder(model, { maxLatents });
   d.push(prompt);
   return { logits: (p) => d.logits(p), push: (t) => d.push([t]) };
 }
 
-function uncachedStepper(model: PerceiverAR, prompt: ArrayLike<number>): Stepper {
+/** Full forwards on the last `maxWindow` tokens (the schedule view's maxSeqLen). */
+function uncachedStepper(model: PerceiverAR, prompt: ArrayLike<number>, maxWindow: number): Stepper {
   const stream = Array.from(prompt);
-  const maxSeqLen = model.config.maxSeqLen;
   return {
-    logits: (p) => lastPositionLogits(model, stream.slice(Math.max(0, stream.length - maxSeqLen)), p),
+    logits: (p) => lastPositionLogits(model, stream.slice(Math.max(0, stream.length - maxWindow)), p),
     push: (t) => void stream.push(t),
   };
 }
 
-function validateGenerateOptions(model: PerceiverAR, prompt: ArrayLike<number>, o: GenerateOptions): { numLatents: number; random: () => number } {
+function validateGenerateOptions(
+  model: PerceiverAR,
+  prompt: ArrayLike<number>,
+  o: GenerateOptions,
+): { numLatents: number; random: () => number; view: ScheduleConfig } {
   if (typeof o !== "object" || o === null) throw new TypeError(`generate options must be an object, got ${String(o)}`);
   const V = model.config.vocabSize;
   if (prompt === null || typeof prompt !== "object" || typeof prompt.length !== "number" || prompt.length < 1) {
@@ -99,8 +114,9 @@ function validateGenerateOptions(model: PerceiverAR, prompt: ArrayLike<number>, 
   if (typeof o.maxNewTokens !== "number" || !Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) {
     throw new RangeError(`maxNewTokens must be an integer >= 0, got ${String(o.maxNewTokens)}`);
   }
-  const numLatents = o.numLatents ?? defaultNumLatents(model.config, prompt.length);
-  validateSchedule(model.config, prompt.length, numLatents);
+  const view = effectiveConfig(model.config, o.maxLatents ?? model.config.maxLatents, "maxLatents");
+  const numLatents = o.numLatents ?? defaultNumLatents(view, prompt.length);
+  validateSchedule(view, prompt.length, numLatents);
   validateSamplingOptions(o);
   if (o.eosId !== undefined && (!Number.isInteger(o.eosId) || o.eosId < 0 || o.eosId >= V)) {
     throw new RangeError(`eosId must be an integer token id in [0, ${V}), got ${String(o.eosId)}`);
@@ -115,7 +131,7 @@ function validateGenerateOptions(model: PerceiverAR, prompt: ArrayLike<number>, 
     const rng = new Rng(seed);
     random = () => rng.nextFloat();
   }
-  return { numLatents, random };
+  return { numLatents, random, view };
 }
 
 function yieldToEventLoop(): Promise<void> {

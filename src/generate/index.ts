@@ -2,5 +2,5 @@
 
 export { generate, generateStream, lastPositionLogits, type GenerateOptions } from "./generate.js";
 export { argmax, candidateDistribution, sampleToken, validateSamplingOptions, type CandidateDistribution, type SamplingOptions } from "./sampling.js";
-export { defaultNumLatents, generationSchedule, numLatentsRange, scheduleStep, validateSchedule, type ScheduleStep, type StepKind } from "./schedule.js";
+export { defaultNumLatents, effectiveConfig, generationSchedule, numLatentsRange, scheduleStep, validateLatentCap, validateSchedule, type ScheduleConfig, type ScheduleStep, type StepKind } from "./schedule.js";
 export { CachedDecoder, type DecoderStepStats } from "./cached-decoder.js";

@@ -11,6 +11,13 @@
 // step up to maxSeqLen - maxLatents, then the window slides (windowStart = T - n grows by one).
 // Valid numLatents: an integer in [max(1, min(L0, maxSeqLen) - (maxSeqLen - maxLatents)),
 // min(maxLatents, min(L0, maxSeqLen))]; errors name the field and that range.
+//
+// Fewer latents at test time: `effectiveConfig(config, cap)` (cap = GenerateOptions.maxLatents, an
+// integer in [1, config.maxLatents]) is the {maxSeqLen, maxLatents} view the schedule runs on:
+//   maxLatents = cap,  maxSeqLen = (config.maxSeqLen - config.maxLatents) + cap
+// The prefix limit maxSeqLen - maxLatents stays the model's (as in the reference and
+// src/train/evaluate.ts), so fewer latents means a shorter window, never a longer prefix, and every
+// (window, prefixLen) of the capped schedule is one `model.forward` accepts with the real config.
 
 import type { PerceiverARConfig } from "../models/config.js";
 
@@ -33,7 +40,23 @@ export interface ScheduleStep {
   kind: StepKind;
 }
 
-type ScheduleConfig = Pick<PerceiverARConfig, "maxSeqLen" | "maxLatents">;
+export type ScheduleConfig = Pick<PerceiverARConfig, "maxSeqLen" | "maxLatents">;
+
+/** Throws a RangeError naming `field` unless cap is an integer in [1, config.maxLatents]. */
+export function validateLatentCap(config: ScheduleConfig, cap: unknown, field = "maxLatents"): asserts cap is number {
+  if (typeof cap !== "number" || !Number.isInteger(cap) || cap < 1 || cap > config.maxLatents) {
+    throw new RangeError(`${field} must be an integer in [1, ${config.maxLatents}] (at most the model's max_latents), got ${JSON.stringify(cap)}`);
+  }
+}
+
+/**
+ * The schedule's view of a model used with at most `cap` latents (default: all of them):
+ * { maxLatents: cap, maxSeqLen: (maxSeqLen - maxLatents) + cap }. The prefix limit is unchanged.
+ */
+export function effectiveConfig(config: ScheduleConfig, cap: number = config.maxLatents, field = "maxLatents"): ScheduleConfig {
+  validateLatentCap(config, cap, field);
+  return { maxSeqLen: config.maxSeqLen - config.maxLatents + cap, maxLatents: cap };
+}
 
 /** The allowed range [min, max] of the initial number of latents for a prompt length. */
 export function numLatentsRange(config: ScheduleConfig, promptLength: number): [number, number] {
@@ -57,7 +80,7 @@ export function validateSchedule(config: ScheduleConfig, promptLength: number, n
     throw new RangeError(
       `numLatents must be an integer in [${lo}, ${hi}] for a prompt of ${promptLength} tokens ` +
         `(at least 1 and at least window - (max_seq_len - max_latents) = ${Math.min(promptLength, config.maxSeqLen)} - ${config.maxSeqLen - config.maxLatents}; ` +
-        `at most max_latents = ${config.maxLatents} and at most the prompt length), got ${JSON.stringify(numLatents)}`,
+        `at most max_latents (or the maxLatents cap) = ${config.maxLatents} and at most the prompt length), got ${JSON.stringify(numLatents)}`,
     );
   }
 }
