@@ -12,13 +12,12 @@
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
 import { add } from "../ops/add.js";
-import { attention } from "../ops/attention.js";
 import { concatSeq } from "../ops/concat.js";
 import { crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
 import { gatherRows } from "../ops/gather-rows.js";
 import { layerNorm } from "../ops/layer-norm.js";
 import { linear } from "../ops/linear.js";
-import { rotary, type RotaryAngles } from "../ops/rotary.js";
+import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js";
 import { addMlpParameters, residualMlp } from "../nn/mlp.js";
 import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
@@ -99,14 +98,13 @@ export class PerceiverAR {
       ps.add(`${ca}.${n}.weight`, [C], onesInit);
       ps.add(`${ca}.${n}.bias`, [C], zerosInit);
     }
-    for (const p of ["q", "k", "v", "o"]) ps.add(`${ca}.attention.${p}_proj.weight`, [C, C], normalInit(u, std));
-    ps.add(`${ca}.attention.o_proj.bias`, [C], zerosInit);
+    addAttentionParameters(ps, `${ca}.attention`, C, u, std, true);
     addMlpParameters(ps, "cross_attention.1.module", C, c.crossAttentionWideningFactor, u, std);
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
       const sa = `self_attention.${l}.0.module`;
       ps.add(`${sa}.norm.weight`, [C], onesInit);
       ps.add(`${sa}.norm.bias`, [C], zerosInit);
-      for (const p of ["q", "k", "v", "o"]) ps.add(`${sa}.attention.${p}_proj.weight`, [C, C], normalInit(u, std));
+      addAttentionParameters(ps, `${sa}.attention`, C, u, std, false);
       addMlpParameters(ps, `self_attention.${l}.1.module`, C, c.selfAttentionWideningFactor, u, std);
     }
     if (c.outputNorm) {
@@ -245,7 +243,8 @@ export class PerceiverAR {
       const prefixIn = layerNorm(g, prefix, ps.get(`${ca}.kv_norm.weight`), ps.get(`${ca}.kv_norm.bias`));
       kvIn = concatSeq(g, prefixIn, qIn); // (B, keep + M, C)
     }
-    let h = this.attentionBlock(g, `${ca}.attention`, qIn, kvIn, latentAngles, kvAngles, keep, kvPad, true);
+    const H = c.numHeads;
+    let h = attentionBlock(g, ps, `${ca}.attention`, qIn, kvIn, { heads: H, causalOffset: keep, qAngles: latentAngles, kAngles: kvAngles, keyPad: kvPad, outBias: true });
     h = add(g, latents, h);
     h = residualMlp(g, ps, "cross_attention.1.module", h);
 
@@ -254,7 +253,8 @@ export class PerceiverAR {
       const sa = `self_attention.${l}.0.module`;
       const useRotary = c.numSelfAttentionRotaryLayers === -1 || l < c.numSelfAttentionRotaryLayers;
       const n = layerNorm(g, h, ps.get(`${sa}.norm.weight`), ps.get(`${sa}.norm.bias`));
-      const a = this.attentionBlock(g, `${sa}.attention`, n, n, useRotary ? latentAngles : null, useRotary ? latentAngles : null, 0, null, false);
+      const angles = useRotary ? latentAngles : null;
+      const a = attentionBlock(g, ps, `${sa}.attention`, n, n, { heads: H, causalOffset: 0, qAngles: angles, kAngles: angles });
       h = add(g, h, a);
       h = residualMlp(g, ps, `self_attention.${l}.1.module`, h);
     }
@@ -262,29 +262,6 @@ export class PerceiverAR {
     if (c.outputNorm) h = layerNorm(g, h, ps.get("out_norm.weight"), ps.get("out_norm.bias"));
     const emb = ps.get("input_adapter.txt_embedding.weight");
     return linear(g, h, emb, c.outputBias ? ps.get("output_adapter.bias") : null); // (B, M, V)
-  }
-
-  /** Multi-head attention with projections: o_proj(attn(rot(q_proj(xq)), rot(k_proj(xkv)), v_proj(xkv))). */
-  private attentionBlock(
-    g: Graph,
-    prefix: string,
-    xq: Var,
-    xkv: Var,
-    qAngles: RotaryAngles | null,
-    kAngles: RotaryAngles | null,
-    causalOffset: number,
-    keyPad: Uint8Array | null,
-    outBias: boolean,
-  ): Var {
-    const ps = this.store;
-    const H = this.config.numHeads;
-    let q = linear(g, xq, ps.get(`${prefix}.q_proj.weight`)); // (B, Tq, C)
-    let k = linear(g, xkv, ps.get(`${prefix}.k_proj.weight`)); // (B, Tk, C)
-    const v = linear(g, xkv, ps.get(`${prefix}.v_proj.weight`)); // (B, Tk, C)
-    if (qAngles !== null) q = rotary(g, q, qAngles, H);
-    if (kAngles !== null) k = rotary(g, k, kAngles, H);
-    const o = attention(g, q, k, v, { heads: H, causalOffset, keyPad });
-    return linear(g, o, ps.get(`${prefix}.o_proj.weight`), outBias ? ps.get(`${prefix}.o_proj.bias`) : null);
   }
 }
 
