@@ -59,6 +59,13 @@ describe("perceiver-ar CLI", () => {
     assert.equal(s2.out, s.out, "cached and uncached sampling give the same text");
   });
 
+  it("trains the copy task at a chosen context and reports mirrored-half accuracy", () => {
+    const t = run(["train", "--task", "copy", "--context", "64", "--max-latents", "8", "--num-channels", "16", "--max-steps", "2", "--batch-size", "2", "--eval-windows", "1", "--run-dir", path.join(dir, "copy")]);
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out, /context 64, latents 8/);
+    assert.match(t.out, /copy task: next-token accuracy on the mirrored half \d+\.\d+% over \d+ predictions/);
+  });
+
   it("rejects bad options with a message naming the field", () => {
     const a = run(["train", "--task", "poetry"]);
     assert.equal(a.code, 2);
