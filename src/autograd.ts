@@ -6,18 +6,25 @@
 //   buffer of the same size (zero-filled on first use). Backward kernels accumulate into it.
 // - A `Graph` is one forward pass: the backend it runs on, whether it records, and the tape.
 //   `graph.backward(loss)` seeds d loss / d loss = 1 and runs the tape in reverse, once.
+// - A Graph built with a BufferPool takes its op outputs, their gradients and op scratch from the
+//   pool; `graph.release()` gives them all back. Only do that when nothing the graph made is used
+//   afterwards (a training step's intermediates); parameter gradients are never pooled.
 
 import type { Backend } from "./backend/backend.js";
+import type { BufferPool } from "./buffer-pool.js";
 import { Tensor } from "./tensor.js";
 
 export class Var {
   readonly value: Tensor;
   readonly requiresGrad: boolean;
   private gradData: Float32Array | null = null;
+  private readonly allocate: (n: number) => Float32Array;
 
-  constructor(value: Tensor, requiresGrad = false) {
+  /** `allocate` provides the (zero-filled) gradient buffer; default a fresh array. */
+  constructor(value: Tensor, requiresGrad = false, allocate?: (n: number) => Float32Array) {
     this.value = value;
     this.requiresGrad = requiresGrad;
+    this.allocate = allocate ?? ((n) => new Float32Array(n));
   }
 
   get shape(): readonly number[] {
@@ -30,7 +37,7 @@ export class Var {
 
   /** The gradient buffer, allocated (zeros) on first access. */
   get grad(): Float32Array {
-    if (this.gradData === null) this.gradData = new Float32Array(this.value.size);
+    if (this.gradData === null) this.gradData = this.allocate(this.value.size);
     return this.gradData;
   }
 
@@ -54,10 +61,29 @@ export class Graph {
   readonly recording: boolean;
   private readonly tape: Array<() => void> = [];
   private done = false;
+  private readonly pool: BufferPool | null;
+  private readonly taken: Float32Array[] = [];
 
-  constructor(backend: Backend, recording: boolean) {
+  constructor(backend: Backend, recording: boolean, pool: BufferPool | null = null) {
     this.backend = backend;
     this.recording = recording;
+    this.pool = pool;
+  }
+
+  /** A zero-filled scratch array owned by this graph (pooled when the graph has a pool). */
+  alloc(n: number): Float32Array {
+    if (this.pool === null) return new Float32Array(n);
+    const a = this.pool.take(n);
+    this.taken.push(a);
+    return a;
+  }
+
+  /** Give every pooled array of this graph back; the graph and its Vars must not be used after. */
+  release(): void {
+    if (this.pool === null) return;
+    for (const a of this.taken) this.pool.give(a);
+    this.taken.length = 0;
+    this.tape.length = 0;
   }
 
   /** True when the op producing from `inputs` must record its backward. */
@@ -69,7 +95,9 @@ export class Graph {
 
   /** A new op output; it requires a gradient iff any input does (and we record). */
   output(shape: readonly number[], ...inputs: Array<Var | null | undefined>): Var {
-    return new Var(new Tensor(shape), this.needsGrad(...inputs));
+    const size = shape.reduce((a, b) => a * b, 1);
+    const value = new Tensor(shape, this.alloc(size));
+    return new Var(value, this.needsGrad(...inputs), this.pool === null ? undefined : (n) => this.alloc(n));
   }
 
   record(backward: () => void): void {

@@ -134,6 +134,7 @@ Examples:
       .option("-o, --out <file>", "output file (images: PNG grid, music: .mid)")
       .option("--count <n>", "images: how many", "4")
       .option("--complete", "images: complete the top half of validation images")
+      .option("--scale <n>", "images: enlarge the grid n times (nearest neighbour)", "1")
       .option("-t, --task <name>", "task, when the folder has no task.json"),
   )
     .addHelpText("after", '\nExamples:\n  perceiver-ar sample runs/text --prompt "The Congress" -n 300\n  perceiver-ar sample runs/image --count 16 --out samples.png\n  perceiver-ar sample runs/music --out continuation.mid')

@@ -4,7 +4,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { imageGrid, tokensToImage, writePng } from "../data/image-codec.js";
+import { imageGrid, scaleImage, tokensToImage, writePng } from "../data/image-codec.js";
 import { eventsToMidi } from "../data/midi-codec.js";
 import { createStreamingDecoder } from "../data/tokenizer.js";
 import { generate, generateStream, type GenerateOptions } from "../generate/generate.js";
@@ -29,6 +29,7 @@ export interface SampleFlags extends BackendFlags {
   out?: string;
   count: string;
   complete?: boolean;
+  scale?: string;
   task?: string;
 }
 
@@ -106,7 +107,9 @@ async function sampleImages(model: PerceiverAR, task: ImageTask, flags: SampleFl
   }
   const out = flags.out ?? "samples.png";
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  writePng(out, imageGrid(images, Math.ceil(Math.sqrt(count))));
+  const scale = Number(flags.scale ?? 1);
+  if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new UsageError(`--scale must be an integer in [1, 16], got "${flags.scale}"`);
+  writePng(out, scaleImage(imageGrid(images, Math.ceil(Math.sqrt(count))), scale));
   console.log(`wrote ${out} (${count} ${flags.complete ? "completions of the top half of validation images" : "unconditional samples"})`);
   return produced;
 }

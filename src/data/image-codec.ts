@@ -252,3 +252,20 @@ export function imageGrid(images: readonly Image[], columns: number, padding = 2
   });
   return out;
 }
+
+/** Nearest-neighbour upscaling by an integer factor (for viewing small samples). */
+export function scaleImage(img: Image, factor: number): Image {
+  validateImage(img);
+  if (!Number.isInteger(factor) || factor < 1 || factor > 64) throw new RangeError(`factor must be an integer in [1, 64], got ${factor}`);
+  const { width, height, channels } = img;
+  const out = createImage(width * factor, height * factor, channels);
+  for (let y = 0; y < out.height; y++) {
+    const sy = Math.floor(y / factor);
+    for (let x = 0; x < out.width; x++) {
+      const s = (sy * width + Math.floor(x / factor)) * channels;
+      const d = (y * out.width + x) * channels;
+      for (let c = 0; c < channels; c++) out.data[d + c] = img.data[s + c];
+    }
+  }
+  return out;
+}

@@ -21,6 +21,7 @@ import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js
 import { addMlpParameters, residualMlp } from "../nn/mlp.js";
 import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
+import { BufferPool } from "../buffer-pool.js";
 import { Tensor } from "../tensor.js";
 import { makeConfig, rotatedChannelsPerHead, type PerceiverARConfig } from "./config.js";
 
@@ -67,6 +68,8 @@ export class PerceiverAR {
   readonly config: PerceiverARConfig;
   readonly store: ParameterStore;
   backend: Backend;
+  /** Recycled activation buffers of training and evaluation steps (see buffer-pool.ts). */
+  readonly pool = new BufferPool();
 
   constructor(config: Partial<PerceiverARConfig> | Record<string, unknown>, backend: Backend, options: { seed?: number; random?: () => number } = {}) {
     this.config = makeConfig(config as Record<string, unknown>);
@@ -126,7 +129,7 @@ export class PerceiverAR {
    * with `zeroGrads()`, or let them accumulate over micro-batches).
    */
   lossAndGrad(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions = {}): LossResult {
-    const g = new Graph(options.backend ?? this.backend, true);
+    const g = new Graph(options.backend ?? this.backend, true, this.pool);
     const prep = this.prepare(ids, options);
     const logits = this.logits(g, prep, options);
     const lab = toInt32Batch(labels, prep.B, "labels");
@@ -136,16 +139,19 @@ export class PerceiverAR {
     const { loss, count } = crossEntropy(g, logits, lab, IGNORE_INDEX);
     const value = loss.data[0];
     if (count > 0) g.backward(loss);
+    g.release(); // every intermediate goes back to the pool; parameter gradients are not pooled
     return { loss: value, count };
   }
 
   /** Mean cross-entropy without gradients. */
   loss(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions = {}): LossResult {
-    const g = new Graph(options.backend ?? this.backend, false);
+    const g = new Graph(options.backend ?? this.backend, false, this.pool);
     const prep = this.prepare(ids, options);
     const logits = this.logits(g, prep, options);
     const { loss, count } = crossEntropy(g, logits, toInt32Batch(labels, prep.B, "labels"), IGNORE_INDEX);
-    return { loss: loss.data[0], count };
+    const value = loss.data[0];
+    g.release();
+    return { loss: value, count };
   }
 
   zeroGrads(): void {
@@ -207,7 +213,8 @@ export class PerceiverAR {
     let x = gatherRows(g, ps.get("input_adapter.txt_embedding.weight"), ids, [B, N]);
     if (c.absPosEmb) x = add(g, x, gatherRows(g, ps.get("input_adapter.pos_embedding.weight"), positions, [B, N]));
     const invFreq = this.store.buffers.get(INV_FREQ_BUFFER)!.data;
-    const angles = rotaryAngles(positions, invFreq); // (B·N, r)
+    const alloc = (n: number) => g.alloc(n);
+    const angles = rotaryAngles(positions, invFreq, alloc); // (B·N, r)
 
     // Prefix rows kept for the cross-attention (all of them unless training with dropout).
     const keep = options.training && c.crossAttentionDropout > 0 && P > 0 ? P - Math.floor(P * c.crossAttentionDropout) : P;
@@ -226,13 +233,13 @@ export class PerceiverAR {
     }
     const xFlat = x; // gathered by row of (B·N, C)
     const latents = gatherRows(g, xFlat, latentIdx, [B, M]); // (B, M, C)
-    const latentAngles = selectAngles(angles, latentIdx);
+    const latentAngles = selectAngles(angles, latentIdx, alloc);
     const kvIdx = new Int32Array(B * (keep + M));
     for (let b = 0; b < B; b++) {
       kvIdx.set(prefixIdx.subarray(b * keep, (b + 1) * keep), b * (keep + M));
       kvIdx.set(latentIdx.subarray(b * M, (b + 1) * M), b * (keep + M) + keep);
     }
-    const kvAngles = selectAngles(angles, kvIdx);
+    const kvAngles = selectAngles(angles, kvIdx, alloc);
 
     // Cross-attention: latents attend to kept prefix + latents, causally.
     const ca = "cross_attention.0.module";

@@ -11,11 +11,15 @@ export function rotaryInverseFrequencies(rotDim: number): Float32Array {
   return out;
 }
 
-export function rotaryAngles(positions: ArrayLike<number>, invFreq: Float32Array): RotaryAngles {
+/** `alloc` provides the (rows, rotDim) tables, e.g. a graph's pooled scratch. */
+type Alloc = (n: number) => Float32Array;
+const fresh: Alloc = (n) => new Float32Array(n);
+
+export function rotaryAngles(positions: ArrayLike<number>, invFreq: Float32Array, alloc: Alloc = fresh): RotaryAngles {
   const rotDim = invFreq.length * 2;
   const rows = positions.length;
-  const cos = new Float32Array(rows * rotDim);
-  const sin = new Float32Array(rows * rotDim);
+  const cos = alloc(rows * rotDim);
+  const sin = alloc(rows * rotDim);
   for (let r = 0; r < rows; r++) {
     const p = positions[r];
     for (let c = 0; c < rotDim; c++) {
@@ -28,10 +32,10 @@ export function rotaryAngles(positions: ArrayLike<number>, invFreq: Float32Array
 }
 
 /** Select rows of an angle table: the rows of `index` in order (for kept / latent positions). */
-export function selectAngles(a: RotaryAngles, index: ArrayLike<number>): RotaryAngles {
+export function selectAngles(a: RotaryAngles, index: ArrayLike<number>, alloc: Alloc = fresh): RotaryAngles {
   const { rotDim } = a;
-  const cos = new Float32Array(index.length * rotDim);
-  const sin = new Float32Array(index.length * rotDim);
+  const cos = alloc(index.length * rotDim);
+  const sin = alloc(index.length * rotDim);
   for (let i = 0; i < index.length; i++) {
     const s = index[i] * rotDim;
     cos.set(a.cos.subarray(s, s + rotDim), i * rotDim);

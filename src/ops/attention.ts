@@ -26,13 +26,13 @@ export function attention(g: Graph, q: Var, k: Var, v: Var, o: AttentionOptions)
   const s: AttentionShape = { batch: B, heads: o.heads, queries: Tq, keys: Tk, headDim: D, causalOffset: o.causalOffset, scale: 1 / Math.sqrt(D) };
   const be = g.backend;
   const out = g.output([B, Tq, W], q, k, v);
-  const lse = new Float32Array(B * o.heads * Tq);
+  const lse = g.alloc(B * o.heads * Tq);
   be.attentionForward(s, q.data, k.data, v.data, keyPad, out.data, lse);
   if (out.requiresGrad) {
     g.record(() => {
-      const dq = q.requiresGrad ? q.grad : new Float32Array(q.value.size);
-      const dk = k.requiresGrad ? k.grad : new Float32Array(k.value.size);
-      const dv = v.requiresGrad ? v.grad : new Float32Array(v.value.size);
+      const dq = q.requiresGrad ? q.grad : g.alloc(q.value.size);
+      const dk = k.requiresGrad ? k.grad : g.alloc(k.value.size);
+      const dv = v.requiresGrad ? v.grad : g.alloc(v.value.size);
       be.attentionBackward(s, q.data, k.data, v.data, keyPad, out.data, out.grad, lse, dq, dk, dv);
     });
   }

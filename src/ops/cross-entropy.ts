@@ -17,8 +17,8 @@ export function crossEntropy(g: Graph, logits: Var, labels: Int32Array, ignoreIn
     count++;
   }
   const be = g.backend;
-  const lse = new Float32Array(rows);
-  const losses = new Float32Array(rows);
+  const lse = g.alloc(rows);
+  const losses = g.alloc(rows);
   be.crossEntropyForward(logits.data, labels, lse, losses, rows, V, ignoreIndex);
   let sum = 0;
   for (let i = 0; i < rows; i++) sum += losses[i];

@@ -12,15 +12,15 @@ export function layerNorm(g: Graph, x: Var, gamma: Var, beta: Var, eps = LAYER_N
   const rows = x.value.size / cols;
   const be = g.backend;
   const y = g.output(x.shape, x, gamma, beta);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const mean = g.alloc(rows);
+  const rstd = g.alloc(rows);
   be.layerNormForward(x.data, gamma.data, beta.data, y.data, mean, rstd, rows, cols, eps);
   if (y.requiresGrad) {
     g.record(() => {
       // Gradient buffers are only materialised for inputs that need them; others get scratch.
-      const dx = x.requiresGrad ? x.grad : new Float32Array(x.value.size);
-      const dgamma = gamma.requiresGrad ? gamma.grad : new Float32Array(cols);
-      const dbeta = beta.requiresGrad ? beta.grad : new Float32Array(cols);
+      const dx = x.requiresGrad ? x.grad : g.alloc(x.value.size);
+      const dgamma = gamma.requiresGrad ? gamma.grad : g.alloc(cols);
+      const dbeta = beta.requiresGrad ? beta.grad : g.alloc(cols);
       be.layerNormBackward(y.grad, x.data, gamma.data, mean, rstd, dx, dgamma, dbeta, rows, cols);
     });
   }

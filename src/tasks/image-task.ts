@@ -23,7 +23,8 @@ export class ImageTask implements Task {
   readonly vocabSize = IMAGE_VOCAB_SIZE;
   readonly padId = IMAGE_PAD;
   readonly eosId = IMAGE_EOS;
-  readonly metricName = "bits/dim";
+  /** The trainer validates on the last M positions of each image; `imageBitsPerDim` scores whole images. */
+  readonly metricName = "bits/dim (last latents of each image)";
   private splits: { train: Image[]; validation: Image[] } | null = null;
 
   /** `images` supplies the data directly (library use, tests) instead of a cached data set. */
