@@ -22,3 +22,4 @@ export { AdamW } from "./train/adamw.js";
 export { evaluate, type EvalResult } from "./train/evaluate.js";
 export { makeTask } from "./tasks/index.js";
 export type { Task, TaskSpec, TaskName } from "./tasks/task.js";
+export { TransformerXL } from "./models/transformer-xl.js";
