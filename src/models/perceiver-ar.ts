@@ -19,6 +19,7 @@ import { layerNorm } from "../ops/layer-norm.js";
 import { linear } from "../ops/linear.js";
 import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js";
 import { addMlpParameters, residualMlp } from "../nn/mlp.js";
+import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
 import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
 import { BufferPool } from "../buffer-pool.js";
@@ -104,11 +105,7 @@ export class PerceiverAR {
     addAttentionParameters(ps, `${ca}.attention`, C, u, std, true);
     addMlpParameters(ps, "cross_attention.1.module", C, c.crossAttentionWideningFactor, u, std);
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
-      const sa = `self_attention.${l}.0.module`;
-      ps.add(`${sa}.norm.weight`, [C], onesInit);
-      ps.add(`${sa}.norm.bias`, [C], zerosInit);
-      addAttentionParameters(ps, `${sa}.attention`, C, u, std, false);
-      addMlpParameters(ps, `self_attention.${l}.1.module`, C, c.selfAttentionWideningFactor, u, std);
+      addSelfAttentionLayerParameters(ps, l, C, c.selfAttentionWideningFactor, u, std);
     }
     if (c.outputNorm) {
       ps.add("out_norm.weight", [C], onesInit);

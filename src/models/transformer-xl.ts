@@ -34,8 +34,9 @@ import { gatherRows } from "../ops/gather-rows.js";
 import { layerNorm } from "../ops/layer-norm.js";
 import { linear } from "../ops/linear.js";
 import type { RotaryAngles } from "../ops/rotary.js";
-import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js";
-import { addMlpParameters, residualMlp } from "../nn/mlp.js";
+import { attentionBlock } from "../nn/attention-block.js";
+import { residualMlp } from "../nn/mlp.js";
+import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
 import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies } from "../nn/rotary-angles.js";
 import { Tensor } from "../tensor.js";
@@ -166,11 +167,7 @@ export class TransformerXL {
     const headDim = C / c.numHeads;
     ps.addBuffer(INV_FREQ_BUFFER, new Tensor([headDim / 2], rotaryInverseFrequencies(headDim)));
     for (let l = 0; l < c.numLayers; l++) {
-      const sa = `self_attention.${l}.0.module`;
-      ps.add(`${sa}.norm.weight`, [C], onesInit);
-      ps.add(`${sa}.norm.bias`, [C], zerosInit);
-      addAttentionParameters(ps, `${sa}.attention`, C, u, std, false);
-      addMlpParameters(ps, `self_attention.${l}.1.module`, C, c.wideningFactor, u, std);
+      addSelfAttentionLayerParameters(ps, l, C, c.wideningFactor, u, std);
     }
     if (c.outputNorm) {
       ps.add("out_norm.weight", [C], onesInit);
