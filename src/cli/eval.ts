@@ -24,7 +24,7 @@ export async function evalCommand(modelPath: string, flags: EvalFlags): Promise<
   if (!Number.isInteger(M) || M < 1 || M > c.maxLatents) throw new UsageError(`--num-latents must be an integer in [1, ${c.maxLatents}] (the model's max_latents), got "${flags.numLatents}"`);
   const count = Number(flags.windows);
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`--windows must be an integer >= 1, got "${flags.windows}"`);
-  if ("ensureData" in task) await (task as unknown as { ensureData(log: (m: string) => void): Promise<void> }).ensureData((m) => console.log(m));
+  await task.ensureData?.((m) => console.log(m));
 
   const t0 = performance.now();
   const out: Record<string, number | string> = { model: dir, task: task.spec.task, numLatents: M };

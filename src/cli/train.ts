@@ -11,6 +11,7 @@ import { estimateTrainingMemory, formatBytes, largestTrainableContext } from "..
 import { PerceiverAR } from "../models/perceiver-ar.js";
 import { getPreset } from "../models/presets.js";
 import { copyAccuracy } from "../tasks/copy-task.js";
+import { TextTask } from "../tasks/text-task.js";
 import { makeTask, TASK_NAMES } from "../tasks/index.js";
 import type { Task, TaskName, TaskSpec } from "../tasks/task.js";
 import { findCheckpoint } from "../train/run-folder.js";
@@ -80,7 +81,7 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
     ? (JSON.parse(fs.readFileSync(path.join(runDir, TASK_FILE), "utf8")) as TaskSpec)
     : { task: flags.task as TaskName, data: flags.data, tokenizer: flags.tokenizer, seed: num("seed", flags.seed, true, 0) };
   const task = makeTask(spec, flags.cache);
-  if ("ensureData" in task) await (task as unknown as { ensureData(log: (m: string) => void): Promise<void> }).ensureData((m) => console.log(m));
+  await task.ensureData?.((m) => console.log(m));
 
   let trainer: Trainer;
   let config: PerceiverARConfig;
@@ -147,7 +148,7 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
     console.log(`copy task: next-token accuracy on the mirrored half ${(acc.accuracy * 100).toFixed(2)}% over ${acc.scored} predictions`);
   }
   const sampleTokens = num("sample-tokens", flags.sampleTokens, true, 0);
-  if (spec.task === "text" && sampleTokens > 0) await printTextSample(trainer.model, task, sampleTokens);
+  if (task instanceof TextTask && sampleTokens > 0) await printTextSample(trainer.model, task, sampleTokens);
 }
 
 function describeTask(task: Task): string {
@@ -178,9 +179,9 @@ function checkMemory(config: PerceiverARConfig, batchSize: number): void {
   }
 }
 
-async function printTextSample(model: PerceiverAR, task: Task, count: number): Promise<void> {
+async function printTextSample(model: PerceiverAR, task: TextTask, count: number): Promise<void> {
   const prompt = "The ";
-  const tokens = (task as unknown as { tokenizer: { encode(s: string): number[] } }).tokenizer.encode(prompt);
+  const tokens = task.tokenizer.encode(prompt);
   const out = await generate(model, tokens, { maxNewTokens: count, temperature: 0.8, topK: 40, seed: 1, eosId: task.eosId ?? undefined });
   console.log(`sample (temperature 0.8, top-k 40):\n${prompt}${task.describeTokens(out)}`);
 }

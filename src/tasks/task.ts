@@ -35,6 +35,8 @@ export interface Task {
   validation(seqLen: number, count: number): ValidationSet;
   /** The headline metric from an evaluation's loss in nats/token (and bits/byte). */
   metric(e: { loss: number; bitsPerByte: number; bitsPerToken: number }): number;
+  /** Fetch the task's data set into the cache when it is not there yet (tasks with downloadable data). */
+  ensureData?(log: (message: string) => void): Promise<void>;
   /** Human-readable text for tokens (text task), or a short description otherwise. */
   describeTokens(tokens: ArrayLike<number>): string;
 }
