@@ -16,10 +16,10 @@ import { concatSeq } from "../ops/concat.js";
 import { crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
 import { gatherRows } from "../ops/gather-rows.js";
 import { layerNorm } from "../ops/layer-norm.js";
-import { linear } from "../ops/linear.js";
 import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js";
 import { addMlpParameters, residualMlp } from "../nn/mlp.js";
 import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
+import { addOutputParameters, tiedOutput } from "../nn/tied-output.js";
 import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
 import { BufferPool } from "../buffer-pool.js";
@@ -107,11 +107,7 @@ export class PerceiverAR {
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
       addSelfAttentionLayerParameters(ps, l, C, c.selfAttentionWideningFactor, u, std);
     }
-    if (c.outputNorm) {
-      ps.add("out_norm.weight", [C], onesInit);
-      ps.add("out_norm.bias", [C], zerosInit);
-    }
-    if (c.outputBias) ps.add("output_adapter.bias", [c.vocabSize], zerosInit);
+    addOutputParameters(ps, C, c.vocabSize, c);
   }
 
   /** Logits (B, M, V) for the latent positions; no gradients recorded. */
@@ -263,9 +259,7 @@ export class PerceiverAR {
       h = residualMlp(g, ps, `self_attention.${l}.1.module`, h);
     }
 
-    if (c.outputNorm) h = layerNorm(g, h, ps.get("out_norm.weight"), ps.get("out_norm.bias"));
-    const emb = ps.get("input_adapter.txt_embedding.weight");
-    return linear(g, h, emb, c.outputBias ? ps.get("output_adapter.bias") : null); // (B, M, V)
+    return tiedOutput(g, ps, h, c); // (B, M, V)
   }
 }
 

@@ -32,12 +32,12 @@ import { concatSeq } from "../ops/concat.js";
 import { crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
 import { gatherRows } from "../ops/gather-rows.js";
 import { layerNorm } from "../ops/layer-norm.js";
-import { linear } from "../ops/linear.js";
 import type { RotaryAngles } from "../ops/rotary.js";
 import { attentionBlock } from "../nn/attention-block.js";
 import { residualMlp } from "../nn/mlp.js";
 import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
-import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
+import { addOutputParameters, tiedOutput } from "../nn/tied-output.js";
+import { normalInit, ParameterStore } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies } from "../nn/rotary-angles.js";
 import { Tensor } from "../tensor.js";
 import { INV_FREQ_BUFFER, seededUniform, type IntBatch, type TokenBatch } from "./perceiver-ar.js";
@@ -169,11 +169,7 @@ export class TransformerXL {
     for (let l = 0; l < c.numLayers; l++) {
       addSelfAttentionLayerParameters(ps, l, C, c.wideningFactor, u, std);
     }
-    if (c.outputNorm) {
-      ps.add("out_norm.weight", [C], onesInit);
-      ps.add("out_norm.bias", [C], zerosInit);
-    }
-    if (c.outputBias) ps.add("output_adapter.bias", [c.vocabSize], zerosInit);
+    addOutputParameters(ps, C, c.vocabSize, c);
   }
 
   /** A memory with no positions (the start of a sequence). */
@@ -248,8 +244,7 @@ export class TransformerXL {
       x = add(g, x, a);
       x = residualMlp(g, ps, `self_attention.${l}.1.module`, x); // (B, S, C)
     }
-    if (c.outputNorm) x = layerNorm(g, x, ps.get("out_norm.weight"), ps.get("out_norm.bias"));
-    const logits = linear(g, x, ps.get("input_adapter.txt_embedding.weight"), c.outputBias ? ps.get("output_adapter.bias") : null); // (B, S, V)
+    const logits = tiedOutput(g, ps, x, c); // (B, S, V)
     return { logits, newMemory: this.updateMemory(memory, inputs, B, S) };
   }
 
