@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { readConfigFile } from "../io/checkpoint.js";
 import { makeConfig, type PerceiverARConfig } from "../models/config.js";
 import { estimateTrainingMemory, formatBytes, largestTrainableContext } from "../models/memory.js";
 import { PerceiverAR } from "../models/perceiver-ar.js";
@@ -71,15 +72,18 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
     if (!fs.existsSync(path.join(runDir, TASK_FILE))) throw new UsageError(`--overwrite: ${runDir} is not a perceiver-ar run folder (no ${TASK_FILE}); not deleting it`);
     fs.rmSync(runDir, { recursive: true, force: true });
   }
-  const resuming = flags.resume === true && findCheckpoint(runDir) !== null;
+  const checkpoint = findCheckpoint(runDir);
+  const resuming = flags.resume === true && checkpoint !== null;
   if (flags.resume && !resuming) console.log(`no checkpoint in ${runDir}; starting a new run there`);
-  if (!resuming && findCheckpoint(runDir) !== null) {
+  if (!resuming && checkpoint !== null) {
     throw new UsageError(`${runDir} already holds a run; continue it with --resume or choose another --run-dir`);
   }
 
+  const seed = num("seed", flags.seed, true, 0);
+  const batchSize = num("batch-size", flags.batchSize, true, 1);
   const spec: TaskSpec = resuming
     ? (JSON.parse(fs.readFileSync(path.join(runDir, TASK_FILE), "utf8")) as TaskSpec)
-    : { task: flags.task as TaskName, data: flags.data, tokenizer: flags.tokenizer, seed: num("seed", flags.seed, true, 0) };
+    : { task: flags.task as TaskName, data: flags.data, tokenizer: flags.tokenizer, seed };
   const task = makeTask(spec, flags.cache);
   await task.ensureData?.((m) => console.log(m));
 
@@ -87,20 +91,19 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
   let config: PerceiverARConfig;
   const evalWindows = num("eval-windows", flags.evalWindows, true, 1);
   if (resuming) {
-    config = makeConfig(JSON.parse(fs.readFileSync(path.join(findCheckpoint(runDir)!, "config.json"), "utf8")));
-    const state = JSON.parse(fs.readFileSync(path.join(findCheckpoint(runDir)!, "trainer-state.json"), "utf8"));
+    config = makeConfig(readConfigFile(checkpoint!));
+    const state = JSON.parse(fs.readFileSync(path.join(checkpoint!, "trainer-state.json"), "utf8"));
     const data = task.trainSource(config.maxSeqLen, state.options.batchSize, state.options.seed, config.maxLatents);
     trainer = Trainer.resume(runDir, data, { backend, validation: task.validation(config.maxSeqLen, evalWindows) });
     console.log(`resuming ${runDir} at step ${trainer.completedSteps}`);
   } else {
     config = taskModelConfig(task, flags, rest);
-    checkMemory(config, num("batch-size", flags.batchSize, true, 1));
-    const seed = num("seed", flags.seed, true, 0);
+    checkMemory(config, batchSize);
     const model = new PerceiverAR(config, backend, { seed });
     const maxSteps = num("max-steps", flags.maxSteps, true, 1);
     const options: TrainerOptionsInput = {
       maxSteps,
-      batchSize: num("batch-size", flags.batchSize, true, 1),
+      batchSize,
       gradAccumulation: num("grad-accumulation", flags.gradAccumulation, true, 1),
       lr: num("lr", flags.lr, false, 0),
       warmupSteps: flags.warmupSteps !== undefined ? num("warmup-steps", flags.warmupSteps, true, 0) : Math.min(100, Math.floor(maxSteps / 10)),
@@ -112,7 +115,7 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
       checkpointEvery: num("checkpoint-every", flags.checkpointEvery, true, 0),
       runDir,
     };
-    const data = task.trainSource(config.maxSeqLen, options.batchSize!, seed, config.maxLatents);
+    const data = task.trainSource(config.maxSeqLen, batchSize, seed, config.maxLatents);
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(path.join(runDir, TASK_FILE), JSON.stringify(task.spec, null, 2) + "\n");
     trainer = new Trainer(model, data, options, { validation: task.validation(config.maxSeqLen, evalWindows) });

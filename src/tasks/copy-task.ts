@@ -4,7 +4,7 @@
 
 import { CopyTaskDataset, COPY_EOS_ID, COPY_PAD_ID, COPY_VOCAB_SIZE } from "../data/copy-task.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
-import type { BatchSource } from "../train/batch-source.js";
+import { samplerBatchSource, type BatchSource } from "../train/batch-source.js";
 import type { ValidationSet } from "../train/trainer.js";
 import type { Task, TaskSpec } from "./task.js";
 
@@ -23,15 +23,7 @@ export class CopyTask implements Task {
   }
 
   trainSource(seqLen: number, batchSize: number, seed: number): BatchSource {
-    const ds = new CopyTaskDataset({ contextLength: seqLen, seed: seed + (this.spec.seed ?? 0) });
-    return {
-      next: () => {
-        const b = ds.sample(batchSize);
-        return { inputs: b.inputs, labels: b.labels, seqLen: b.seqLen };
-      },
-      getState: () => ds.getState(),
-      setState: (s) => ds.setState(s as never),
-    };
+    return samplerBatchSource(new CopyTaskDataset({ contextLength: seqLen, seed: seed + (this.spec.seed ?? 0) }), batchSize);
   }
 
   /** Windows whose final target (EOS, not part of the mirrored half) is ignored (-100). */
