@@ -2,79 +2,73 @@
 // with fewer latents, sample from it, and get clear errors for bad input.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { runCli } from "./helpers/cli.js";
 import { REPO_ROOT } from "./helpers/golden.js";
 
-const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
-
-function run(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, PERCEIVER_AR_BACKEND: "reference" } });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 describe("perceiver-ar CLI", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "perceiver-ar-cli-"));
   const runDir = path.join(dir, "run");
 
   it("--version and --help", () => {
-    const v = run(["--version"]);
+    const v = runCli(["--version"]);
     assert.equal(v.code, 0);
     assert.equal(v.out.trim(), JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).version);
-    const h = run(["--help"]);
+    const h = runCli(["--help"]);
     assert.match(h.out, /train/);
     assert.match(h.out, /sample/);
-    assert.match(run(["train", "--help"]).out, /Examples:/);
+    assert.match(runCli(["train", "--help"]).out, /Examples:/);
   });
 
   it("trains, writes a run folder, resumes, evaluates and samples", () => {
     const common = ["--preset", "tiny", "--batch-size", "2", "--eval-every", "4", "--eval-windows", "2", "--sample-tokens", "0", "--run-dir", runDir];
-    const t = run(["train", ...common, "--max-steps", "8", "--checkpoint-every", "4"]);
+    const t = runCli(["train", ...common, "--max-steps", "8", "--checkpoint-every", "4"]);
     assert.equal(t.code, 0, t.err);
     assert.match(t.out, /finished at step 8/);
     assert.match(t.out, /validation: bits\/byte \d+\.\d+/);
     for (const f of ["task.json", "metrics.jsonl", "loss.svg", "checkpoint/config.json", "checkpoint/weights.safetensors", "best/config.json"]) {
       assert.ok(fs.existsSync(path.join(runDir, f)), `${f} exists`);
     }
-    const again = run(["train", ...common, "--max-steps", "8"]);
+    const again = runCli(["train", ...common, "--max-steps", "8"]);
     assert.equal(again.code, 2);
     assert.match(again.err, /already holds a run; continue it with --resume/);
-    const r = run(["train", "--resume", "--run-dir", runDir, "--sample-tokens", "0"]);
+    const r = runCli(["train", "--resume", "--run-dir", runDir, "--sample-tokens", "0"]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /resuming .* at step 8/);
 
-    const e = run(["eval", runDir, "--num-latents", "8", "--windows", "2", "--json"]);
+    const e = runCli(["eval", runDir, "--num-latents", "8", "--windows", "2", "--json"]);
     assert.equal(e.code, 0, e.err);
     const res = JSON.parse(e.out);
     assert.equal(res.numLatents, 8);
     assert.ok(res["bits/byte"] > 0 && res["bits/byte"] < 12);
 
-    const s = run(["sample", runDir, "--prompt", "The ", "-n", "12", "--seed", "3"]);
+    const s = runCli(["sample", runDir, "--prompt", "The ", "-n", "12", "--seed", "3"]);
     assert.equal(s.code, 0, s.err);
     assert.ok(s.out.startsWith("The "));
-    const s2 = run(["sample", runDir, "--prompt", "The ", "-n", "12", "--seed", "3", "--no-cache"]);
+    const s2 = runCli(["sample", runDir, "--prompt", "The ", "-n", "12", "--seed", "3", "--no-cache"]);
     assert.equal(s2.out, s.out, "cached and uncached sampling give the same text");
   });
 
   it("trains the copy task at a chosen context and reports mirrored-half accuracy", () => {
-    const t = run(["train", "--task", "copy", "--context", "64", "--max-latents", "8", "--num-channels", "16", "--max-steps", "2", "--batch-size", "2", "--eval-windows", "1", "--run-dir", path.join(dir, "copy")]);
+    const t = runCli(["train", "--task", "copy", "--context", "64", "--max-latents", "8", "--num-channels", "16", "--max-steps", "2", "--batch-size", "2", "--eval-windows", "1", "--run-dir", path.join(dir, "copy")]);
     assert.equal(t.code, 0, t.err);
     assert.match(t.out, /context 64, latents 8/);
     assert.match(t.out, /copy task: next-token accuracy on the mirrored half \d+\.\d+% over \d+ predictions/);
   });
 
   it("rejects bad options with a message naming the field", () => {
-    const a = run(["train", "--task", "poetry"]);
+    const a = runCli(["train", "--task", "poetry"]);
     assert.equal(a.code, 2);
     assert.match(a.err, /--task must be one of text, copy, image, music/);
-    const b = run(["info", "--preset", "tiny", "--num-heads", "3"]);
+    const b = runCli(["info", "--preset", "tiny", "--num-heads", "3"]);
     assert.match(b.err, /numHeads \(num_heads\) = 3 must divide numChannels/);
-    const c = run(["eval", runDir, "--num-latents", "999"]);
+    const c = runCli(["eval", runDir, "--num-latents", "999"]);
     assert.match(c.err, /--num-latents must be an integer in \[1, 16\]/);
-    const d = run(["train", "--preset", "tiny", "--max-seq-len", "100000000", "--run-dir", path.join(dir, "huge")]);
+    const d = runCli(["train", "--preset", "tiny", "--max-seq-len", "100000000", "--run-dir", path.join(dir, "huge")]);
     assert.equal(d.code, 2);
     assert.match(d.err, /more than the machine's .* the largest context that fits/);
   });

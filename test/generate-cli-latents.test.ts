@@ -4,7 +4,6 @@
 // are rejected with exit code 2 and a message naming the flag and its range.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,14 +11,8 @@ import { after, describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import { saveModel } from "../src/io/checkpoint.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
-import { REPO_ROOT } from "./helpers/golden.js";
+import { runCli } from "./helpers/cli.js";
 
-const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
-
-function run(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, PERCEIVER_AR_BACKEND: "reference" } });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 describe("perceiver-ar sample --latents", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "perceiver-ar-latents-"));
@@ -34,7 +27,7 @@ describe("perceiver-ar sample --latents", () => {
   fs.writeFileSync(path.join(dir, "task.json"), JSON.stringify({ task: "text", data: "sotu", seed: 0 }));
 
   it("is listed in the help", () => {
-    const h = run(["sample", "--help"]);
+    const h = runCli(["sample", "--help"]);
     assert.equal(h.code, 0, h.err);
     assert.match(h.out, /--latents <n>\s+use at most n latents \(fewer = faster, shorter context\)/);
     assert.match(h.out, /--num-latents <n>\s+initial latents at the end of the prompt/);
@@ -42,26 +35,26 @@ describe("perceiver-ar sample --latents", () => {
 
   it("cached == --no-cache with a cap; the model's max_latents is the default", () => {
     const base = ["sample", modelDir, "--prompt", "The State of the Union ", "-n", "40", "--temperature", "1", "--seed", "3"];
-    const capped = run([...base, "--latents", "2"]);
+    const capped = runCli([...base, "--latents", "2"]);
     assert.equal(capped.code, 0, capped.err);
     assert.ok(capped.out.startsWith("The State of the Union "));
-    const uncached = run([...base, "--latents", "2", "--no-cache"]);
+    const uncached = runCli([...base, "--latents", "2", "--no-cache"]);
     assert.equal(uncached.code, 0, uncached.err);
     assert.equal(uncached.out, capped.out, "cached and uncached capped sampling give the same text");
-    const all = run([...base, "--latents", "8"]);
-    const dflt = run(base);
+    const all = runCli([...base, "--latents", "8"]);
+    const dflt = runCli(base);
     assert.equal(all.out, dflt.out, "--latents max_latents == no --latents");
-    const withInitial = run([...base, "--latents", "4", "--num-latents", "3"]);
+    const withInitial = runCli([...base, "--latents", "4", "--num-latents", "3"]);
     assert.equal(withInitial.code, 0, withInitial.err);
   });
 
   it("rejects out-of-range values naming the flag and range", () => {
     for (const bad of ["0", "9", "2.5", "x", ""]) {
-      const r = run(["sample", modelDir, "-n", "3", "--latents", bad]);
+      const r = runCli(["sample", modelDir, "-n", "3", "--latents", bad]);
       assert.equal(r.code, 2, `--latents ${JSON.stringify(bad)}: ${r.err}`);
       assert.match(r.err, /--latents must be an integer in \[1, 8\] \(the model's max_latents\)/);
     }
-    const r = run(["sample", modelDir, "-n", "3", "--prompt", "abc", "--latents", "2", "--num-latents", "3"]);
+    const r = runCli(["sample", modelDir, "-n", "3", "--prompt", "abc", "--latents", "2", "--num-latents", "3"]);
     assert.equal(r.code, 2);
     assert.match(r.err, /numLatents must be an integer in \[1, 2\]/);
   });

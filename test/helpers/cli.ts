@@ -1,0 +1,12 @@
+// Run the compiled `perceiver-ar` command as a user would (reference backend), capturing its output.
+
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { REPO_ROOT } from "./golden.js";
+
+export const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
+
+export function runCli(args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, PERCEIVER_AR_BACKEND: "reference" } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
