@@ -451,35 +451,26 @@ async function main(): Promise<void> {
   lines.push("- **Transformer-XL**: context N = segment + memory, segment = memory = N/2: 6 layers, one step trains a segment of N/2 tokens attending to N/2 cached states per layer (no gradient into the memory); loss on N/2 positions.");
   lines.push(`- Cells are skipped when the memory estimate exceeds ${formatBytes(memBudget)} or the step time predicted from the previous measured context (scaled by the cost model's FLOPs, see bench/efficiency.ts) exceeds ${maxStep} s.`);
   lines.push("");
-  const header = `| context | ${models.map((m) => m.label).join(" | ")} |`;
-  const rule = `|---:|${models.map(() => "---|").join("")}`;
-  lines.push("Step time, wall-clock s (CPU s) / peak RSS:");
-  lines.push("");
-  lines.push(header);
-  lines.push(rule);
-  for (const N of contexts) {
-    const row = models.map((m) => {
-      const c = cells.get(key(m.id, N))!;
-      return c.kind === "measured" ? `${fmtS(c.r.bestSeconds)}${c.r.stepSeconds.length === 0 ? "†" : ""} (${fmtS(c.r.bestCpuSeconds)}) / ${formatBytes(c.r.maxRssBytes)}` : c.reason;
-    });
-    lines.push(`| ${N.toLocaleString("en-US")} | ${row.join(" | ")} |`);
-  }
+  // One markdown table: a row per context, a column per model; `text` renders a cell.
+  const pushTable = (title: string, text: (c: Cell) => string): void => {
+    lines.push(title);
+    lines.push("");
+    lines.push(`| context | ${models.map((m) => m.label).join(" | ")} |`);
+    lines.push(`|---:|${models.map(() => "---|").join("")}`);
+    for (const N of contexts) lines.push(`| ${N.toLocaleString("en-US")} | ${models.map((m) => text(cells.get(key(m.id, N))!)).join(" | ")} |`);
+  };
+  pushTable("Step time, wall-clock s (CPU s) / peak RSS:", (c) =>
+    c.kind === "measured" ? `${fmtS(c.r.bestSeconds)}${c.r.stepSeconds.length === 0 ? "†" : ""} (${fmtS(c.r.bestCpuSeconds)}) / ${formatBytes(c.r.maxRssBytes)}` : c.reason,
+  );
   lines.push("");
   lines.push(
     `† the warm-up step alone (predicted over 60 s, so no timed step after it). Load average (1 min) during the run: ${loads.map((l) => l.toFixed(2)).join(", ")} on ${os.cpus().length} cores: the machine is shared, so wall-clock times are noisy; CPU time is the steadier measure of work, and ratios within one run are the figures to quote.`,
   );
   lines.push("");
-  lines.push("Wall-clock time per trained position (ms; trained positions per step: Perceiver AR M, Transformer N, Transformer-XL N/2):");
-  lines.push("");
-  lines.push(header);
-  lines.push(rule);
-  for (const N of contexts) {
-    const row = models.map((m) => {
-      const c = cells.get(key(m.id, N))!;
-      return c.kind === "measured" ? ((1000 * c.r.bestSeconds) / c.r.trained).toFixed(2) : "-";
-    });
-    lines.push(`| ${N.toLocaleString("en-US")} | ${row.join(" | ")} |`);
-  }
+  pushTable("Wall-clock time per trained position (ms; trained positions per step: Perceiver AR M, Transformer N, Transformer-XL N/2):", (c) =>
+    c.kind === "measured" ? ((1000 * c.r.bestSeconds) / c.r.trained).toFixed(2) : "-",
+  );
+
 
   // Ratios measured in this run (predicted values used, and said so, where a cell was skipped).
   const timeOf = (id: ModelId, N: number, cpu: boolean): { s: number; predicted: boolean } | null => {
