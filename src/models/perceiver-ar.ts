@@ -13,20 +13,33 @@ import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
 import { add } from "../ops/add.js";
 import { concatSeq } from "../ops/concat.js";
-import { crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
+import { argmaxHits, crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
 import { gatherRows } from "../ops/gather-rows.js";
 import { layerNorm } from "../ops/layer-norm.js";
 import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js";
 import { addMlpParameters, residualMlp } from "../nn/mlp.js";
 import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
 import { addOutputParameters, tiedOutput } from "../nn/tied-output.js";
-import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
+import { normalInit, onesInit, ParameterStore, sinusoidalInit, zerosInit } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
 import { BufferPool } from "../buffer-pool.js";
 import { Tensor } from "../tensor.js";
 import { makeConfig, rotatedChannelsPerHead, type PerceiverARConfig } from "./config.js";
 
 export const INV_FREQ_BUFFER = "input_adapter.frq_pos_encoding.inv_freq";
+
+/** How the learned absolute position table starts: normal(0, init_scale) as the reference, or sinusoids of the same RMS. */
+export type PosEmbInit = "normal" | "sinusoidal";
+export const POS_EMB_INITS: readonly PosEmbInit[] = ["normal", "sinusoidal"];
+
+export interface ModelInitOptions {
+  /** Seed of the parameter initialisation (ignored when `random` is given). Default 0. */
+  seed?: number;
+  /** Uniform [0, 1) source for the initialisation. */
+  random?: () => number;
+  /** Initialisation of the absolute position embedding (when abs_pos_emb). Default "normal". */
+  posEmbInit?: PosEmbInit;
+}
 
 /** Token ids of a batch: nested arrays (batch rows of equal length) or a row-major (batch, seqLen) Int32Array with its shape. */
 export type TokenBatch = ArrayLike<number>[] | IntBatch;
@@ -53,6 +66,8 @@ export interface LossResult {
   loss: number;
   /** Number of labels that counted (not ignored). */
   count: number;
+  /** Counted labels whose argmax logit is the label (from `loss()` only). */
+  correct?: number;
 }
 
 interface Prepared {
@@ -72,11 +87,11 @@ export class PerceiverAR {
   /** Recycled activation buffers of training and evaluation steps (see buffer-pool.ts). */
   readonly pool = new BufferPool();
 
-  constructor(config: Partial<PerceiverARConfig> | Record<string, unknown>, backend: Backend, options: { seed?: number; random?: () => number } = {}) {
+  constructor(config: Partial<PerceiverARConfig> | Record<string, unknown>, backend: Backend, options: ModelInitOptions = {}) {
     this.config = makeConfig(config as Record<string, unknown>);
     this.backend = backend;
     this.store = new ParameterStore();
-    this.initParameters(options.random ?? seededUniform(options.seed ?? 0));
+    this.initParameters(options.random ?? seededUniform(options.seed ?? 0), options.posEmbInit ?? "normal");
   }
 
   get numParameters(): number {
@@ -88,13 +103,16 @@ export class PerceiverAR {
     return this.store.params;
   }
 
-  private initParameters(u: () => number): void {
+  private initParameters(u: () => number, posEmbInit: PosEmbInit): void {
     const c = this.config;
     const C = c.numChannels;
     const std = c.initScale;
     const ps = this.store;
     ps.add("input_adapter.txt_embedding.weight", [c.vocabSize, C], normalInit(u, std));
-    if (c.absPosEmb) ps.add("input_adapter.pos_embedding.weight", [c.maxSeqLen, C], normalInit(u, std));
+    if (c.absPosEmb) {
+      const init = posEmbInit === "sinusoidal" ? sinusoidalInit(C, std) : normalInit(u, std);
+      ps.add("input_adapter.pos_embedding.weight", [c.maxSeqLen, C], init);
+    }
     const rot = rotatedChannelsPerHead(c);
     ps.addBuffer(INV_FREQ_BUFFER, new Tensor([rot / 2], rotaryInverseFrequencies(rot)));
     const ca = "cross_attention.0.module";
@@ -141,10 +159,12 @@ export class PerceiverAR {
     const g = new Graph(options.backend ?? this.backend, false, this.pool);
     const prep = this.prepare(ids, options);
     const logits = this.logits(g, prep, options);
-    const { loss, count } = crossEntropy(g, logits, toInt32Batch(labels, prep.B, "labels"), IGNORE_INDEX);
+    const lab = toInt32Batch(labels, prep.B, "labels");
+    const { loss, count } = crossEntropy(g, logits, lab, IGNORE_INDEX);
     const value = loss.data[0];
+    const correct = argmaxHits(logits.data, lab, this.config.vocabSize, IGNORE_INDEX);
     g.release();
-    return { loss: value, count };
+    return { loss: value, count, correct };
   }
 
   zeroGrads(): void {

@@ -1,0 +1,79 @@
+// Tests for src/models/warm-start.ts (context curriculum) and the sinusoidal position initialiser.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { referenceBackend } from "../src/backend/reference/index.js";
+import { PerceiverAR } from "../src/models/perceiver-ar.js";
+import { POSITION_TABLE, remapPositionTable, warmStart, WarmStartError } from "../src/models/warm-start.js";
+import { sinusoidalInit } from "../src/nn/parameters.js";
+
+const SMALL = { vocabSize: 20, maxSeqLen: 24, maxLatents: 4, numChannels: 16, numHeads: 2, numSelfAttentionLayers: 1, absPosEmb: true };
+
+test("remapPositionTable: prefix rows from the start, latent rows at the end, the rest untouched", () => {
+  const C = 2;
+  const from = Float32Array.from({ length: 6 * C }, (_, i) => 100 + i); // (6, 2): rows 0..5
+  const grown = new Float32Array(10 * C).fill(-1); // (10, 2)
+  remapPositionTable(from, 6, grown, 10, 2, C);
+  // prefix rows 0..3 -> 0..3; latent rows 4, 5 -> 8, 9; rows 4..7 keep -1.
+  assert.deepEqual([...grown], [100, 101, 102, 103, 104, 105, 106, 107, -1, -1, -1, -1, -1, -1, -1, -1, 108, 109, 110, 111]);
+  const shrunk = new Float32Array(4 * C).fill(-1); // (4, 2): prefix rows 0..1, latents 2..3
+  remapPositionTable(from, 6, shrunk, 4, 2, C);
+  assert.deepEqual([...shrunk], [100, 101, 102, 103, 108, 109, 110, 111]);
+  assert.throws(() => remapPositionTable(from, 5, grown, 10, 2, C), /position tables must be \(5, 2\)/);
+});
+
+test("warmStart: same context reproduces the source's logits exactly", () => {
+  const source = new PerceiverAR(SMALL, referenceBackend, { seed: 3 });
+  const target = new PerceiverAR(SMALL, referenceBackend, { seed: 9 });
+  const ids = [[...Array(24).keys()].map((i) => (i * 7) % 20)];
+  assert.notDeepEqual([...target.forward(ids).data], [...source.forward(ids).data]);
+  warmStart(target, source);
+  assert.deepEqual([...target.forward(ids).data], [...source.forward(ids).data]);
+});
+
+test("warmStart: a longer context copies every parameter and re-maps the position rows", () => {
+  const source = new PerceiverAR(SMALL, referenceBackend, { seed: 3 });
+  const target = new PerceiverAR({ ...SMALL, maxSeqLen: 40 }, referenceBackend, { seed: 9 });
+  const freshTable = Float32Array.from(target.parameters.get(POSITION_TABLE)!.data);
+  warmStart(target, source);
+  const C = SMALL.numChannels;
+  for (const [name, v] of target.parameters) {
+    const s = source.parameters.get(name)!.data;
+    if (name !== POSITION_TABLE) {
+      assert.deepEqual(v.data, s, name);
+      continue;
+    }
+    assert.deepEqual(v.data.subarray(0, 20 * C), s.subarray(0, 20 * C), "prefix rows 0..19");
+    assert.deepEqual(v.data.subarray(36 * C), s.subarray(20 * C), "latent rows move from 20..23 to 36..39");
+    assert.deepEqual(v.data.subarray(20 * C, 36 * C), freshTable.subarray(20 * C, 36 * C), "new rows keep their initialisation");
+  }
+});
+
+test("warmStart refuses configs that differ in anything but max_seq_len, naming the fields", () => {
+  const source = new PerceiverAR(SMALL, referenceBackend);
+  const target = new PerceiverAR({ ...SMALL, numHeads: 4, maxLatents: 8 }, referenceBackend);
+  assert.throws(() => warmStart(target, source), (e: unknown) => e instanceof WarmStartError && /maxLatents \(source 4, target 8\), numHeads \(source 2, target 4\)/.test(e.message));
+  const dropout = new PerceiverAR({ ...SMALL, crossAttentionDropout: 0.1 }, referenceBackend);
+  assert.doesNotThrow(() => warmStart(dropout, source));
+});
+
+test("sinusoidalInit: [sin, cos] pairs of geometric frequencies with the RMS of normal(0, std)", () => {
+  const C = 8;
+  const std = 0.1;
+  const rows = 4096;
+  const t = sinusoidalInit(C, std)(rows * C);
+  const amp = std * Math.SQRT2;
+  for (let i = 0; i < C / 2; i++) {
+    assert.equal(t[2 * i], 0, "sin(0)");
+    assert.ok(Math.abs(t[2 * i + 1] - amp) < 1e-7, "cos(0)");
+    const w = Math.pow(10000, (-2 * i) / C);
+    assert.ok(Math.abs(t[5 * C + 2 * i] - amp * Math.sin(5 * w)) < 1e-7, `row 5, pair ${i}`);
+  }
+  // The fastest pair (ω = 1) over many rows has RMS std.
+  let ss = 0;
+  for (let p = 0; p < rows; p++) ss += t[p * C] ** 2 + t[p * C + 1] ** 2;
+  assert.ok(Math.abs(Math.sqrt(ss / (2 * rows)) - std) < 1e-3);
+  assert.throws(() => sinusoidalInit(7, std), /even number of channels, got 7/);
+  const m = new PerceiverAR(SMALL, referenceBackend, { posEmbInit: "sinusoidal" });
+  assert.deepEqual(m.parameters.get(POSITION_TABLE)!.data, sinusoidalInit(16, 0.02)(24 * 16), "the model uses it for its position table");
+});
