@@ -56,6 +56,22 @@ test("evaluate: nats, bits per token and bits per byte over fixed windows, deter
   assert.ok(Math.abs(r2.bitsPerByte - r2.bitsPerToken / 2) < 1e-12);
 });
 
+test("evaluate: accuracy is the fraction of scored labels whose argmax logit is the label", () => {
+  const model = new PerceiverAR({ ...TINY, initScale: 0.5 }, referenceBackend, { seed: 6 });
+  const windows = fixedWindows(stream(), 17, 9);
+  const r = evaluate(model, windows, { batchSize: 4 });
+  let hits = 0;
+  for (const w of windows) {
+    const logits = model.forward([[...w.subarray(0, 16)]], { prefixLen: 12 }).data; // (1, 4, 20)
+    for (let i = 0; i < 4; i++) {
+      const row = [...logits.subarray(i * 20, (i + 1) * 20)];
+      if (row.indexOf(Math.max(...row)) === w[13 + i]) hits++;
+    }
+  }
+  assert.ok(hits > 0, "the random model gets some right (a test that can tell 0 from the count)");
+  assert.equal(r.accuracy, hits / 36);
+});
+
 test("evaluate with fewer latents than trained scores the last numLatents tokens of each window", () => {
   const model = new PerceiverAR(TINY, referenceBackend, { seed: 4 });
   const windows = fixedWindows(stream(), 17, 5);

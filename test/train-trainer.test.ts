@@ -79,6 +79,20 @@ test("loss falls on a repeating pattern over 100 steps", async () => {
   assert.ok(last < 0.2, `loss should fall from ${first} to near 0 (a deterministic pattern), got ${last}`);
 });
 
+test("stopAtAccuracy ends training at the first validation that reaches it", async () => {
+  const model = new PerceiverAR({ ...TINY, initScale: 0.1 }, referenceBackend, { seed: 1 });
+  const valWindows = [0, 40, 80].map((s) => patternStream().subarray(s, s + 17));
+  const t = new Trainer(model, source(), { batchSize: 4, maxSteps: 300, warmupSteps: 10, lr: 1e-2, seed: 7, evalEvery: 5, stopAtAccuracy: 0.95 });
+  t.validation = { windows: valWindows };
+  const accuracies: number[] = [];
+  const summary = await t.train({ onProgress: (e) => e.kind === "eval" && accuracies.push(e.accuracy) });
+  assert.equal(summary.stoppedBy, "accuracy");
+  assert.ok(summary.step < 300 && summary.step % 5 === 0, `stopped at step ${summary.step}`);
+  assert.ok(accuracies.at(-1)! >= 0.95);
+  assert.ok(accuracies.slice(0, -1).every((a) => a < 0.95), "no earlier validation reached the target");
+  assert.throws(() => newTrainer({ stopAtAccuracy: 1.5 }), /stopAtAccuracy must be a number in \(0, 1\] or null, got 1.5/);
+});
+
 test("same seed and data give bit-identical losses; another dropout seed differs", () => {
   const run = (seed: number): number[] => {
     const t = newTrainer({ seed });

@@ -29,3 +29,15 @@ export function crossEntropy(g: Graph, logits: Var, labels: Int32Array, ignoreIn
   }
   return { loss, count };
 }
+
+/** Rows (labels not `ignoreIndex`) of logits (rows, V) whose argmax is the label; ties go to the lowest id. */
+export function argmaxHits(logits: Float32Array, labels: Int32Array, V: number, ignoreIndex = IGNORE_INDEX): number {
+  let hits = 0;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] === ignoreIndex) continue;
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[i * V + v] > logits[i * V + best]) best = v;
+    if (best === labels[i]) hits++;
+  }
+  return hits;
+}

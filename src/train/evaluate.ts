@@ -12,7 +12,8 @@
 // - loss = total nats / scored tokens (float64 sums in window order: deterministic);
 //   bitsPerToken = loss / ln 2; bitsPerByte = bitsPerToken · tokens / bytes, where bytes sums
 //   `tokenByteLength(label)` over the scored labels (default 1 per token: exact for the byte
-//   tokenizer, where tokens == bytes). Labels equal to -100 are ignored.
+//   tokenizer, where tokens == bytes). Labels equal to -100 are ignored. accuracy = scored tokens
+//   whose argmax logit is the label / scored tokens (ties: the lowest id wins).
 
 import type { Backend } from "../backend/backend.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
@@ -37,6 +38,8 @@ export interface EvalResult {
   loss: number;
   bitsPerToken: number;
   bitsPerByte: number;
+  /** Fraction of scored tokens whose most likely prediction (argmax) is the label. */
+  accuracy: number;
   /** Number of scored tokens. */
   tokens: number;
   /** Bytes the scored tokens stand for. */
@@ -68,6 +71,7 @@ export function evaluate(model: PerceiverAR, windows: readonly Int32Array[], opt
   const byteLen = options.tokenByteLength ?? (() => 1);
 
   let nats = 0;
+  let correct = 0;
   let tokens = 0;
   let bytes = 0;
   for (let start = 0; start < windows.length; start += batchSize) {
@@ -82,6 +86,7 @@ export function evaluate(model: PerceiverAR, windows: readonly Int32Array[], opt
     }
     const r = model.loss({ data: inputs, shape: [B, N] }, { data: labels, shape: [B, M] }, { prefixLen: P, backend: options.backend });
     nats += r.loss * r.count;
+    correct += r.correct ?? 0;
     tokens += r.count;
     for (let i = 0; i < labels.length; i++) if (labels[i] !== IGNORE) bytes += byteLen(labels[i]);
   }
@@ -89,6 +94,7 @@ export function evaluate(model: PerceiverAR, windows: readonly Int32Array[], opt
   const bitsPerToken = loss / Math.LN2;
   return {
     loss,
+    accuracy: tokens > 0 ? correct / tokens : 0,
     bitsPerToken,
     bitsPerByte: bytes > 0 ? (bitsPerToken * tokens) / bytes : 0,
     tokens,

@@ -94,6 +94,8 @@ export interface TrainerOptions {
   runDir: string | null;
   /** Save runDir/best (config + weights) whenever the validation loss improves. Default true. */
   saveBest: boolean;
+  /** Stop early once a validation's next-token accuracy reaches this fraction, in (0, 1]; null = never. Default null. */
+  stopAtAccuracy: number | null;
 }
 
 /** Constructor options: `maxSteps` is required, everything else has a default. */
@@ -114,7 +116,7 @@ export interface ResumeInit extends TrainerInit {
   /** Backend to load the model on. Exact resume needs the backend the run used. */
   backend: Backend;
   /** Settings that may change on resume without affecting the loss sequence. */
-  overrides?: Partial<Pick<TrainerOptions, "evalEvery" | "checkpointEvery" | "logEvery" | "saveBest">>;
+  overrides?: Partial<Pick<TrainerOptions, "evalEvery" | "checkpointEvery" | "logEvery" | "saveBest" | "stopAtAccuracy">>;
 }
 
 /** Result of one optimizer step. */
@@ -152,7 +154,8 @@ export interface TrainSummary {
   lastLoss: number | null;
   bestValLoss: number | null;
   bestStep: number | null;
-  stoppedBy: "maxSteps" | "abort";
+  /** "accuracy": a validation reached `stopAtAccuracy`. */
+  stoppedBy: "maxSteps" | "abort" | "accuracy";
 }
 
 function intOpt(o: TrainerOptions, f: keyof TrainerOptions, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -173,7 +176,7 @@ export function resolveTrainerOptions(input: TrainerOptionsInput): TrainerOption
   if (typeof input !== "object" || input === null) throw new TypeError("trainer options must be an object with at least maxSteps");
   const known = new Set([
     "batchSize", "gradAccumulation", "lr", "warmupSteps", "maxSteps", "minLr", "weightDecay", "beta1", "beta2", "eps", "clipNorm",
-    "decayEmbeddings", "decayNorms", "seed", "evalEvery", "checkpointEvery", "logEvery", "runDir", "saveBest",
+    "decayEmbeddings", "decayNorms", "seed", "evalEvery", "checkpointEvery", "logEvery", "runDir", "saveBest", "stopAtAccuracy",
   ]);
   const unknown = Object.keys(input).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new RangeError(`unknown trainer option(s): ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
@@ -197,6 +200,7 @@ export function resolveTrainerOptions(input: TrainerOptionsInput): TrainerOption
     logEvery: 1,
     runDir: null,
     saveBest: true,
+    stopAtAccuracy: null,
     ...stripUndefined(input),
     maxSteps,
   };
@@ -215,6 +219,7 @@ export function resolveTrainerOptions(input: TrainerOptionsInput): TrainerOption
   intOpt(o, "evalEvery", 0);
   intOpt(o, "checkpointEvery", 0);
   intOpt(o, "logEvery", 1);
+  if (o.stopAtAccuracy !== null) numOpt(o, "stopAtAccuracy", (v) => v > 0 && v <= 1, "a number in (0, 1] or null");
   if (o.runDir !== null && (typeof o.runDir !== "string" || o.runDir === "")) throw new TypeError(`runDir must be a non-empty path or null, got ${String(o.runDir)}`);
   return o;
 }
@@ -276,7 +281,7 @@ export class Trainer {
    */
   static resume(runDir: string, data: BatchSource, init: ResumeInit): Trainer {
     const ck = readCheckpoint(runDir, init.backend);
-    const saved = ck.state.options as unknown as TrainerOptions;
+    const saved = { stopAtAccuracy: null, ...(ck.state.options as object) } as TrainerOptions; // runs older than stopAtAccuracy lack it
     const options: TrainerOptions = { ...saved, ...stripUndefined(init.overrides ?? {}), runDir };
     let t: Trainer;
     resuming = true;
@@ -416,9 +421,9 @@ export class Trainer {
   }
 
   /** Evaluate, log, and track the best loss (saving runDir/best when it improves). */
-  private evalAndLog(onProgress?: (e: ProgressEvent) => void): void {
+  private evalAndLog(onProgress?: (e: ProgressEvent) => void): EvalResult | null {
     const r = this.evaluate();
-    if (r === null) return;
+    if (r === null) return null;
     const step = this.completed;
     const best = this.bestValLoss === null || r.loss < this.bestValLoss;
     if (best) {
@@ -427,10 +432,11 @@ export class Trainer {
     }
     const runDir = this.options.runDir;
     if (runDir !== null) {
-      appendMetric(runDir, { type: "eval", step, valLoss: r.loss, bitsPerToken: r.bitsPerToken, bitsPerByte: r.bitsPerByte, tokens: r.tokens, numLatents: r.numLatents });
+      appendMetric(runDir, { type: "eval", step, valLoss: r.loss, accuracy: r.accuracy, bitsPerToken: r.bitsPerToken, bitsPerByte: r.bitsPerByte, tokens: r.tokens, numLatents: r.numLatents });
       if (best && this.options.saveBest) writeBestModel(runDir, this.model);
     }
     onProgress?.({ kind: "eval", step, best, ...r });
+    return r;
   }
 
   /**
@@ -456,12 +462,14 @@ export class Trainer {
       }
       run.onProgress?.({ kind: "train", ...r });
       if (o.evalEvery > 0 && r.step % o.evalEvery === 0) {
-        this.evalAndLog(run.onProgress);
+        const e = this.evalAndLog(run.onProgress);
         lastEval = r.step;
+        if (e !== null && o.stopAtAccuracy !== null && e.accuracy >= o.stopAtAccuracy) stoppedBy = "accuracy";
       }
       if (o.runDir !== null && o.checkpointEvery > 0 && r.step % o.checkpointEvery === 0) {
         run.onProgress?.({ kind: "checkpoint", step: r.step, dir: this.saveCheckpoint() });
       }
+      if (stoppedBy === "accuracy") break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (stoppedBy === "maxSteps" && lastEval !== this.completed && this.completed > firstStep) this.evalAndLog(run.onProgress);
