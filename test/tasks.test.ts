@@ -9,7 +9,8 @@ import { referenceBackend } from "../src/backend/reference/index.js";
 import { createImage, IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_TOKEN_OFFSET } from "../src/data/image-codec.js";
 import { notesToMidi } from "../src/data/midi-codec.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
-import { CopyTask } from "../src/tasks/copy-task.js";
+import { CopyTaskDataset } from "../src/data/copy-task.js";
+import { copyAccuracy, CopyTask } from "../src/tasks/copy-task.js";
 import { imageBitsPerDim, ImageTask, imageSequence } from "../src/tasks/image-task.js";
 import { MusicTask } from "../src/tasks/music-task.js";
 
@@ -88,5 +89,33 @@ describe("music task", () => {
     const v = task.validation(16, 2);
     assert.equal(v.windows.length, 2);
     assert.ok(v.windows.every((w) => w.length === 17 && w.every((t) => t >= 0 && t < 388)));
+  });
+});
+
+describe("copyAccuracy", () => {
+  it("scores the mirrored-half latents by argmax and cross-entropy, as a hand computation from the logits", () => {
+    const model = new PerceiverAR({ vocabSize: 258, maxSeqLen: 32, maxLatents: 12, numChannels: 16, numHeads: 2, numSelfAttentionLayers: 1, initScale: 0.5 }, referenceBackend, { seed: 2 });
+    const r = copyAccuracy(model, { examples: 3, seed: 77, batchSize: 2 });
+    const ds = new CopyTaskDataset({ contextLength: 32, seed: 77 });
+    let hits = 0;
+    let nats = 0;
+    let scored = 0;
+    for (let e = 0; e < 3; e++) {
+      const ex = ds.next();
+      const logits = model.forward([[...ex.inputs]], { prefixLen: 20 }).data; // (1, 12, 258)
+      for (let i = 0; i < 12; i++) {
+        if (!ex.scoredMask[20 + i]) continue;
+        const row = [...logits.subarray(i * 258, (i + 1) * 258)];
+        const label = ex.labels[20 + i];
+        const max = Math.max(...row);
+        nats += max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0)) - row[label];
+        if (row.indexOf(max) === label) hits++;
+        scored++;
+      }
+    }
+    assert.equal(scored, 3 * 11, "the EOS target of the last latent is not scored");
+    assert.equal(r.scored, scored);
+    assert.equal(r.accuracy, hits / scored);
+    assert.ok(Math.abs(r.loss - nats / scored) < 1e-5, `${r.loss} vs ${nats / scored}`);
   });
 });
