@@ -58,6 +58,19 @@ describe("perceiver-ar CLI", () => {
     assert.equal(t.code, 0, t.err);
     assert.match(t.out, /context 64, latents 8/);
     assert.match(t.out, /copy task: next-token accuracy on the mirrored half \d+\.\d+% over \d+ predictions/);
+
+    // Context curriculum: continue at a longer context from the run above.
+    const copyDir = path.join(dir, "copy");
+    const w = runCli(["train", "--task", "copy", "--init-from", copyDir, "--context", "128", "--max-steps", "2", "--batch-size", "2", "--eval-every", "1", "--eval-windows", "1", "--stop-at-accuracy", "0.99", "--run-dir", path.join(dir, "copy128")]);
+    assert.equal(w.code, 0, w.err);
+    assert.match(w.out, /initialised from .*copy.* \(context 64 -> 128\)/);
+    assert.match(w.out, /context 128, latents 8, width 16/);
+    assert.match(w.out, /step 1: validation .* accuracy \d+\.\d+%/);
+    const bad = runCli(["train", "--task", "copy", "--init-from", copyDir, "--preset", "copy", "--run-dir", path.join(dir, "x")]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--init-from takes the model config from the source model/);
+    const acc = runCli(["train", "--task", "copy", "--stop-at-accuracy", "99", "--run-dir", path.join(dir, "y")]);
+    assert.match(acc.err, /--stop-at-accuracy must be a fraction in \(0, 1\], e.g. 0.99, got "99"/);
   });
 
   it("rejects bad options with a message naming the field", () => {

@@ -40,7 +40,7 @@ export async function evalCommand(modelPath: string, flags: EvalFlags): Promise<
   } else {
     const v = task.validation(c.maxSeqLen, count);
     const r = evaluate(model, v.windows, { numLatents: M, tokenByteLength: v.tokenByteLength });
-    Object.assign(out, { loss: r.loss, bitsPerToken: r.bitsPerToken, [task.metricName]: task.metric(r), tokens: r.tokens, contextLen: r.contextLen });
+    Object.assign(out, { loss: r.loss, bitsPerToken: r.bitsPerToken, [task.metricName]: task.metric(r), accuracy: r.accuracy, tokens: r.tokens, contextLen: r.contextLen });
     out.tokensPerSec = r.tokens / ((performance.now() - t0) / 1000);
   }
   if (flags.json) console.log(JSON.stringify(out));

@@ -9,8 +9,9 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { readConfigFile } from "../io/checkpoint.js";
 import { makeConfig, type PerceiverARConfig } from "../models/config.js";
 import { estimateTrainingMemory, formatBytes, largestTrainableContext } from "../models/memory.js";
-import { PerceiverAR } from "../models/perceiver-ar.js";
+import { PerceiverAR, POS_EMB_INITS, type PosEmbInit } from "../models/perceiver-ar.js";
 import { getPreset } from "../models/presets.js";
+import { warmStart } from "../models/warm-start.js";
 import { copyAccuracy } from "../tasks/copy-task.js";
 import { TextTask } from "../tasks/text-task.js";
 import { makeTask, TASK_NAMES } from "../tasks/index.js";
@@ -18,7 +19,7 @@ import type { Task, TaskName, TaskSpec } from "../tasks/task.js";
 import { findCheckpoint } from "../train/run-folder.js";
 import { Trainer, type TrainerOptionsInput } from "../train/trainer.js";
 import { generate } from "../generate/generate.js";
-import { progress, selectBackend, TASK_FILE, type BackendFlags } from "./common.js";
+import { openModel, progress, selectBackend, TASK_FILE, type BackendFlags } from "./common.js";
 import { resolveModelConfig } from "./model-config.js";
 import { UsageError } from "./overrides.js";
 
@@ -29,6 +30,9 @@ export interface TrainFlags extends BackendFlags {
   preset?: string;
   config?: string;
   context?: string;
+  posEmbInit?: string;
+  initFrom?: string;
+  stopAtAccuracy?: string;
   runDir?: string;
   resume?: boolean;
   overwrite?: boolean;
@@ -74,6 +78,7 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
   }
   const checkpoint = findCheckpoint(runDir);
   const resuming = flags.resume === true && checkpoint !== null;
+  if (resuming && flags.initFrom !== undefined) throw new UsageError("--init-from starts a new run; it cannot be combined with --resume of an existing one");
   if (flags.resume && !resuming) console.log(`no checkpoint in ${runDir}; starting a new run there`);
   if (!resuming && checkpoint !== null) {
     throw new UsageError(`${runDir} already holds a run; continue it with --resume or choose another --run-dir`);
@@ -94,12 +99,18 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
     config = makeConfig(readConfigFile(checkpoint!));
     const state = JSON.parse(fs.readFileSync(path.join(checkpoint!, "trainer-state.json"), "utf8"));
     const data = task.trainSource(config.maxSeqLen, state.options.batchSize, state.options.seed, config.maxLatents);
-    trainer = Trainer.resume(runDir, data, { backend, validation: task.validation(config.maxSeqLen, evalWindows) });
+    const overrides = flags.stopAtAccuracy !== undefined ? { stopAtAccuracy: stopAccuracy(flags.stopAtAccuracy) } : {};
+    trainer = Trainer.resume(runDir, data, { backend, validation: task.validation(config.maxSeqLen, evalWindows), overrides });
     console.log(`resuming ${runDir} at step ${trainer.completedSteps}`);
   } else {
-    config = taskModelConfig(task, flags, rest);
+    const source = flags.initFrom !== undefined ? openModel(flags.initFrom, backend) : null;
+    config = taskModelConfig(task, flags, rest, source?.dir);
     checkMemory(config, batchSize);
-    const model = new PerceiverAR(config, backend, { seed });
+    const model = new PerceiverAR(config, backend, { seed, posEmbInit: positionInit(flags) });
+    if (source !== null) {
+      warmStart(model, source.model);
+      console.log(`initialised from ${source.dir} (context ${source.model.config.maxSeqLen} -> ${config.maxSeqLen})`);
+    }
     const maxSteps = num("max-steps", flags.maxSteps, true, 1);
     const options: TrainerOptionsInput = {
       maxSteps,
@@ -114,6 +125,7 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
       evalEvery: num("eval-every", flags.evalEvery, true, 0),
       checkpointEvery: num("checkpoint-every", flags.checkpointEvery, true, 0),
       runDir,
+      stopAtAccuracy: flags.stopAtAccuracy !== undefined ? stopAccuracy(flags.stopAtAccuracy) : null,
     };
     const data = task.trainSource(config.maxSeqLen, batchSize, seed, config.maxLatents);
     fs.mkdirSync(runDir, { recursive: true });
@@ -137,13 +149,14 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
     signal: abort.signal,
     onProgress: (e) => {
       if (e.kind === "train") bar.update(e.step, { loss: e.loss.toFixed(4), tps: e.tokensPerSec.toFixed(0), lr: e.lr.toExponential(2) });
-      else if (e.kind === "eval") bar.log(`step ${e.step}: validation ${task.metricName} ${task.metric(e).toFixed(4)} (loss ${e.loss.toFixed(4)} nats/token)${e.best ? " *best*" : ""}`);
+      else if (e.kind === "eval") bar.log(`step ${e.step}: validation ${task.metricName} ${task.metric(e).toFixed(4)} (loss ${e.loss.toFixed(4)} nats/token, accuracy ${(e.accuracy * 100).toFixed(2)}%)${e.best ? " *best*" : ""}`);
     },
   });
   bar.stop();
   process.off("SIGINT", onSigint);
   const minutes = (Date.now() - t0) / 60000;
-  console.log(`${summary.stoppedBy === "abort" ? "stopped" : "finished"} at step ${summary.step} in ${minutes.toFixed(1)} min; checkpoint in ${path.join(runDir, "checkpoint")}, metrics in ${path.join(runDir, "metrics.jsonl")}, plot in ${path.join(runDir, "loss.svg")}`);
+  const how = { abort: "stopped", maxSteps: "finished", accuracy: "reached the target accuracy and stopped" }[summary.stoppedBy];
+  console.log(`${how} at step ${summary.step} in ${minutes.toFixed(1)} min; checkpoint in ${path.join(runDir, "checkpoint")}, metrics in ${path.join(runDir, "metrics.jsonl")}, plot in ${path.join(runDir, "loss.svg")}`);
   const final = trainer.evaluate();
   if (final) console.log(`validation: ${task.metricName} ${task.metric(final).toFixed(4)}, loss ${final.loss.toFixed(4)} nats/token over ${final.tokens} tokens`);
   if (spec.task === "copy") {
@@ -158,10 +171,14 @@ function describeTask(task: Task): string {
   return `${task.spec.task}${task.spec.data ? ` (${task.spec.data})` : ""}`;
 }
 
-function taskModelConfig(task: Task, flags: TrainFlags, rest: readonly string[]): PerceiverARConfig {
-  const preset = flags.preset ?? DEFAULT_PRESET[task.spec.task](task.spec.data);
-  getPreset(preset);
-  const cfg = resolveModelConfig({ preset, config: flags.config }, rest, { vocabSize: task.vocabSize });
+/** The new run's config: the preset (or, with --init-from, the source model's config), then --config, --context and overrides. */
+function taskModelConfig(task: Task, flags: TrainFlags, rest: readonly string[], sourceDir?: string): PerceiverARConfig {
+  if (sourceDir !== undefined && (flags.preset !== undefined || flags.config !== undefined)) {
+    throw new UsageError("--init-from takes the model config from the source model; use --context and --key value overrides instead of --preset/--config");
+  }
+  const preset = sourceDir !== undefined ? undefined : (flags.preset ?? DEFAULT_PRESET[task.spec.task](task.spec.data));
+  if (preset !== undefined) getPreset(preset);
+  const cfg = resolveModelConfig({ preset, config: sourceDir ?? flags.config }, rest, sourceDir !== undefined ? {} : { vocabSize: task.vocabSize });
   if (flags.context !== undefined) {
     const n = num("context", flags.context, true, 2);
     cfg.maxSeqLen = n;
@@ -169,6 +186,21 @@ function taskModelConfig(task: Task, flags: TrainFlags, rest: readonly string[])
   }
   if (cfg.vocabSize !== task.vocabSize) throw new UsageError(`the ${task.spec.task} task has ${task.vocabSize} tokens, but the model's vocab_size is ${String(cfg.vocabSize)}`);
   return makeConfig(cfg);
+}
+
+function stopAccuracy(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new UsageError(`--stop-at-accuracy must be a fraction in (0, 1], e.g. 0.99, got "${v}"`);
+  return n;
+}
+
+function positionInit(flags: TrainFlags): PosEmbInit {
+  const preset = flags.preset ?? DEFAULT_PRESET[flags.task as TaskName]?.(flags.data);
+  const value = flags.posEmbInit ?? (preset !== undefined ? getPreset(preset).posEmbInit : undefined) ?? "normal";
+  if (!(POS_EMB_INITS as readonly string[]).includes(value)) {
+    throw new UsageError(`--pos-emb-init must be one of ${POS_EMB_INITS.join(", ")}, got "${value}"`);
+  }
+  return value as PosEmbInit;
 }
 
 function checkMemory(config: PerceiverARConfig, batchSize: number): void {
