@@ -1,0 +1,114 @@
+// Benchmark: the copy task (random_mirrored) solved by a context curriculum, timed end to end.
+//
+// Contract:
+//   node dist/bench/copy-curriculum.js [--contexts 1024,16384,65536] [--root runs/copy-curriculum]
+//        [--from <model-or-run-folder>] [--target 0.99] [--batch-size 8] [--max-steps 1500]
+//        [--eval-every 25] [--test-examples 16] [--threads n]
+// - Stage 1 trains the `copy` preset from scratch at the first context (lr 3e-3 -> 3e-4, warmup
+//   50); every later stage starts from the previous stage's best model with `train --init-from`
+//   (all weights copied, position rows re-mapped with the latents at the end; see
+//   src/models/warm-start.ts) at constant lr 1e-3 after 20 warmup steps. `--from` makes the first
+//   listed context a warm-started stage too (continue an earlier chain).
+// - Every stage stops at the first validation (4 examples, every --eval-every steps) whose
+//   next-token accuracy on the mirrored half reaches --target, or at --max-steps.
+// - Each stage is then scored on --test-examples held-out examples (`perceiver-ar eval`, a seed
+//   distinct from the validation windows) with the full context and all latents.
+// - Wall time of a stage is the `train` process from start to exit (model set-up, training,
+//   validations, checkpoints); the table also gives the running total from stage 1.
+// - Output: a markdown table on stdout and in bench/results/copy-curriculum.md, with each stage's
+//   validation curve (step: accuracy) from its metrics.jsonl. Runs stay in --root (not committed).
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { readMetrics } from "../src/train/run-folder.js";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.join(HERE, "..", "src", "cli", "main.js");
+
+const { values: a } = parseArgs({
+  options: {
+    contexts: { type: "string", default: "1024,16384,65536" },
+    root: { type: "string", default: "runs/copy-curriculum" },
+    from: { type: "string" },
+    target: { type: "string", default: "0.99" },
+    "batch-size": { type: "string", default: "8" },
+    "max-steps": { type: "string", default: "1500" },
+    "eval-every": { type: "string", default: "25" },
+    "test-examples": { type: "string", default: "16" },
+    threads: { type: "string" },
+  },
+});
+const contexts = a.contexts.split(",").map(Number);
+if (contexts.some((n) => !Number.isInteger(n) || n < 256)) throw new RangeError(`--contexts must be integers >= 256, got "${a.contexts}"`);
+
+interface StageResult {
+  context: number;
+  from: string;
+  steps: number;
+  minutes: number;
+  reached: boolean;
+  testAccuracy: number;
+  testLoss: number;
+  curve: string;
+}
+
+function cli(args: string[]): { out: string; status: number | null } {
+  const threads = a.threads !== undefined ? ["--threads", a.threads] : [];
+  const r = spawnSync(process.execPath, [CLI, ...args, ...threads], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 28 });
+  return { out: r.stdout, status: r.status };
+}
+
+const results: StageResult[] = [];
+let previous = a.from ?? null;
+for (const [i, context] of contexts.entries()) {
+  const runDir = path.join(a.root, `copy-${context}`);
+  const common = ["--task", "copy", "--context", String(context), "--run-dir", runDir, "--overwrite", "--batch-size", a["batch-size"], "--max-steps", a["max-steps"]];
+  const schedule = previous === null
+    ? ["--lr", "3e-3", "--min-lr", "3e-4", "--warmup-steps", "50"]
+    : ["--init-from", previous, "--lr", "1e-3", "--min-lr", "1e-3", "--warmup-steps", "20"];
+  const stopping = ["--eval-every", a["eval-every"], "--eval-windows", "4", "--stop-at-accuracy", a.target, "--checkpoint-every", "100"];
+  process.stderr.write(`stage ${i + 1}: context ${context}${previous ? ` from ${previous}` : " from scratch"}\n`);
+  const t0 = Date.now();
+  const train = cli(["train", ...common, ...schedule, ...stopping]);
+  const minutes = (Date.now() - t0) / 60000;
+  if (train.status !== 0) throw new Error(`train failed at context ${context}:\n${train.out}`);
+  const evals = readMetrics(path.join(runDir, "metrics.jsonl")).filter((m) => m.type === "eval");
+  const last = evals.at(-1)!;
+  const test = cli(["eval", runDir, "--windows", a["test-examples"], "--json"]);
+  if (test.status !== 0) throw new Error(`eval failed at context ${context}:\n${test.out}`);
+  const scored = JSON.parse(test.out.trim().split("\n").at(-1)!) as { accuracy: number; loss: number };
+  results.push({
+    context,
+    from: previous === null ? "scratch" : path.basename(previous),
+    steps: last.step,
+    minutes,
+    reached: (last.accuracy as number) >= Number(a.target),
+    testAccuracy: scored.accuracy,
+    testLoss: scored.loss,
+    curve: evals.map((e) => `${e.step}: ${((e.accuracy as number) * 100).toFixed(1)}`).join(", "),
+  });
+  process.stderr.write(`  ${last.step} steps, ${minutes.toFixed(1)} min, held-out accuracy ${(scored.accuracy * 100).toFixed(2)}%\n`);
+  previous = runDir;
+}
+
+let total = 0;
+const lines = [
+  `Copy task by context curriculum (batch ${a["batch-size"]}, target ${a.target} on 4 validation examples, held-out accuracy on ${a["test-examples"]} test examples)`,
+  "",
+  "| context | from | steps | wall min | total min | target reached | held-out accuracy | held-out nats |",
+  "| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: |",
+];
+for (const r of results) {
+  total += r.minutes;
+  lines.push(`| ${r.context} | ${r.from} | ${r.steps} | ${r.minutes.toFixed(1)} | ${total.toFixed(1)} | ${r.reached ? "yes" : "no"} | ${(r.testAccuracy * 100).toFixed(2)}% | ${r.testLoss.toFixed(4)} |`);
+}
+lines.push("", "Validation accuracy (%) by step:", "");
+for (const r of results) lines.push(`- ${r.context}: ${r.curve}`);
+const table = lines.join("\n") + "\n";
+process.stdout.write(table);
+const outDir = path.join(HERE, "..", "..", "bench", "results");
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, a.from ? "copy-curriculum-continued.md" : "copy-curriculum.md"), table);
