@@ -1,11 +1,10 @@
-// Tests for src/models/warm-start.ts (context curriculum) and the sinusoidal position initialiser.
+// Tests for src/models/warm-start.ts (context curriculum).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { POSITION_TABLE, remapPositionTable, warmStart, WarmStartError } from "../src/models/warm-start.js";
-import { sinusoidalInit } from "../src/nn/parameters.js";
 
 const SMALL = { vocabSize: 20, maxSeqLen: 24, maxLatents: 4, numChannels: 16, numHeads: 2, numSelfAttentionLayers: 1, absPosEmb: true };
 
@@ -55,25 +54,4 @@ test("warmStart refuses configs that differ in anything but max_seq_len, naming 
   assert.throws(() => warmStart(target, source), (e: unknown) => e instanceof WarmStartError && /maxLatents \(source 4, target 8\), numHeads \(source 2, target 4\)/.test(e.message));
   const dropout = new PerceiverAR({ ...SMALL, crossAttentionDropout: 0.1 }, referenceBackend);
   assert.doesNotThrow(() => warmStart(dropout, source));
-});
-
-test("sinusoidalInit: [sin, cos] pairs of geometric frequencies with the RMS of normal(0, std)", () => {
-  const C = 8;
-  const std = 0.1;
-  const rows = 4096;
-  const t = sinusoidalInit(C, std)(rows * C);
-  const amp = std * Math.SQRT2;
-  for (let i = 0; i < C / 2; i++) {
-    assert.equal(t[2 * i], 0, "sin(0)");
-    assert.ok(Math.abs(t[2 * i + 1] - amp) < 1e-7, "cos(0)");
-    const w = Math.pow(10000, (-2 * i) / C);
-    assert.ok(Math.abs(t[5 * C + 2 * i] - amp * Math.sin(5 * w)) < 1e-7, `row 5, pair ${i}`);
-  }
-  // The fastest pair (ω = 1) over many rows has RMS std.
-  let ss = 0;
-  for (let p = 0; p < rows; p++) ss += t[p * C] ** 2 + t[p * C + 1] ** 2;
-  assert.ok(Math.abs(Math.sqrt(ss / (2 * rows)) - std) < 1e-3);
-  assert.throws(() => sinusoidalInit(7, std), /even number of channels, got 7/);
-  const m = new PerceiverAR(SMALL, referenceBackend, { posEmbInit: "sinusoidal" });
-  assert.deepEqual(m.parameters.get(POSITION_TABLE)!.data, sinusoidalInit(16, 0.02)(24 * 16), "the model uses it for its position table");
 });

@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { readConfigFile } from "../io/checkpoint.js";
 import { makeConfig, type PerceiverARConfig } from "../models/config.js";
 import { estimateTrainingMemory, formatBytes, largestTrainableContext } from "../models/memory.js";
-import { PerceiverAR, POS_EMB_INITS, type PosEmbInit } from "../models/perceiver-ar.js";
+import { PerceiverAR } from "../models/perceiver-ar.js";
 import { getPreset } from "../models/presets.js";
 import { warmStart } from "../models/warm-start.js";
 import { copyAccuracy } from "../tasks/copy-task.js";
@@ -30,7 +30,6 @@ export interface TrainFlags extends BackendFlags {
   preset?: string;
   config?: string;
   context?: string;
-  posEmbInit?: string;
   initFrom?: string;
   stopAtAccuracy?: string;
   runDir?: string;
@@ -106,7 +105,7 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
     const source = flags.initFrom !== undefined ? openModel(flags.initFrom, backend) : null;
     config = taskModelConfig(task, flags, rest, source?.dir);
     checkMemory(config, batchSize);
-    const model = new PerceiverAR(config, backend, { seed, posEmbInit: positionInit(flags) });
+    const model = new PerceiverAR(config, backend, { seed });
     if (source !== null) {
       warmStart(model, source.model);
       console.log(`initialised from ${source.dir} (context ${source.model.config.maxSeqLen} -> ${config.maxSeqLen})`);
@@ -192,15 +191,6 @@ function stopAccuracy(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 1) throw new UsageError(`--stop-at-accuracy must be a fraction in (0, 1], e.g. 0.99, got "${v}"`);
   return n;
-}
-
-function positionInit(flags: TrainFlags): PosEmbInit {
-  const preset = flags.preset ?? DEFAULT_PRESET[flags.task as TaskName]?.(flags.data);
-  const value = flags.posEmbInit ?? (preset !== undefined ? getPreset(preset).posEmbInit : undefined) ?? "normal";
-  if (!(POS_EMB_INITS as readonly string[]).includes(value)) {
-    throw new UsageError(`--pos-emb-init must be one of ${POS_EMB_INITS.join(", ")}, got "${value}"`);
-  }
-  return value as PosEmbInit;
 }
 
 function checkMemory(config: PerceiverARConfig, batchSize: number): void {

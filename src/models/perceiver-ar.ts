@@ -20,7 +20,7 @@ import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js
 import { addMlpParameters, residualMlp } from "../nn/mlp.js";
 import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
 import { addOutputParameters, tiedOutput } from "../nn/tied-output.js";
-import { normalInit, onesInit, ParameterStore, sinusoidalInit, zerosInit } from "../nn/parameters.js";
+import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
 import { BufferPool } from "../buffer-pool.js";
 import { Tensor } from "../tensor.js";
@@ -28,17 +28,11 @@ import { makeConfig, rotatedChannelsPerHead, type PerceiverARConfig } from "./co
 
 export const INV_FREQ_BUFFER = "input_adapter.frq_pos_encoding.inv_freq";
 
-/** How the learned absolute position table starts: normal(0, init_scale) as the reference, or sinusoids of the same RMS. */
-export type PosEmbInit = "normal" | "sinusoidal";
-export const POS_EMB_INITS: readonly PosEmbInit[] = ["normal", "sinusoidal"];
-
 export interface ModelInitOptions {
   /** Seed of the parameter initialisation (ignored when `random` is given). Default 0. */
   seed?: number;
   /** Uniform [0, 1) source for the initialisation. */
   random?: () => number;
-  /** Initialisation of the absolute position embedding (when abs_pos_emb). Default "normal". */
-  posEmbInit?: PosEmbInit;
 }
 
 /** Token ids of a batch: nested arrays (batch rows of equal length) or a row-major (batch, seqLen) Int32Array with its shape. */
@@ -91,7 +85,7 @@ export class PerceiverAR {
     this.config = makeConfig(config as Record<string, unknown>);
     this.backend = backend;
     this.store = new ParameterStore();
-    this.initParameters(options.random ?? seededUniform(options.seed ?? 0), options.posEmbInit ?? "normal");
+    this.initParameters(options.random ?? seededUniform(options.seed ?? 0));
   }
 
   get numParameters(): number {
@@ -103,16 +97,13 @@ export class PerceiverAR {
     return this.store.params;
   }
 
-  private initParameters(u: () => number, posEmbInit: PosEmbInit): void {
+  private initParameters(u: () => number): void {
     const c = this.config;
     const C = c.numChannels;
     const std = c.initScale;
     const ps = this.store;
     ps.add("input_adapter.txt_embedding.weight", [c.vocabSize, C], normalInit(u, std));
-    if (c.absPosEmb) {
-      const init = posEmbInit === "sinusoidal" ? sinusoidalInit(C, std) : normalInit(u, std);
-      ps.add("input_adapter.pos_embedding.weight", [c.maxSeqLen, C], init);
-    }
+    if (c.absPosEmb) ps.add("input_adapter.pos_embedding.weight", [c.maxSeqLen, C], normalInit(u, std));
     const rot = rotatedChannelsPerHead(c);
     ps.addBuffer(INV_FREQ_BUFFER, new Tensor([rot / 2], rotaryInverseFrequencies(rot)));
     const ca = "cross_attention.0.module";

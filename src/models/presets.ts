@@ -2,13 +2,10 @@
 // the reference defaults (see config.ts); `--key value` overrides and JSON files apply on top.
 
 import type { PerceiverARConfig } from "./config.js";
-import type { PosEmbInit } from "./perceiver-ar.js";
 
 export interface Preset {
   description: string;
   model: Partial<PerceiverARConfig>;
-  /** Initialisation of the learned position table for new runs (not a config field: checkpoints stay reference-compatible). */
-  posEmbInit?: PosEmbInit;
 }
 
 export const PRESETS: Record<string, Preset> = {

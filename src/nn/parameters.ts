@@ -54,28 +54,5 @@ export function normalInit(uniform: () => number, std: number): (n: number) => F
   };
 }
 
-/**
- * Sinusoidal rows for a (rows, channels) position table: row p, channel pair i holds
- * [sin(p·ω_i), cos(p·ω_i)] · amplitude with ω_i = 10000^(-2i / channels) (Vaswani et al.). The
- * amplitude is std·√2, so every channel has the RMS a normal(0, std) draw would have. A learned
- * table started this way shares structure across positions: cos(ω(p + j - c)) is bilinear in the
- * rows of p and j, so a query/key projection can learn "attend to position c - p" for every p at once.
- */
-export function sinusoidalInit(channels: number, std: number): (n: number) => Float32Array {
-  if (channels % 2 !== 0) throw new RangeError(`sinusoidal position init needs an even number of channels, got ${channels}`);
-  return (n) => {
-    const out = new Float32Array(n);
-    const amplitude = std * Math.SQRT2;
-    for (let p = 0; p < n / channels; p++) {
-      for (let i = 0; i < channels / 2; i++) {
-        const a = p * Math.pow(10000, (-2 * i) / channels);
-        out[p * channels + 2 * i] = amplitude * Math.sin(a);
-        out[p * channels + 2 * i + 1] = amplitude * Math.cos(a);
-      }
-    }
-    return out;
-  };
-}
-
 export const zerosInit = (n: number): Float32Array => new Float32Array(n);
 export const onesInit = (n: number): Float32Array => new Float32Array(n).fill(1);
