@@ -4,7 +4,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
-import { POSITION_TABLE, remapPositionTable, warmStart, WarmStartError } from "../src/models/warm-start.js";
+import { CROSS_ATTENTION_QUERY, POSITION_TABLE, remapPositionTable, rotateQueryRows, warmStart, WarmStartError } from "../src/models/warm-start.js";
+import { Graph, Var } from "../src/autograd.js";
+import { linear } from "../src/ops/linear.js";
+import { rotary } from "../src/ops/rotary.js";
+import { rotaryAngles, rotaryInverseFrequencies } from "../src/nn/rotary-angles.js";
+import { Tensor } from "../src/tensor.js";
 
 const SMALL = { vocabSize: 20, maxSeqLen: 24, maxLatents: 4, numChannels: 16, numHeads: 2, numSelfAttentionLayers: 1, absPosEmb: true };
 
@@ -30,7 +35,7 @@ test("warmStart: same context reproduces the source's logits exactly", () => {
   assert.deepEqual([...target.forward(ids).data], [...source.forward(ids).data]);
 });
 
-test("warmStart: a longer context copies every parameter and re-maps the position rows", () => {
+test("warmStart: a longer context copies every parameter, re-maps the position rows and rotates the cross-attention queries", () => {
   const source = new PerceiverAR(SMALL, referenceBackend, { seed: 3 });
   const target = new PerceiverAR({ ...SMALL, maxSeqLen: 40 }, referenceBackend, { seed: 9 });
   const freshTable = Float32Array.from(target.parameters.get(POSITION_TABLE)!.data);
@@ -38,6 +43,12 @@ test("warmStart: a longer context copies every parameter and re-maps the positio
   const C = SMALL.numChannels;
   for (const [name, v] of target.parameters) {
     const s = source.parameters.get(name)!.data;
+    if (name === CROSS_ATTENTION_QUERY) {
+      const expected = Float32Array.from(s);
+      rotateQueryRows(expected, C, 2, 4, rotaryInverseFrequencies(4), -16); // head size 8, half rotated; latents moved by 16
+      assert.deepEqual(v.data, expected, name);
+      continue;
+    }
     if (name !== POSITION_TABLE) {
       assert.deepEqual(v.data, s, name);
       continue;
@@ -54,4 +65,28 @@ test("warmStart refuses configs that differ in anything but max_seq_len, naming 
   assert.throws(() => warmStart(target, source), (e: unknown) => e instanceof WarmStartError && /maxLatents \(source 4, target 8\), numHeads \(source 2, target 4\)/.test(e.message));
   const dropout = new PerceiverAR({ ...SMALL, crossAttentionDropout: 0.1 }, referenceBackend);
   assert.doesNotThrow(() => warmStart(dropout, source));
+});
+
+test("rotateQueryRows: a query at position p + shift scores every key like the original query at p", () => {
+  const C = 12;
+  const heads = 2;
+  const rotDim = 4; // of head size 6: channels 4, 5 of each head are not rotated
+  const invFreq = rotaryInverseFrequencies(rotDim);
+  const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + n) * 0.7);
+  const x = rnd(C); // one query input (1, C)
+  const keys = rnd(5 * C); // five already-projected keys (5, C) at positions 0..4
+  const w = rnd(C * C);
+  const scores = (weight: Float32Array, p: number): number[] => {
+    const g = new Graph(referenceBackend, false);
+    const q = rotary(g, linear(g, new Var(new Tensor([1, C], x)), new Var(new Tensor([C, C], weight))), rotaryAngles([p], invFreq), heads).data;
+    const k = rotary(g, new Var(new Tensor([5, C], keys)), rotaryAngles([0, 1, 2, 3, 4], invFreq), heads).data;
+    return [0, 1, 2, 3, 4].map((j) => q.reduce((acc, qc, c) => acc + qc * k[j * C + c], 0));
+  };
+  const moved = Float32Array.from(w);
+  rotateQueryRows(moved, C, heads, rotDim, invFreq, -1000); // the query moves from 7 to 1007
+  const before = scores(w, 7);
+  const after = scores(moved, 1007);
+  const unrotated = scores(w, 1007);
+  for (let j = 0; j < 5; j++) assert.ok(Math.abs(after[j] - before[j]) < 1e-4, `key ${j}: ${after[j]} vs ${before[j]}`);
+  assert.ok(unrotated.some((v, j) => Math.abs(v - before[j]) > 1e-2), "without the rotation the scores change");
 });

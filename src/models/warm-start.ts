@@ -10,11 +10,21 @@
 // where N = max_seq_len, M = max_latents, P = N - M. The latents sit at the end of every training
 // window, so their rows keep their meaning when the context grows; prefix rows keep their
 // distance from the start of the window.
+//
+// Rotary compensation (abs_pos_emb models): the cross-attention rotates the first r channels of
+// every head of q and k by position · ω_i. The latents move by Δ = Nt - Ns positions while the
+// retained prefix rows stay put, so each rotated channel pair (2i, 2i+1) of the cross-attention's
+// q_proj rows is pre-rotated by -Δ·ω_i: R(ω·t_new)·R(-ω·Δ) = R(ω·t_old). Every score between a
+// latent query and a retained prefix key is then exactly the source's. The price: scores between a
+// latent query and the latent keys inside the cross-attention see their rotary offset moved by Δ.
+// (Rotary-only models have no table to re-map: every offset simply grows, so nothing is rotated.)
 
 import type { PerceiverARConfig } from "./config.js";
-import type { PerceiverAR } from "./perceiver-ar.js";
+import { INV_FREQ_BUFFER, type PerceiverAR } from "./perceiver-ar.js";
+import { rotatedChannelsPerHead } from "./config.js";
 
 export const POSITION_TABLE = "input_adapter.pos_embedding.weight";
+export const CROSS_ATTENTION_QUERY = "cross_attention.0.module.attention.q_proj.weight";
 
 /** Config fields that may differ between the source and the target of a warm start. */
 const MAY_DIFFER: ReadonlySet<keyof PerceiverARConfig> = new Set(["maxSeqLen", "crossAttentionDropout"]);
@@ -41,6 +51,35 @@ export function warmStart(target: PerceiverAR, source: PerceiverAR): void {
   for (const [name, buffer] of target.store.buffers) {
     const from = source.store.buffers.get(name);
     if (from !== undefined) buffer.data.set(from.data);
+  }
+  if (t.absPosEmb && t.maxSeqLen !== s.maxSeqLen) {
+    const invFreq = target.store.buffers.get(INV_FREQ_BUFFER)!.data;
+    const q = target.parameters.get(CROSS_ATTENTION_QUERY)!.data;
+    rotateQueryRows(q, t.numChannels, t.numHeads, rotatedChannelsPerHead(t), invFreq, -(t.maxSeqLen - s.maxSeqLen));
+  }
+}
+
+/**
+ * Pre-rotate the rotary channel pairs of a query projection's output rows by `shift` positions:
+ * rows (h·D + 2i, h·D + 2i + 1) of weight (C out, C in) become R(shift·invFreq[i]) applied to the
+ * pair, for 2i < rotDim. A query at position p then scores like the original one at p + shift.
+ */
+export function rotateQueryRows(weight: Float32Array, C: number, heads: number, rotDim: number, invFreq: Float32Array, shift: number): void {
+  const D = C / heads;
+  for (let h = 0; h < heads; h++) {
+    for (let k = 0; k < rotDim; k += 2) {
+      const angle = shift * invFreq[k >> 1];
+      const cos = Math.cos(angle);
+      const sin = Math.sin(angle);
+      const r0 = (h * D + k) * C; // row of channel 2i, then 2i + 1
+      const r1 = r0 + C;
+      for (let i = 0; i < C; i++) {
+        const a = weight[r0 + i];
+        const b = weight[r1 + i];
+        weight[r0 + i] = cos * a - sin * b;
+        weight[r1 + i] = sin * a + cos * b;
+      }
+    }
   }
 }
 
