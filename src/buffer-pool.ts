@@ -7,13 +7,14 @@
 //
 // Contract: `take(n)` returns a zero-filled Float32Array of length n that the caller owns until it
 // gives it back with `give(a)`; after that it must not be read or written. Buffers are kept per
-// exact length, up to `maxBytes` in total (more is left to the garbage collector).
+// exact length, up to `maxBytes` in total (more is left to the garbage collector). The default cap
+// suits a browser tab; the Trainer raises it to half the machine's memory.
 
 export class BufferPool {
   private readonly free = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
 
-  constructor(readonly maxBytes = 4 * 2 ** 30) {}
+  constructor(public maxBytes = 4 * 2 ** 30) {}
 
   take(n: number): Float32Array {
     const list = this.free.get(n);
