@@ -1,14 +1,18 @@
 // `perceiver-ar eval`: validation metrics of a trained model on its task, optionally with fewer
-// latents than it was trained with (compute chosen at test time), with throughput.
+// latents than it was trained with (compute chosen at test time), or at another context length
+// (`--context`: the model warm-started as `train --init-from` would, without training), with throughput.
 
 import { imageBitsPerDim, ImageTask } from "../tasks/image-task.js";
 import { copyAccuracy } from "../tasks/copy-task.js";
 import { evaluate } from "../train/evaluate.js";
+import { PerceiverAR } from "../models/perceiver-ar.js";
+import { warmStart } from "../models/warm-start.js";
 import { openModel, selectBackend, taskFor, type BackendFlags } from "./common.js";
 import { UsageError } from "./overrides.js";
 
 export interface EvalFlags extends BackendFlags {
   numLatents?: string;
+  context?: string;
   windows: string;
   task?: string;
   data?: string;
@@ -17,7 +21,9 @@ export interface EvalFlags extends BackendFlags {
 
 export async function evalCommand(modelPath: string, flags: EvalFlags): Promise<void> {
   const backend = selectBackend(flags);
-  const { model, dir } = openModel(modelPath, backend);
+  const opened = openModel(modelPath, backend);
+  const dir = opened.dir;
+  const model = flags.context === undefined ? opened.model : extendContext(opened.model, flags.context);
   const task = taskFor(dir, { task: (flags.task ?? "text") as never, data: flags.data });
   const c = model.config;
   const M = flags.numLatents === undefined ? c.maxLatents : Number(flags.numLatents);
@@ -27,7 +33,7 @@ export async function evalCommand(modelPath: string, flags: EvalFlags): Promise<
   await task.ensureData?.((m) => console.log(m));
 
   const t0 = performance.now();
-  const out: Record<string, number | string> = { model: dir, task: task.spec.task, numLatents: M };
+  const out: Record<string, number | string> = { model: dir, task: task.spec.task, context: c.maxSeqLen, numLatents: M };
   if (task instanceof ImageTask) {
     const images = task.images().validation.slice(0, count);
     const r = imageBitsPerDim(model, images, M);
@@ -45,4 +51,15 @@ export async function evalCommand(modelPath: string, flags: EvalFlags): Promise<
   }
   if (flags.json) console.log(JSON.stringify(out));
   else for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(14)} ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toFixed(4)) : v}`);
+}
+
+/** The model warm-started at context `value` (the position table re-mapped; see models/warm-start.ts). */
+function extendContext(model: PerceiverAR, value: string): PerceiverAR {
+  const n = Number(value);
+  const min = model.config.maxLatents;
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--context must be an integer >= ${min} (the model's max_latents), got "${value}"`);
+  if (n === model.config.maxSeqLen) return model;
+  const extended = new PerceiverAR({ ...model.config, maxSeqLen: n }, model.backend);
+  warmStart(extended, model);
+  return extended;
 }

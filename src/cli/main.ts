@@ -112,12 +112,13 @@ Examples:
       .command("eval <model>")
       .description("validation metrics of a model folder or run folder (bits/byte, bits/dim, accuracy, ...)")
       .option("-m, --num-latents <n>", "latents to use (at most the trained max_latents): fewer is faster")
+      .option("--context <n>", "evaluate at another context length: the model warm-started there (position rows re-mapped), untrained")
       .option("-w, --windows <n>", "validation windows (images for image models, examples for copy)", "32")
       .option("-t, --task <name>", "task, when the folder has no task.json")
       .option("-d, --data <source>", "data, when the folder has no task.json")
       .option("--json", "print one JSON line"),
   )
-    .addHelpText("after", "\nExamples:\n  perceiver-ar eval runs/text\n  perceiver-ar eval runs/text --num-latents 32")
+    .addHelpText("after", "\nExamples:\n  perceiver-ar eval runs/text\n  perceiver-ar eval runs/text --num-latents 32\n  perceiver-ar eval runs/copy-1k --context 16384     # zero-shot at a longer context")
     .action((model: string, opts: EvalFlags) => evalCommand(model, opts));
 
   backendOptions(
