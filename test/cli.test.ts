@@ -66,6 +66,13 @@ describe("perceiver-ar CLI", () => {
     assert.match(w.out, /initialised from .*copy.* \(context 64 -> 128\)/);
     assert.match(w.out, /context 128, latents 8, width 16/);
     assert.match(w.out, /step 1: validation .* accuracy \d+\.\d+%/);
+    const z = runCli(["eval", copyDir, "--context", "128", "--windows", "1", "--json"]);
+    assert.equal(z.code, 0, z.err);
+    const zs = JSON.parse(z.out);
+    assert.equal(zs.context, 128);
+    assert.ok(zs.accuracy >= 0 && zs.accuracy <= 1 && zs.scored === 7, z.out);
+    const zbad = runCli(["eval", copyDir, "--context", "4"]);
+    assert.match(zbad.err, /--context must be an integer >= 8 \(the model's max_latents\), got "4"/);
     const bad = runCli(["train", "--task", "copy", "--init-from", copyDir, "--preset", "copy", "--run-dir", path.join(dir, "x")]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--init-from takes the model config from the source model/);
