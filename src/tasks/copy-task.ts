@@ -72,7 +72,7 @@ export function copyAccuracy(model: PerceiverAR, o: { examples: number; numLaten
   let right = 0;
   let scored = 0;
   let nats = 0;
-  const B = o.batchSize ?? 4;
+  const B = o.batchSize ?? Math.max(1, Math.min(4, Math.floor(2 ** 20 / N))); // at most ~1M tokens per forward pass
   for (let start = 0; start < o.examples; start += B) {
     const b = Math.min(B, o.examples - start);
     const batch = ds.sample(b); // inputs, labels (b, N); unscored labels are -100

@@ -24,7 +24,7 @@ const IGNORE = -100;
 export interface EvaluateOptions {
   /** Latent positions scored per window, integer in [1, maxLatents]. Default maxLatents. */
   numLatents?: number;
-  /** Windows per forward pass, integer >= 1. Default 8. */
+  /** Windows per forward pass, integer >= 1. Default 8, fewer for long windows (at most ~2^20 tokens per pass). */
   batchSize?: number;
   /** UTF-8 bytes represented by a token id (for bits per byte). Default: 1 for every id. */
   tokenByteLength?: (id: number) => number;
@@ -61,7 +61,7 @@ export function evaluate(model: PerceiverAR, windows: readonly Int32Array[], opt
   if (windowLen < 2) throw new RangeError(`evaluate: windows must have at least 2 tokens (context + 1), got ${windowLen}`);
   const K = options.numLatents ?? c.maxLatents;
   if (!Number.isInteger(K) || K < 1 || K > c.maxLatents) throw new RangeError(`numLatents must be an integer in [1, maxLatents = ${c.maxLatents}], got ${String(K)}`);
-  const batchSize = options.batchSize ?? 8;
+  const batchSize = options.batchSize ?? Math.max(1, Math.min(8, Math.floor(2 ** 20 / (windowLen - 1)))); // at most ~1M tokens per pass
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${String(batchSize)}`);
   const L = windowLen - 1;
   const N = Math.min(L, c.maxSeqLen - c.maxLatents + K);

@@ -482,6 +482,7 @@ export class Trainer {
     if (o.runDir !== null && this.lastCheckpointStep !== this.completed) {
       run.onProgress?.({ kind: "checkpoint", step: this.completed, dir: this.saveCheckpoint() });
     }
+    this.model.pool.clear(); // hand the step buffers back: whatever runs next has other shapes
     return { step: this.completed, lastLoss, bestValLoss: this.bestValLoss, bestStep: this.bestStep, stoppedBy };
   }
 }
