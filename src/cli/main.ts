@@ -101,7 +101,8 @@ Examples:
   perceiver-ar train                                   # byte-level text model on the built-in SOTU corpus
   perceiver-ar train --data my-books/ --max-steps 5000 --run-dir runs/books
   perceiver-ar train --resume --run-dir runs/books     # continue exactly where it stopped
-  perceiver-ar train --task copy --context 16384 --max-latents 256
+  perceiver-ar train --task copy --context 1024 --run-dir runs/copy-1k --stop-at-accuracy 1 --eval-every 25
+  perceiver-ar train --task copy --init-from runs/copy-1k --context 16384 --run-dir runs/copy-16k --lr 1e-3 --min-lr 1e-3 --stop-at-accuracy 0.99 --eval-every 25
   perceiver-ar train --task image --data mnist
   perceiver-ar train --task music --data piano`,
     )

@@ -38,7 +38,7 @@ export const PRESETS: Record<string, Preset> = {
     model: { vocabSize: 256, maxSeqLen: 2048, maxLatents: 2048, numChannels: 256, numHeads: 4, numSelfAttentionLayers: 5, crossAttentionDropout: 0 },
   },
   copy: {
-    description: "copy task (random_mirrored): set the context with --context (default 1024)",
+    description: "copy task (random_mirrored): --context N (default 1024); beyond ~8k, train 1k first and continue with --init-from",
     // Retrieval by position needs distinct position embeddings from the start: init_scale 0.1
     // learns the task in a few hundred steps where the reference's 0.02 plateaus (measured at 1k context).
     model: { vocabSize: 258, maxSeqLen: 1024, maxLatents: 128, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 2, crossAttentionDropout: 0, absPosEmb: true, initScale: 0.1 },
