@@ -76,6 +76,9 @@ describe("perceiver-ar CLI", () => {
     const bad = runCli(["train", "--task", "copy", "--init-from", copyDir, "--preset", "copy", "--run-dir", path.join(dir, "x")]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--init-from takes the model config from the source model/);
+    const heads = runCli(["train", "--task", "copy", "--init-from", copyDir, "--num-heads", "2", "--run-dir", path.join(dir, "z")]);
+    assert.equal(heads.code, 2);
+    assert.match(heads.err, /a warm start may only change max_seq_len; these config fields differ: numHeads \(source 4, target 2\)/);
     const acc = runCli(["train", "--task", "copy", "--stop-at-accuracy", "99", "--run-dir", path.join(dir, "y")]);
     assert.match(acc.err, /--stop-at-accuracy must be a fraction in \(0, 1\], e.g. 0.99, got "99"/);
   });

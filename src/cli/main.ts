@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import * as fs from "node:fs";
 import { ConfigError } from "../models/config.js";
+import { WarmStartError } from "../models/warm-start.js";
 import { PRESETS, presetNames } from "../models/presets.js";
 import { describeConfig } from "./info.js";
 import { resolveModelConfig } from "./model-config.js";
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError || e instanceof SyntaxError || e instanceof CheckpointError || e instanceof NonFiniteError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError || e instanceof SyntaxError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof WarmStartError) {
       console.error(`perceiver-ar: ${(e as Error).message}`);
       process.exit(2);
     }
