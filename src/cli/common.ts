@@ -10,6 +10,7 @@ import { getBackend, setThreads, type BackendName } from "../backend/select.js";
 import { loadModel } from "../io/checkpoint.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { findCheckpoint } from "../train/run-folder.js";
+import { poolUpToHalfOfMemory } from "../train/trainer.js";
 import { makeTask } from "../tasks/index.js";
 import type { Task, TaskSpec } from "../tasks/task.js";
 import { UsageError } from "./overrides.js";
@@ -48,7 +49,9 @@ export function resolveModelDir(p: string, prefer: "checkpoint" | "best" = "best
 
 export function openModel(p: string, backend: Backend): { model: PerceiverAR; dir: string } {
   const dir = resolveModelDir(p);
-  return { model: loadModel(dir, backend), dir };
+  const model = loadModel(dir, backend);
+  poolUpToHalfOfMemory(model);
+  return { model, dir };
 }
 
 /** The task a run was trained on: task.json in the model folder or its parent run folder. */

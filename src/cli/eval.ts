@@ -5,6 +5,7 @@
 import { imageBitsPerDim, ImageTask } from "../tasks/image-task.js";
 import { copyAccuracy } from "../tasks/copy-task.js";
 import { evaluate } from "../train/evaluate.js";
+import { poolUpToHalfOfMemory } from "../train/trainer.js";
 import { PerceiverAR } from "../models/perceiver-ar.js";
 import { warmStart } from "../models/warm-start.js";
 import { openModel, selectBackend, taskFor, type BackendFlags } from "./common.js";
@@ -61,5 +62,6 @@ function extendContext(model: PerceiverAR, value: string): PerceiverAR {
   if (n === model.config.maxSeqLen) return model;
   const extended = new PerceiverAR({ ...model.config, maxSeqLen: n }, model.backend);
   warmStart(extended, model);
+  poolUpToHalfOfMemory(extended);
   return extended;
 }
