@@ -5,6 +5,7 @@
 import { CopyTaskDataset, COPY_EOS_ID, COPY_PAD_ID, COPY_VOCAB_SIZE } from "../data/copy-task.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { samplerBatchSource, type BatchSource } from "../train/batch-source.js";
+import { windowsPerPass } from "../train/evaluate.js";
 import type { ValidationSet } from "../train/trainer.js";
 import type { Task, TaskSpec } from "./task.js";
 
@@ -72,7 +73,7 @@ export function copyAccuracy(model: PerceiverAR, o: { examples: number; numLaten
   let right = 0;
   let scored = 0;
   let nats = 0;
-  const B = o.batchSize ?? Math.max(1, Math.min(4, Math.floor(2 ** 20 / N))); // at most ~1M tokens per forward pass
+  const B = o.batchSize ?? windowsPerPass(N, 4);
   for (let start = 0; start < o.examples; start += B) {
     const b = Math.min(B, o.examples - start);
     const batch = ds.sample(b); // inputs, labels (b, N); unscored labels are -100

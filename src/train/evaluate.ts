@@ -50,6 +50,11 @@ export interface EvalResult {
   contextLen: number;
 }
 
+/** Windows of `tokens` each to score per forward pass: at most `most`, at most ~2^20 tokens in all, at least 1. */
+export function windowsPerPass(tokens: number, most: number): number {
+  return Math.max(1, Math.min(most, Math.floor(2 ** 20 / tokens)));
+}
+
 /**
  * Validation loss of `model` over `windows` (each of the same length >= 2).
  * @throws RangeError naming the option or window that is out of range
@@ -61,7 +66,7 @@ export function evaluate(model: PerceiverAR, windows: readonly Int32Array[], opt
   if (windowLen < 2) throw new RangeError(`evaluate: windows must have at least 2 tokens (context + 1), got ${windowLen}`);
   const K = options.numLatents ?? c.maxLatents;
   if (!Number.isInteger(K) || K < 1 || K > c.maxLatents) throw new RangeError(`numLatents must be an integer in [1, maxLatents = ${c.maxLatents}], got ${String(K)}`);
-  const batchSize = options.batchSize ?? Math.max(1, Math.min(8, Math.floor(2 ** 20 / (windowLen - 1)))); // at most ~1M tokens per pass
+  const batchSize = options.batchSize ?? windowsPerPass(windowLen - 1, 8);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${String(batchSize)}`);
   const L = windowLen - 1;
   const N = Math.min(L, c.maxSeqLen - c.maxLatents + K);
