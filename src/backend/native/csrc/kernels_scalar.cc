@@ -109,10 +109,11 @@ const Isa* g_isa = nullptr;
 const Isa* best() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (isa_avx512() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma"))
+  // Ask the CPU before touching an ISA's table: isa_avx512() itself is compiled with -mavx512f.
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma") && isa_avx512())
     return isa_avx512();
-  if (isa_avx2() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && isa_avx2())
     return isa_avx2();
 #endif
   return &kScalar;
@@ -133,17 +134,20 @@ const Isa& isa() {
 }
 
 bool set_isa(const char* name) {
+  // Allowed: the best ISA or anything below it. Only the best ISA's table and those below it are
+  // touched: an ISA's table getter is compiled for that ISA and may not run on a lesser CPU.
   const Isa* b = best();
-  const Isa* cands[3] = {isa_avx512(), isa_avx2(), &kScalar};
-  // Allowed: the best ISA or anything below it in the list.
+  const char* order[3] = {"avx512", "avx2", "scalar"};
   bool below = false;
-  for (const Isa* c : cands) {
-    if (!c) continue;
-    if (c == b) below = true;
-    if (below && std::strcmp(c->name, name) == 0) {
-      g_isa = c;
-      return true;
-    }
+  for (const char* n : order) {
+    if (std::strcmp(n, b->name) == 0) below = true;
+    if (!below || std::strcmp(n, name) != 0) continue;
+    const Isa* c = std::strcmp(n, "avx512") == 0 ? isa_avx512()
+                   : std::strcmp(n, "avx2") == 0 ? isa_avx2()
+                                                 : &kScalar;
+    if (!c) return false;
+    g_isa = c;
+    return true;
   }
   return false;
 }
