@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import type { Backend } from "../src/backend/backend.js";
 import { getBackend, setThreads } from "../src/backend/select.js";
-import { CopyTaskDataset } from "../src/data/copy-task.js";
+import { CopyTaskDataset } from "../src/data/copy-examples.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { getPreset } from "../src/models/presets.js";
 

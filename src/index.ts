@@ -14,7 +14,7 @@ export { ByteTokenizer } from "./data/byte-tokenizer.js";
 export { HfTokenizer } from "./data/hf-tokenizer.js";
 export type { Tokenizer } from "./data/tokenizer.js";
 export { loadTextCorpus, splitByDocument, tokenizeDocuments } from "./data/text-corpus.js";
-export { Rng } from "./data/rng.js";
+export { Rng } from "./util/rng.js";
 export { getBackend, setDefaultBackend, setThreads, type BackendName } from "./backend/select.js";
 export * from "./generate/index.js";
 export { Trainer, type TrainerOptions, type TrainerOptionsInput, type ValidationSet, type StepResult } from "./train/trainer.js";

@@ -1,4 +1,4 @@
-// Tests for src/data/copy-task.ts: random_mirrored layout, EOS placement, scored mask, dataset
+// Tests for src/data/copy-examples.ts: random_mirrored layout, EOS placement, scored mask, dataset
 // determinism and state restore.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,9 +10,9 @@ import {
   COPY_PAD_ID,
   COPY_SYMBOL_OFFSET,
   COPY_VOCAB_SIZE,
-  IGNORE_INDEX,
-} from "../src/data/copy-task.js";
-import { Rng } from "../src/data/rng.js";
+} from "../src/data/copy-examples.js";
+import { IGNORE_INDEX } from "../src/util/ignore-index.js";
+import { Rng } from "../src/util/rng.js";
 
 test("copy example: layout, mirrored second half, EOS last", () => {
   const rng = new Rng(5);

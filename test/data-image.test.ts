@@ -1,5 +1,5 @@
 /**
- * Tests for src/data/image-codec.ts and src/data/image-datasets.ts: token round trips, positions, PNG I/O and
+ * Tests for src/data/image-codec.ts and the dataset files (tar.ts, idx.ts, dataset-cache.ts, mnist.ts, emoji64.ts): token round trips, positions, PNG I/O and
  * alpha compositing, grids, the tar reader (on archives built with the system `tar`), the IDX parser and the
  * offline fetch path (local tarball). Tests on real cached datasets are skipped unless the cache has them.
  */
@@ -25,17 +25,11 @@ import {
   tokensToImage,
   writePng,
 } from "../src/data/image-codec.js";
-import {
-  fetchDataset,
-  fnv1a32,
-  hasDataset,
-  loadEmoji64,
-  loadMnist,
-  mnistFromIdx,
-  parseIdx,
-  readTar,
-  readTgz,
-} from "../src/data/image-datasets.js";
+import { fetchDataset, hasDataset } from "../src/data/dataset-cache.js";
+import { fnv1a32, loadEmoji64 } from "../src/data/emoji64.js";
+import { parseIdx } from "../src/data/idx.js";
+import { loadMnist, mnistFromIdx } from "../src/data/mnist.js";
+import { readTar, readTgz } from "../src/data/tar.js";
 
 const work = mkdtempSync(join(tmpdir(), "perceiver-ar-image-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));

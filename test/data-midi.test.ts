@@ -28,7 +28,7 @@ import {
   notesToMidi,
   velocityToBin,
 } from "../src/data/midi-codec.js";
-import { hasDataset } from "../src/data/image-datasets.js";
+import { hasDataset } from "../src/data/dataset-cache.js";
 import { loadMidiFolder, loadPiano } from "../src/data/music-datasets.js";
 
 const { Midi } = tonejsMidi;

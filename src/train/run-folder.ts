@@ -67,7 +67,7 @@ export interface TrainerState {
   step: number;
   /** The trainer options of the run (JSON). */
   options: Record<string, unknown>;
-  /** State of the cross-attention dropout RNG (src/data/rng.ts RngState). */
+  /** State of the cross-attention dropout RNG (src/util/rng.ts RngState). */
   dropoutRng: unknown;
   /** `getState()` of the training batch source (sampler RNG and position). */
   data: unknown;

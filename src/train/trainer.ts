@@ -6,7 +6,7 @@
 //   each through `model.lossAndGrad(inputs, labels, {prefixLen: P, training: true, random})`,
 //   with P = N - min(N, maxLatents) (N = the batch's seqLen, default max_seq_len; windows of
 //   N + 1 tokens, inputs = window[0:N], labels = window[1:N+1][P:], the latent positions only).
-//   Cross-attention dropout draws from a seeded `Rng` (src/data/rng.ts) whose state is saved.
+//   Cross-attention dropout draws from a seeded `Rng` (src/util/rng.ts) whose state is saved.
 // - The step's gradient is the token-weighted mean over all micro-batches (exactly the gradient
 //   of the mean loss over every counted label, also when micro-batches count different numbers of
 //   labels); the reported loss is that mean.
@@ -33,7 +33,7 @@
 import { mkdirSync } from "node:fs";
 import { totalmem } from "node:os";
 import type { Backend } from "../backend/backend.js";
-import { Rng, type RngState } from "../data/rng.js";
+import { Rng, type RngState } from "../util/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { AdamW } from "./adamw.js";
 import type { BatchSource, TrainBatch } from "./batch-source.js";

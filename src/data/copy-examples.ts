@@ -1,6 +1,7 @@
 /**
- * Synthetic copy task of the Perceiver AR paper (`random_mirrored`): L uniformly random symbols,
- * then the same L symbols reversed, then EOS.
+ * The examples of the synthetic copy task of the Perceiver AR paper (`random_mirrored`): L uniformly
+ * random symbols, then the same L symbols reversed, then EOS. (The task around them, with its
+ * validation, evaluation and sampling, is src/tasks/copy-task.ts.)
  *
  * Token layout (same ids as the byte tokenizer): PAD = 0, EOS = 1, symbols 0..255 -> ids 2..257,
  * vocabSize = 258.
@@ -18,7 +19,9 @@
  */
 
 import { BYTE_EOS_ID, BYTE_OFFSET, BYTE_PAD_ID, BYTE_VOCAB_SIZE } from "./byte-tokenizer.js";
-import { Rng, assertIntegerInRange, formatValue, type RngState } from "./rng.js";
+import { Rng, type RngState } from "../util/rng.js";
+import { IGNORE_INDEX } from "../util/ignore-index.js";
+import { assertIntegerInRange, formatValue } from "../util/integer-range.js";
 
 /** Padding id. */
 export const COPY_PAD_ID = BYTE_PAD_ID;
@@ -30,8 +33,6 @@ export const COPY_SYMBOL_OFFSET = BYTE_OFFSET;
 export const COPY_NUM_SYMBOLS = 256;
 /** Vocabulary size (258). */
 export const COPY_VOCAB_SIZE = BYTE_VOCAB_SIZE;
-/** Label value ignored by the loss. */
-export const IGNORE_INDEX = -100;
 /** Smallest supported context length (L = 1). */
 export const COPY_MIN_CONTEXT_LENGTH = 2;
 

@@ -1,5 +1,7 @@
 /**
- * Small deterministic PRNG for the data pipeline (xoshiro128**, seeded via splitmix32).
+ * The package's one pseudo-random generator (xoshiro128**, seeded via splitmix32): data sampling,
+ * cross-attention dropout, generation sampling. (Parameter initialisation still uses the mulberry32
+ * `seededUniform` of src/models/perceiver-ar.ts; see the note in `uniformSource` below.)
  *
  * Contract:
  * - Same seed => same sequence on every platform (pure 32-bit integer arithmetic, no Math.random).
@@ -7,10 +9,9 @@
  *   object and `setState()` / `Rng.fromState()` restore it exactly, so training can resume from a
  *   checkpoint and draw the same samples it would have drawn without interruption.
  * - Not cryptographically secure.
- *
- * Also exports tiny argument-validation helpers shared by the `src/data` modules; their errors name
- * the offending field, its value and the allowed range.
  */
+
+import { assertIntegerInRange, formatValue } from "./integer-range.js";
 
 /** Name of the algorithm, recorded in serialised state so foreign states are rejected. */
 export const RNG_ALGORITHM = "xoshiro128**" as const;
@@ -34,35 +35,6 @@ function splitmix32(state: number): [number, number] {
   z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
   z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
   return [st, (z ^ (z >>> 15)) >>> 0];
-}
-
-/**
- * Throws a RangeError unless `value` is an integer in [min, max].
- * @param field name of the argument/option, used in the error message
- */
-export function assertIntegerInRange(field: string, value: unknown, min: number, max: number): asserts value is number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    const range =
-      max !== Number.MAX_SAFE_INTEGER
-        ? `an integer in [${min}, ${max}]`
-        : min === Number.MIN_SAFE_INTEGER
-          ? "a safe integer (|value| <= 2^53 - 1)"
-          : `an integer >= ${min}`;
-    throw new RangeError(`${field} must be ${range}, got ${formatValue(value)}`);
-  }
-}
-
-/** Formats a value for an error message (strings quoted, others via String()). */
-export function formatValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" && value !== null) {
-    try {
-      return JSON.stringify(value).slice(0, 200);
-    } catch {
-      return String(value);
-    }
-  }
-  return String(value);
 }
 
 /**
@@ -189,4 +161,15 @@ export class Rng {
   clone(): Rng {
     return Rng.fromState(this.getState());
   }
+}
+
+/**
+ * A uniform [0, 1) source drawing from `new Rng(seed)`: for APIs that take `random: () => number`
+ * (model initialisation, dropout, sampling). Parameter initialisation of the models still draws
+ * from its own mulberry32 generator (`seededUniform`, src/models/perceiver-ar.ts, owned by the
+ * model code); switching it to this source changes every model's initial weights for a given seed.
+ */
+export function uniformSource(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.nextFloat();
 }
