@@ -17,7 +17,9 @@ export { loadTextCorpus, splitByDocument, tokenizeDocuments } from "./data/text-
 export { Rng } from "./util/rng.js";
 export { getBackend, setDefaultBackend, setThreads, type BackendName } from "./backend/select.js";
 export * from "./generate/index.js";
-export { Trainer, type TrainerOptions, type TrainerOptionsInput, type ValidationSet, type StepResult } from "./train/trainer.js";
+export { Trainer, type TrainerOptions, type TrainerOptionsInput, type StepResult } from "./train/trainer.js";
+export type { BatchSource, ValidationSet } from "./train/batch-source.js";
+export { TRAINING_DEFAULTS } from "./train/defaults.js";
 export { AdamW } from "./train/adamw.js";
 export { evaluate, type EvalResult } from "./train/evaluate.js";
 export { makeTask } from "./tasks/index.js";

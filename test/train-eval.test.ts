@@ -95,11 +95,39 @@ test("evaluate with fewer latents than trained scores the last numLatents tokens
 test("evaluate validates its inputs", () => {
   const model = new PerceiverAR(TINY, referenceBackend);
   const w = fixedWindows(stream(), 17, 2);
-  assert.throws(() => evaluate(model, w, { numLatents: 5 }), /numLatents must be an integer in \[1, maxLatents = 4\], got 5/);
-  assert.throws(() => evaluate(model, w, { numLatents: 0 }), /numLatents must be an integer in \[1, maxLatents = 4\]/);
+  assert.throws(() => evaluate(model, w, { numLatents: 5 }), /numLatents must be an integer in \[1, 4\] \(at most the model's max_latents\), got 5/);
+  assert.throws(() => evaluate(model, w, { numLatents: 0 }), /numLatents must be an integer in \[1, 4\]/);
+  assert.throws(() => evaluate(model, w, { span: "some" as "all" }), /span must be "last" or "all"/);
+  assert.throws(() => evaluate(model, w, { targets: [w[0].subarray(1)] }), /targets must hold one array per window \(2\), got 1/);
+  assert.throws(() => evaluate(model, w, { targets: [w[0], w[1]] }), /targets\[0\] has 17 labels, expected window length - 1 = 16/);
   assert.throws(() => evaluate(model, w, { batchSize: 0 }), /batchSize must be an integer >= 1/);
   assert.throws(() => evaluate(model, []), /at least 1 window/);
   assert.throws(() => evaluate(model, [w[0], w[1].subarray(0, 10)]), /windows\[1\] has 10 tokens/);
+});
+
+test("evaluate span \"all\": every target once in chunks of K; targets replace the labels; IGNORE_INDEX targets are skipped", () => {
+  const model = new PerceiverAR({ ...TINY, initScale: 0.5 }, referenceBackend, { seed: 6 });
+  const windows = fixedWindows(stream(), 11, 3); // 10 targets each, within the model's 16 positions
+  for (const K of [1, 3, 4]) {
+    const all = evaluate(model, windows, { numLatents: K, span: "all" });
+    assert.equal(all.tokens, 3 * 10, `K=${K}: every target once`);
+    // The same chunks through "last" on prefixes of the windows: chunk ends K, 2K, ..., 10.
+    let nats = 0;
+    let count = 0;
+    for (let from = 0; from < 10; from = Math.min(from + K, 10)) {
+      const end = Math.min(from + K, 10);
+      const part = evaluate(model, windows.map((w) => w.subarray(0, end + 1)), { numLatents: K, targets: windows.map((w) => Int32Array.from(w.subarray(1, end + 1), (t, i) => (i + 1 <= from ? -100 : t))) });
+      nats += part.loss * part.tokens;
+      count += part.tokens;
+    }
+    assert.equal(count, 30);
+    assert.ok(Math.abs(nats / count - all.loss) < 1e-6, `K=${K}: ${all.loss} vs ${nats / count}`);
+  }
+  // Ignored targets are not counted, in loss, accuracy or bytes.
+  const targets = windows.map((w) => Int32Array.from(w.subarray(1), (t, i) => (i % 2 === 0 ? -100 : t)));
+  const some = evaluate(model, windows, { span: "all", targets });
+  assert.equal(some.tokens, 3 * 5);
+  assert.equal(some.bytes, 3 * 5);
 });
 
 /** Minimal XML well-formedness: balanced tags, one root <svg>. */

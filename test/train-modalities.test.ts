@@ -22,7 +22,7 @@ function trainLosses(task: Task, config: Record<string, unknown>, steps: number)
   const model = new PerceiverAR(config, referenceBackend, { seed: 1 });
   const c = model.config;
   const data = task.trainSource(c.maxSeqLen, 4, 0, c.maxLatents);
-  const trainer = new Trainer(model, data, { maxSteps: steps, batchSize: 4, lr: 1e-2, warmupSteps: 2, evalEvery: 0, checkpointEvery: 0 });
+  const trainer = Trainer.create(model, data, { maxSteps: steps, batchSize: 4, lr: 1e-2, warmupSteps: 2, evalEvery: 0, checkpointEvery: 0 });
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) losses.push(trainer.step().loss);
   return { losses, model };

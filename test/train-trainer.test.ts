@@ -24,6 +24,7 @@ import {
   readMetrics,
   recoverRunFolder,
 } from "../src/train/run-folder.js";
+import { TRAINING_DEFAULTS } from "../src/train/defaults.js";
 import { Trainer, type StepResult, type TrainerOptionsInput } from "../src/train/trainer.js";
 
 const TINY = { vocabSize: 20, maxSeqLen: 16, maxLatents: 4, numChannels: 16, numHeads: 2, numSelfAttentionLayers: 1 };
@@ -54,7 +55,7 @@ function tmp(name: string): string {
 
 function newTrainer(opts: Partial<TrainerOptionsInput> = {}, modelSeed = 1, dataSeed = 11): Trainer {
   const model = new PerceiverAR(TINY, referenceBackend, { seed: modelSeed });
-  return new Trainer(model, source(dataSeed, opts.batchSize ?? 4), { batchSize: 4, lr: 1e-2, warmupSteps: 5, maxSteps: 10, seed: 7, ...opts });
+  return Trainer.create(model, source(dataSeed, opts.batchSize ?? 4), { batchSize: 4, lr: 1e-2, warmupSteps: 5, maxSteps: 10, seed: 7, ...opts });
 }
 
 function weightsOf(model: PerceiverAR): Map<string, number[]> {
@@ -69,7 +70,7 @@ test("loss falls on a repeating pattern over 100 steps", async () => {
   // init_scale 0.1: with the default 0.02 a 16-channel model sits ~200 steps on the ln(7)
   // unigram plateau before it picks up the bigram structure.
   const model = new PerceiverAR({ ...TINY, initScale: 0.1 }, referenceBackend, { seed: 1 });
-  const t = new Trainer(model, source(), { batchSize: 4, maxSteps: 100, warmupSteps: 10, lr: 1e-2, minLr: 1e-3, seed: 7, evalEvery: 0 });
+  const t = Trainer.create(model, source(), { batchSize: 4, maxSteps: 100, warmupSteps: 10, lr: 1e-2, minLr: 1e-3, seed: 7, evalEvery: 0 });
   const losses: number[] = [];
   await t.train({ onProgress: (e) => e.kind === "train" && losses.push(e.loss) });
   assert.equal(losses.length, 100);
@@ -82,7 +83,7 @@ test("loss falls on a repeating pattern over 100 steps", async () => {
 test("stopAtAccuracy ends training at the first validation that reaches it", async () => {
   const model = new PerceiverAR({ ...TINY, initScale: 0.1 }, referenceBackend, { seed: 1 });
   const valWindows = [0, 40, 80].map((s) => patternStream().subarray(s, s + 17));
-  const t = new Trainer(model, source(), { batchSize: 4, maxSteps: 300, warmupSteps: 10, lr: 1e-2, seed: 7, evalEvery: 5, stopAtAccuracy: 0.95 });
+  const t = Trainer.create(model, source(), { batchSize: 4, maxSteps: 300, warmupSteps: 10, lr: 1e-2, seed: 7, evalEvery: 5, stopAtAccuracy: 0.95 });
   t.validation = { windows: valWindows };
   const accuracies: number[] = [];
   const summary = await t.train({ onProgress: (e) => e.kind === "eval" && accuracies.push(e.accuracy) });
@@ -144,8 +145,8 @@ test(`gradient accumulation of 2 micro-batches of 2 equals one batch of 4 (${ign
   const cfg = { ...TINY, crossAttentionDropout: 0 };
   const m1 = new PerceiverAR(cfg, referenceBackend, { seed: 3 });
   const m2 = new PerceiverAR(cfg, referenceBackend, { seed: 3 });
-  const t1 = new Trainer(m1, fixed([mk([0, 1, 2, 3])]), { batchSize: 4, maxSteps: 3, lr: 1e-2, warmupSteps: 0, clipNorm: 0 });
-  const t2 = new Trainer(m2, fixed([mk([0, 1], true), mk([2, 3], true)]), { batchSize: 2, gradAccumulation: 2, maxSteps: 3, lr: 1e-2, warmupSteps: 0, clipNorm: 0 });
+  const t1 = Trainer.create(m1, fixed([mk([0, 1, 2, 3])]), { batchSize: 4, maxSteps: 3, lr: 1e-2, warmupSteps: 0, clipNorm: 0 });
+  const t2 = Trainer.create(m2, fixed([mk([0, 1], true), mk([2, 3], true)]), { batchSize: 2, gradAccumulation: 2, maxSteps: 3, lr: 1e-2, warmupSteps: 0, clipNorm: 0 });
   for (let s = 0; s < 3; s++) {
     const a = t1.step();
     const b = t2.step();
@@ -266,18 +267,26 @@ test("a NaN loss or gradient stops the step with the weights and optimizer untou
 
 test("trainer options are validated with the field and range in the error", () => {
   const model = new PerceiverAR(TINY, referenceBackend);
-  const mk = (o: Partial<TrainerOptionsInput>) => () => new Trainer(model, source(), { maxSteps: 10, ...o });
+  const mk = (o: Partial<TrainerOptionsInput>) => () => Trainer.create(model, source(), { maxSteps: 10, ...o });
   assert.throws(mk({ batchSize: 0 }), /batchSize must be an integer >= 1, got 0/);
   assert.throws(mk({ gradAccumulation: 1.5 }), /gradAccumulation must be an integer >= 1/);
   assert.throws(mk({ beta2: 1 }), /beta2 must be a number in \[0, 1\)/);
-  assert.throws(mk({ minLr: 1 }), /minLr must be a number in \[0, lr = 0.0002\]/);
+  assert.throws(mk({ minLr: 1 }), new RegExp(`minLr must be a number in \\[0, lr = ${TRAINING_DEFAULTS.lr.value}\\]`));
   assert.throws(mk({ warmupSteps: 20 }), /warmupSteps must be an integer in \[0, maxSteps = 10\]/);
   assert.throws(mk({ clipNorm: -1 }), /clipNorm must be a finite number >= 0/);
   assert.throws(mk({ maxSteps: 0 }), /maxSteps must be an integer >= 1/);
   assert.throws(mk({ bogus: 1 } as Partial<TrainerOptionsInput>), /unknown trainer option\(s\): bogus/);
-  assert.equal(new Trainer(model, source(), { maxSteps: 50 }).options.warmupSteps, 50, "default warmup is min(200, maxSteps)");
+  // Defaults come from TRAINING_DEFAULTS (derived ones through their rule).
+  const dflt = Trainer.create(model, source()).options;
+  assert.equal(dflt.maxSteps, TRAINING_DEFAULTS.maxSteps.value);
+  assert.equal(dflt.lr, TRAINING_DEFAULTS.lr.value);
+  assert.equal(dflt.evalEvery, TRAINING_DEFAULTS.evalEvery.value);
+  assert.equal(dflt.beta2, TRAINING_DEFAULTS.beta2.value);
+  assert.equal(dflt.warmupSteps, 100, "10% of 1,500 steps, at most 100");
+  assert.equal(Trainer.create(model, source(), { maxSteps: 50 }).options.warmupSteps, 5, "10% of 50 steps");
+  assert.equal(Trainer.create(model, source(), { lr: 0.5 }).options.minLr, 0.05, "minLr defaults to lr / 10");
   // Wrong batch shape from the source.
-  const t = new Trainer(model, source(11, 3), { maxSteps: 5, batchSize: 4 });
+  const t = Trainer.create(model, source(11, 3), { maxSteps: 5, batchSize: 4 });
   assert.throws(() => t.step(), /inputs has 48 ids, expected \(batchSize 4, seqLen 16\) = 64/);
   // A run folder with a checkpoint must be resumed, not overwritten.
   const dir = tmp("exists");
@@ -376,7 +385,7 @@ test("SIGKILL at random moments during checkpointing never leaves the run unload
     const { existsSync } = await import("node:fs");
     const t = existsSync(dir + "/checkpoint") || existsSync(dir + "/checkpoint-old") || existsSync(dir + "/checkpoint-tmp")
       ? Trainer.resume(dir, data, { backend: referenceBackend })
-      : new Trainer(new PerceiverAR(${JSON.stringify(TINY)}, referenceBackend, { seed: 1 }), data, { batchSize: 4, maxSteps: 100000, runDir: dir });
+      : Trainer.create(new PerceiverAR(${JSON.stringify(TINY)}, referenceBackend, { seed: 1 }), data, { batchSize: 4, maxSteps: 100000, runDir: dir });
     for (;;) { t.step(); t.saveCheckpoint(); process.stdout.write("c"); }
   `;
   let lastStep = 0;

@@ -10,12 +10,15 @@ import { getBackend, setThreads, type BackendName } from "../backend/select.js";
 import { loadModel } from "../io/checkpoint.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { findCheckpoint } from "../train/run-folder.js";
-import { poolUpToHalfOfMemory } from "../train/trainer.js";
+import { poolUpToHalfOfMemory } from "../train/memory-policy.js";
 import { makeTask } from "../tasks/index.js";
 import type { Task, TaskSpec } from "../tasks/task.js";
+import { integerFlag } from "./flags.js";
 import { UsageError } from "./overrides.js";
 
 export const TASK_FILE = "task.json";
+/** Upper bound of --threads: far above any CPU this runs on, low enough to catch a typo. */
+const MAX_THREADS = 256;
 
 export interface BackendFlags {
   backend?: string;
@@ -27,11 +30,7 @@ export function selectBackend(o: BackendFlags): Backend {
     throw new UsageError(`--backend must be native, reference or auto, got "${o.backend}"`);
   }
   const b = getBackend(o.backend as BackendName | undefined);
-  if (o.threads !== undefined) {
-    const n = Number(o.threads);
-    if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--threads must be an integer in [1, 256], got "${o.threads}"`);
-    setThreads(n);
-  }
+  if (o.threads !== undefined) setThreads(integerFlag("threads", o.threads, 1, MAX_THREADS));
   return b;
 }
 

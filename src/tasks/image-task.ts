@@ -5,17 +5,29 @@
 // Training (as in the paper, so that every position gets trained as a latent): a random image and
 // a random end e in [M, L+1]; inputs = seq[0:e], labels = seq[1:e+1], left-padded to N (padding
 // shifts positions, so a pixel keeps its raster position). Metric: bits per dimension over every
-// pixel channel of the validation images, scored in chunks of M latents.
+// pixel channel of the validation images, scored in chunks of K latents by `evaluate` (span "all").
+// Samples are images generated from BOS (or completing the top half of validation images), written
+// as one PNG grid.
 
 import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
 import { loadEmoji64 } from "../data/emoji64.js";
 import { loadMnist } from "../data/mnist.js";
-import { IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_VOCAB_SIZE, imageToTokens, type Image } from "../data/image-codec.js";
-import { Rng } from "../util/rng.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_VOCAB_SIZE, imageGrid, imageToTokens, scaleImage, tokensToImage, writePng, type Image } from "../data/image-codec.js";
+import { generate } from "../generate/generate.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
-import type { BatchSource } from "../train/batch-source.js";
-import type { ValidationSet } from "../train/trainer.js";
-import type { Task, TaskSpec } from "./task.js";
+import type { BatchSource, ValidationSet } from "../train/batch-source.js";
+import { evaluate, type EvalResult } from "../train/evaluate.js";
+import { IGNORE_INDEX } from "../util/ignore-index.js";
+import { assertIntegerInRange } from "../util/integer-range.js";
+import { Rng } from "../util/rng.js";
+import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation, TaskSpec } from "./task.js";
+
+/** Images `perceiver-ar sample` draws when not told. */
+const DEFAULT_SAMPLE_IMAGES = 4;
+/** Largest enlargement of the sample grid (a 64x64 grid of 4 images at 16x is ~2k pixels wide). */
+const MAX_SCALE = 16;
 
 export const IMAGE_DATASETS = ["mnist", "emoji64"] as const;
 export type ImageDataset = (typeof IMAGE_DATASETS)[number];
@@ -83,7 +95,7 @@ export class ImageTask implements Task {
     return {
       next: () => {
         const inputs = new Int32Array(batchSize * seqLen).fill(IMAGE_PAD);
-        const labels = new Int32Array(batchSize * seqLen).fill(-100);
+        const labels = new Int32Array(batchSize * seqLen).fill(IGNORE_INDEX);
         const padMask = new Uint8Array(batchSize * seqLen);
         for (let b = 0; b < batchSize; b++) {
           const seq = imageSequence(train[rng.nextInt(train.length)]); // (L + 2)
@@ -105,8 +117,49 @@ export class ImageTask implements Task {
     return { windows: v.slice(0, count).map((img) => imageSequence(img).subarray(0, seqLen + 1)) };
   }
 
-  metric(e: { bitsPerToken: number }): number {
+  metric(e: EvalResult): number {
     return e.bitsPerToken;
+  }
+
+  /** Bits per dimension over every pixel channel of the first `count` validation images (`imageBitsPerDim`). */
+  evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
+    assertIntegerInRange("count", o.count, 1);
+    const images = this.images().validation.slice(0, o.count);
+    const result = imageBitsPerDim(model, images, o.numLatents, o.batchSize);
+    return { result, metrics: { bitsPerDim: result.bitsPerToken, dims: result.tokens, images: images.length } };
+  }
+
+  /**
+   * `count` images generated from BOS, or (`complete`) the top half of validation images completed,
+   * written as one PNG grid (`out`, default samples.png).
+   */
+  async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
+    const count = r.count ?? DEFAULT_SAMPLE_IMAGES;
+    assertIntegerInRange("count (--count)", count, 1);
+    const scale = r.scale ?? 1;
+    assertIntegerInRange("scale (--scale)", scale, 1, MAX_SCALE);
+    const { width, height, channels } = this.imageShape();
+    const L = width * height * channels;
+    const val = r.complete ? this.images().validation : [];
+    const images: Image[] = [];
+    let tokens = 0;
+    for (let i = 0; i < count; i++) {
+      const given = r.complete ? imageSequence(val[i % val.length]).subarray(0, 1 + Math.floor(height / 2) * width * channels) : Int32Array.of(IMAGE_BOS);
+      const seed = (r.generation.seed ?? 0) + i;
+      const out = await generate(model, given, { ...r.generation, seed, maxNewTokens: r.maxNewTokens ?? L + 1 - given.length });
+      tokens += out.length;
+      images.push(tokensToImage(Int32Array.from([...given.subarray(1), ...out].slice(0, L)), width, height, channels));
+      r.progress?.(`image ${i + 1}/${count} done`);
+    }
+    const file = r.out ?? "samples.png";
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writePng(file, scaleImage(imageGrid(images, Math.ceil(Math.sqrt(count))), scale));
+    r.log(`wrote ${file} (${count} ${r.complete ? "completions of the top half of validation images" : "unconditional samples"})`);
+    return { tokens };
+  }
+
+  async trainingReport(): Promise<string[]> {
+    return [];
   }
 
   describeTokens(tokens: ArrayLike<number>): string {
@@ -126,35 +179,17 @@ export function imageSequence(img: Image): Int32Array {
 
 /**
  * Bits per dimension of whole images: every pixel channel is scored exactly once, in chunks of
- * `numLatents` latents (inputs seq[0:e] for e = M, 2M, ..., L; labels already scored by an earlier
- * chunk are ignored in the last, overlapping one). The prefix can hold at most
- * max_seq_len - max_latents positions (as in the reference), so a chunk ending beyond
- * that + M uses end - maxPrefix latents: the whole image stays in context, positions stay exact.
+ * `numLatents` latents (default max_latents), by `evaluate` with span "all" over [BOS, pixels...]
+ * windows. Without a cap the whole image is in context for every chunk (max_seq_len = L + 1); with
+ * a cap K the context is the capped view's (max_seq_len - max_latents) + K tokens, as in generation
+ * with the same cap.
  */
-export function imageBitsPerDim(model: PerceiverAR, images: readonly Image[], numLatents?: number): { bitsPerDim: number; dims: number } {
+export function imageBitsPerDim(model: PerceiverAR, images: readonly Image[], numLatents?: number, batchSize?: number): EvalResult & { bitsPerDim: number; dims: number } {
+  if (images.length === 0) throw new RangeError("imageBitsPerDim: images must contain at least 1 image, got 0");
+  const windows = images.map((img) => imageSequence(img).subarray(0, -1)); // (L + 1): BOS + pixels, without EOS
+  const L = windows[0].length - 1;
   const N = model.config.maxSeqLen;
-  const M = Math.min(numLatents ?? model.config.maxLatents, model.config.maxLatents);
-  const maxPrefix = N - model.config.maxLatents;
-  let nats = 0;
-  let dims = 0;
-  for (const img of images) {
-    const seq = imageSequence(img); // (L + 2)
-    const L = seq.length - 2; // pixel channels, predicted from positions 0..L-1
-    if (L + 1 > N) throw new RangeError(`images of ${L} tokens need max_seq_len >= ${L + 1}, model has ${N}`);
-    let scoredUpTo = 0; // labels seq[1..scoredUpTo] are done
-    while (scoredUpTo < L) {
-      const end = Math.min(scoredUpTo + M, L); // inputs seq[0:end]
-      const m = Math.max(Math.min(M, end), end - maxPrefix);
-      const labels = new Int32Array(m); // (1, m): targets seq[end-m+1 .. end]
-      for (let i = 0; i < m; i++) {
-        const target = end - m + 1 + i;
-        labels[i] = target <= scoredUpTo ? -100 : seq[target];
-      }
-      const r = model.loss({ data: seq.slice(0, end), shape: [1, end] }, { data: labels, shape: [1, m] }, { prefixLen: end - m });
-      nats += r.loss * r.count;
-      dims += r.count;
-      scoredUpTo = end;
-    }
-  }
-  return { bitsPerDim: nats / dims / Math.LN2, dims };
+  if (L + 1 > N) throw new RangeError(`images of ${L} tokens need max_seq_len >= ${L + 1}, model has ${N}`);
+  const r = evaluate(model, windows, { numLatents, span: "all", batchSize });
+  return { ...r, bitsPerDim: r.bitsPerToken, dims: r.tokens };
 }

@@ -1,15 +1,25 @@
 // The music task: piano performances as MAESTRO-style events (src/data/midi-codec.ts, 389-token
 // vocabulary of krasserm/perceiver-ar-sam-giant-midi). Data: the "piano" set (14 classical pieces
 // fetched from npm) or any folder of .mid files; files are split into train and validation by a
-// seeded hash of their path. Metric: nats per event on fixed validation windows.
+// seeded hash of their path. Metric: nats per event on fixed validation windows. Samples continue
+// the start of the validation stream and are written as a MIDI file.
 
+import * as fs from "node:fs";
 import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
-import { MIDI_PAD, MIDI_VOCAB_SIZE } from "../data/midi-codec.js";
+import { eventsToMidi, MIDI_PAD, MIDI_VOCAB_SIZE } from "../data/midi-codec.js";
 import { loadMidiFolder, loadPiano, type MidiSequence } from "../data/music-datasets.js";
-import type { BatchSource } from "../train/batch-source.js";
-import { streamTrainSource, streamValidation } from "./token-stream.js";
-import type { ValidationSet } from "../train/trainer.js";
-import type { Task, TaskSpec } from "./task.js";
+import { generate } from "../generate/generate.js";
+import type { PerceiverAR } from "../models/perceiver-ar.js";
+import type { BatchSource, ValidationSet } from "../train/batch-source.js";
+import type { EvalResult } from "../train/evaluate.js";
+import { assertIntegerInRange } from "../util/integer-range.js";
+import { evaluateValidation, streamTrainSource, streamValidation } from "./token-stream.js";
+import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation, TaskSpec } from "./task.js";
+
+/** Primer events taken from the validation stream when not told (about 5-10 s of piano). */
+const DEFAULT_PRIMER_EVENTS = 256;
+/** Events `perceiver-ar sample` generates when not told. */
+const DEFAULT_SAMPLE_EVENTS = 1024;
 
 export class MusicTask implements Task {
   readonly spec: TaskSpec;
@@ -56,8 +66,30 @@ export class MusicTask implements Task {
     return streamValidation(this.data().validation, seqLen, count);
   }
 
-  metric(e: { loss: number }): number {
+  metric(e: EvalResult): number {
     return e.loss;
+  }
+
+  evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
+    return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => r.loss);
+  }
+
+  /** Continues the first `prompt` events of the validation stream; writes primer + continuation as MIDI. */
+  async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
+    const val = this.data().validation;
+    const asked = r.prompt === undefined ? DEFAULT_PRIMER_EVENTS : Number(r.prompt);
+    assertIntegerInRange("music prompt (--prompt: the primer length in events)", asked, 1);
+    const primerLen = Math.min(asked, val.length);
+    const primer = val.subarray(0, primerLen);
+    const events = await generate(model, primer, { ...r.generation, maxNewTokens: r.maxNewTokens ?? DEFAULT_SAMPLE_EVENTS });
+    const out = r.out ?? "sample.mid";
+    fs.writeFileSync(out, eventsToMidi(Int32Array.from([...primer, ...events])));
+    r.log(`wrote ${out}: ${primerLen} primer events + ${events.length} generated events`);
+    return { tokens: events.length };
+  }
+
+  async trainingReport(): Promise<string[]> {
+    return [];
   }
 
   describeTokens(tokens: ArrayLike<number>): string {

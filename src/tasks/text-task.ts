@@ -1,15 +1,25 @@
 // The text task: a corpus (the built-in SOTU addresses, a file or a folder) tokenized with the
 // byte tokenizer or a tokenizer.json, split by document into train and validation streams.
-// Metric: bits per byte (bits per token × tokens / UTF-8 bytes of the scored tokens).
+// Metric: bits per byte (bits per token × tokens / UTF-8 bytes of the scored tokens). Samples are
+// text continuing a prompt, streamed as they are generated.
 
 import { ByteTokenizer } from "../data/byte-tokenizer.js";
 import { HfTokenizer } from "../data/hf-tokenizer.js";
 import { loadTextCorpus, splitByDocument, tokenizeDocuments } from "../data/text-corpus.js";
-import type { Tokenizer } from "../data/tokenizer.js";
-import type { BatchSource } from "../train/batch-source.js";
-import { streamTrainSource, streamValidation } from "./token-stream.js";
-import type { ValidationSet } from "../train/trainer.js";
-import type { Task, TaskSpec } from "./task.js";
+import { createStreamingDecoder, type Tokenizer } from "../data/tokenizer.js";
+import { generate, generateStream } from "../generate/generate.js";
+import type { PerceiverAR } from "../models/perceiver-ar.js";
+import type { BatchSource, ValidationSet } from "../train/batch-source.js";
+import type { EvalResult } from "../train/evaluate.js";
+import { evaluateValidation, streamTrainSource, streamValidation } from "./token-stream.js";
+import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation, TaskSpec } from "./task.js";
+
+/** Prompt of samples when none is given, and of the sample printed after training. */
+const DEFAULT_PROMPT = "The ";
+/** Tokens `perceiver-ar sample` generates when not told. */
+const DEFAULT_SAMPLE_TOKENS = 500;
+/** Settings of the sample printed after training: a little below temperature 1, the 40 likeliest tokens. */
+const TRAINING_SAMPLE = { temperature: 0.8, topK: 40, seed: 1 } as const;
 
 export class TextTask implements Task {
   readonly spec: TaskSpec;
@@ -55,8 +65,35 @@ export class TextTask implements Task {
     return streamValidation(this.data().validation, seqLen, count, (id) => this.tokenBytes(id));
   }
 
-  metric(e: { bitsPerByte: number }): number {
+  metric(e: EvalResult): number {
     return e.bitsPerByte;
+  }
+
+  evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
+    return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => r.bitsPerByte);
+  }
+
+  /** Writes the prompt, then the continuation as it is generated (stops early at EOS). */
+  async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
+    const text = r.prompt ?? DEFAULT_PROMPT;
+    const prompt = this.tokenizer.encode(text);
+    if (prompt.length === 0) throw new RangeError("prompt (--prompt) must not be empty");
+    const options = { ...r.generation, maxNewTokens: r.maxNewTokens ?? DEFAULT_SAMPLE_TOKENS, eosId: this.eosId ?? undefined };
+    const dec = createStreamingDecoder(this.tokenizer);
+    r.write(text);
+    let tokens = 0;
+    for await (const t of generateStream(model, prompt, options)) {
+      r.write(dec.push(t));
+      tokens++;
+    }
+    r.write(dec.flush());
+    return { tokens };
+  }
+
+  async trainingReport(model: PerceiverAR, o: { sampleTokens: number }): Promise<string[]> {
+    if (o.sampleTokens === 0) return [];
+    const out = await generate(model, this.tokenizer.encode(DEFAULT_PROMPT), { ...TRAINING_SAMPLE, maxNewTokens: o.sampleTokens, eosId: this.eosId ?? undefined });
+    return [`sample (temperature ${TRAINING_SAMPLE.temperature}, top-k ${TRAINING_SAMPLE.topK}):\n${DEFAULT_PROMPT}${this.describeTokens(out)}`];
   }
 
   describeTokens(tokens: ArrayLike<number>): string {

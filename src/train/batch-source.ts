@@ -1,4 +1,6 @@
-// The trainer's data interface, and an adapter from the window sampler of src/data/windows.ts.
+// The trainer's data interfaces: a resumable stream of training micro-batches (`BatchSource`, with
+// an adapter from the window sampler of src/data/windows.ts) and the fixed windows it validates on
+// (`ValidationSet`).
 //
 // Contract:
 // - `next()` returns one micro-batch: `inputs` (B, N) row-major token ids (N = `seqLen`, which
@@ -21,6 +23,8 @@ export interface TrainBatch {
   /** (B, N), 1 = padding (on the left). */
   padMask?: Uint8Array;
 }
+
+import type { EvaluateOptions } from "./evaluate.js";
 
 /** A resumable stream of micro-batches. */
 export interface BatchSource {
@@ -51,4 +55,12 @@ export function samplerBatchSource<S>(sampler: WindowSamplerLike<S>, batchSize: 
     getState: () => sampler.getState(),
     setState: (s) => sampler.setState(s as S),
   };
+}
+
+/**
+ * Fixed validation windows (e.g. `fixedWindows(valStream, maxSeqLen + 1, count)`) and how to score
+ * them (the options of `evaluate`, src/train/evaluate.ts: targets, byte lengths, ...).
+ */
+export interface ValidationSet extends EvaluateOptions {
+  windows: readonly Int32Array[];
 }

@@ -17,29 +17,25 @@
 //   applies lr = schedule(step).
 // - Determinism: same model init + same data + same seed + same backend = the same losses bit
 //   for bit. Every reduction runs in a fixed order; evaluation uses no RNG.
-// - `Trainer.resume(runDir, data, {backend})` loads the last checkpoint (weights, moments, step,
-//   dropout RNG, data-source state, best val loss) and continues exactly as an uninterrupted run.
-//
-// Defaults and how they relate to the reference (krasserm/perceiver-io examples/training/clm:
-// torch Adam lr 2e-4 (betas 0.9/0.999, eps 1e-8, no weight decay), CosineWithWarmupLR with 200
-// warmup steps decaying to 0, gradient_clip_val 0.5, accumulate_grad_batches 2):
-//   lr 2e-4, warmupSteps min(200, maxSteps), minLr 0 — as the reference;
-//   beta1 0.9, eps 1e-8 — as the reference;
-//   beta2 0.95 — instead of 0.999: the usual choice for transformer LM training with AdamW, it
-//     tracks the gradient scale faster and is more robust to loss spikes with small CPU batches;
-//   weightDecay 0.01 on matrices only (PyTorch AdamW's default; the reference uses none);
-//   clipNorm 1.0 (reference 0.5); gradAccumulation 1 (reference 2); batchSize 8.
+// - Two ways to get a trainer: `Trainer.create(model, data, options)` starts a new run (refusing a
+//   runDir that already holds a checkpoint), `Trainer.resume(runDir, data, {backend})` loads the
+//   last checkpoint (weights, moments, step, dropout RNG, data-source state, best val loss) and
+//   continues exactly as an uninterrupted run.
+// - Options that are not given come from src/train/defaults.ts (each with its reason there).
 
 import { mkdirSync } from "node:fs";
-import { totalmem } from "node:os";
 import type { Backend } from "../backend/backend.js";
+import { IGNORE_INDEX } from "../util/ignore-index.js";
+import { assertIntegerInRange } from "../util/integer-range.js";
 import { Rng, type RngState } from "../util/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { AdamW } from "./adamw.js";
-import type { BatchSource, TrainBatch } from "./batch-source.js";
-import { evaluate, type EvalResult, type EvaluateOptions } from "./evaluate.js";
+import type { BatchSource, TrainBatch, ValidationSet } from "./batch-source.js";
+import { defaultMinLr, defaultWarmupSteps, TRAINING_DEFAULTS } from "./defaults.js";
+import { evaluate, type EvalResult } from "./evaluate.js";
 import { assertFiniteLoss, clipGradNorm, scaleGradients } from "./grad-clip.js";
 import { writeLossPlotFromRun } from "./loss-plot.js";
+import { poolUpToHalfOfMemory } from "./memory-policy.js";
 import {
   appendMetric,
   findCheckpoint,
@@ -53,59 +49,52 @@ import {
 } from "./run-folder.js";
 import { learningRate, validateSchedule } from "./schedule.js";
 
-const IGNORE = -100;
-
-/** Trainer settings. All are stored in trainer-state.json. */
+/** Trainer settings. All are stored in trainer-state.json; defaults and their reasons: src/train/defaults.ts. */
 export interface TrainerOptions {
-  /** Examples per micro-batch (rows returned by the batch source), integer >= 1. Default 8. */
+  /** Examples per micro-batch (rows returned by the batch source), integer >= 1. */
   batchSize: number;
-  /** Micro-batches per optimizer step, integer >= 1. Default 1. */
+  /** Micro-batches per optimizer step, integer >= 1. */
   gradAccumulation: number;
-  /** Peak learning rate, > 0. Default 2e-4. */
+  /** Peak learning rate, > 0. */
   lr: number;
-  /** Linear warmup steps, integer in [0, maxSteps]. Default min(200, maxSteps). */
+  /** Linear warmup steps, integer in [0, maxSteps]. */
   warmupSteps: number;
-  /** Optimizer steps to train, integer >= 1. Required. */
+  /** Optimizer steps to train, integer >= 1. */
   maxSteps: number;
-  /** Learning rate at maxSteps (cosine floor), in [0, lr]. Default 0. */
+  /** Learning rate at maxSteps (cosine floor), in [0, lr]. */
   minLr: number;
-  /** Decoupled weight decay of the weight matrices, >= 0. Default 0.01. */
+  /** Decoupled weight decay of the weight matrices, >= 0. */
   weightDecay: number;
-  /** Default 0.9. */
+  /** Adam first-moment decay, in [0, 1). */
   beta1: number;
-  /** Default 0.95 (see the file header). */
+  /** Adam second-moment decay, in [0, 1). */
   beta2: number;
-  /** Default 1e-8. */
+  /** Adam denominator epsilon, > 0. */
   eps: number;
-  /** Clip the global gradient norm to this, > 0; 0 disables clipping. Default 1.0. */
+  /** Clip the global gradient norm to this, > 0; 0 disables clipping. */
   clipNorm: number;
-  /** Apply weight decay to the embeddings too. Default false. */
+  /** Apply weight decay to the embeddings too. */
   decayEmbeddings: boolean;
-  /** Apply weight decay to LayerNorm weights/biases too. Default false. */
+  /** Apply weight decay to LayerNorm weights/biases too. */
   decayNorms: boolean;
-  /** Seed of the cross-attention dropout RNG, safe integer. Default 0. */
+  /** Seed of the cross-attention dropout RNG, safe integer. */
   seed: number;
-  /** Evaluate every this many steps (and at the end), integer >= 0; 0 = only at the end. Default 500. */
+  /** Evaluate every this many steps (and at the end), integer >= 0; 0 = only at the end. */
   evalEvery: number;
-  /** Checkpoint every this many steps (and at the end), integer >= 0; 0 = only at the end. Default 1000. */
+  /** Checkpoint every this many steps (and at the end), integer >= 0; 0 = only at the end. */
   checkpointEvery: number;
-  /** Append a train record to metrics.jsonl every this many steps, integer >= 1. Default 1. */
+  /** Append a train record to metrics.jsonl every this many steps, integer >= 1. */
   logEvery: number;
-  /** Run folder for checkpoints and metrics, or null for none. Default null. */
+  /** Run folder for checkpoints and metrics, or null for none. */
   runDir: string | null;
-  /** Save runDir/best (config + weights) whenever the validation loss improves. Default true. */
+  /** Save runDir/best (config + weights) whenever the validation loss improves. */
   saveBest: boolean;
-  /** Stop early once a validation's next-token accuracy reaches this fraction, in (0, 1]; null = never. Default null. */
+  /** Stop early once a validation's next-token accuracy reaches this fraction, in (0, 1]; null = never. */
   stopAtAccuracy: number | null;
 }
 
-/** Constructor options: `maxSteps` is required, everything else has a default. */
-export type TrainerOptionsInput = Partial<TrainerOptions> & { maxSteps: number };
-
-/** Fixed validation windows (e.g. `fixedWindows(valStream, maxSeqLen + 1, count)`) and how to score them. */
-export interface ValidationSet extends EvaluateOptions {
-  windows: readonly Int32Array[];
-}
+/** Options of `Trainer.create`: any subset; the rest comes from TRAINING_DEFAULTS. */
+export type TrainerOptionsInput = Partial<TrainerOptions>;
 
 /** Extra, non-serialised inputs of a trainer. */
 export interface TrainerInit {
@@ -160,11 +149,7 @@ export interface TrainSummary {
 }
 
 function intOpt(o: TrainerOptions, f: keyof TrainerOptions, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  const v = o[f];
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-    throw new RangeError(`${f} must be ${range}, got ${String(v)}`);
-  }
+  assertIntegerInRange(f, o[f], min, max);
 }
 
 function numOpt(o: TrainerOptions, f: keyof TrainerOptions, ok: (v: number) => boolean, range: string): void {
@@ -174,35 +159,38 @@ function numOpt(o: TrainerOptions, f: keyof TrainerOptions, ok: (v: number) => b
 
 /** Fill defaults and validate; errors name the field and its allowed range. */
 export function resolveTrainerOptions(input: TrainerOptionsInput): TrainerOptions {
-  if (typeof input !== "object" || input === null) throw new TypeError("trainer options must be an object with at least maxSteps");
+  if (typeof input !== "object" || input === null) throw new TypeError("trainer options must be an object (any subset of the TrainerOptions fields)");
   const known = new Set([
     "batchSize", "gradAccumulation", "lr", "warmupSteps", "maxSteps", "minLr", "weightDecay", "beta1", "beta2", "eps", "clipNorm",
     "decayEmbeddings", "decayNorms", "seed", "evalEvery", "checkpointEvery", "logEvery", "runDir", "saveBest", "stopAtAccuracy",
   ]);
   const unknown = Object.keys(input).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new RangeError(`unknown trainer option(s): ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
-  const maxSteps = input.maxSteps;
+  const given = stripUndefined(input);
+  const D = TRAINING_DEFAULTS;
+  const maxSteps = given.maxSteps ?? D.maxSteps.value;
+  const lr = given.lr ?? D.lr.value;
   const o: TrainerOptions = {
-    batchSize: 8,
-    gradAccumulation: 1,
-    lr: 2e-4,
-    warmupSteps: typeof maxSteps === "number" ? Math.min(200, maxSteps) : 200,
-    minLr: 0,
-    weightDecay: 0.01,
-    beta1: 0.9,
-    beta2: 0.95,
-    eps: 1e-8,
-    clipNorm: 1.0,
-    decayEmbeddings: false,
-    decayNorms: false,
-    seed: 0,
-    evalEvery: 500,
-    checkpointEvery: 1000,
-    logEvery: 1,
+    batchSize: D.batchSize.value,
+    gradAccumulation: D.gradAccumulation.value,
+    lr,
+    warmupSteps: typeof maxSteps === "number" ? defaultWarmupSteps(maxSteps) : 0,
+    minLr: typeof lr === "number" ? defaultMinLr(lr) : 0,
+    weightDecay: D.weightDecay.value,
+    beta1: D.beta1.value,
+    beta2: D.beta2.value,
+    eps: D.eps.value,
+    clipNorm: D.clipNorm.value,
+    decayEmbeddings: D.decayEmbeddings.value,
+    decayNorms: D.decayNorms.value,
+    seed: D.seed.value,
+    evalEvery: D.evalEvery.value,
+    checkpointEvery: D.checkpointEvery.value,
+    logEvery: D.logEvery.value,
     runDir: null,
-    saveBest: true,
-    stopAtAccuracy: null,
-    ...stripUndefined(input),
+    saveBest: D.saveBest.value,
+    stopAtAccuracy: D.stopAtAccuracy.value,
+    ...given,
     maxSteps,
   };
   intOpt(o, "batchSize", 1);
@@ -229,20 +217,6 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/**
- * Let the model's buffer pool hold up to half of the machine's memory (Node only; the default cap
- * suits a browser tab). A step's intermediates are recycled through the pool; when they do not all
- * fit its cap, fresh arrays page-fault at ~10 ms/MB here (copy preset, context 131,072, batch 8:
- * forward + backward 20.9 s with the 4 GB default, 5.0 s with the whole step pooled, measured by
- * `node dist/bench/step-profile.js --contexts 131072 --pool-gb 4|12`). Pooled buffers are ones a
- * pass itself allocated, so this does not raise the peak of a pass of one shape.
- */
-export function poolUpToHalfOfMemory(model: PerceiverAR): void {
-  model.pool.maxBytes = Math.max(model.pool.maxBytes, totalmem() / 2);
-}
-
-let resuming = false;
-
 export class Trainer {
   readonly model: PerceiverAR;
   readonly data: BatchSource;
@@ -257,14 +231,11 @@ export class Trainer {
   private bestStep: number | null = null;
   private lastCheckpointStep = -1;
 
-  /**
-   * Start a new run. With a `runDir` that already holds a checkpoint this throws (use
-   * `Trainer.resume`); a metrics.jsonl left by a run that never checkpointed is cleared.
-   */
-  constructor(model: PerceiverAR, data: BatchSource, options: TrainerOptionsInput, init: TrainerInit = {}) {
+  /** Use `Trainer.create` (a new run) or `Trainer.resume` (a run folder's last checkpoint). */
+  private constructor(model: PerceiverAR, data: BatchSource, options: TrainerOptions, init: TrainerInit) {
     this.model = model;
     this.data = data;
-    this.options = Object.freeze(resolveTrainerOptions(options));
+    this.options = Object.freeze(options);
     poolUpToHalfOfMemory(model);
     const o = this.options;
     this.optimizer = new AdamW(model.parameters, model.backend, {
@@ -279,14 +250,26 @@ export class Trainer {
     const rng = this.dropoutRng;
     this.random = () => rng.nextFloat();
     this.validation = init.validation;
-    if (o.runDir !== null && !resuming) {
+  }
+
+  /**
+   * Start a new run. With a `runDir` that already holds a checkpoint this throws (use
+   * `Trainer.resume`); a metrics.jsonl left by a run that never checkpointed is cleared.
+   */
+  static create(model: PerceiverAR, data: BatchSource, options: TrainerOptionsInput = {}, init: TrainerInit = {}): Trainer {
+    const o = resolveTrainerOptions(options);
+    if (o.runDir !== null) {
       const existing = findCheckpoint(o.runDir);
       if (existing !== null) {
         throw new RunFolderError(`run folder ${o.runDir} already holds a checkpoint (${existing}); continue it with Trainer.resume(runDir, ...) or choose a new runDir`);
       }
+    }
+    const t = new Trainer(model, data, o, init);
+    if (o.runDir !== null) {
       mkdirSync(o.runDir, { recursive: true });
       truncateMetrics(o.runDir, null);
     }
+    return t;
   }
 
   /**
@@ -296,14 +279,8 @@ export class Trainer {
   static resume(runDir: string, data: BatchSource, init: ResumeInit): Trainer {
     const ck = readCheckpoint(runDir, init.backend);
     const saved = { stopAtAccuracy: null, ...(ck.state.options as object) } as TrainerOptions; // runs older than stopAtAccuracy lack it
-    const options: TrainerOptions = { ...saved, ...stripUndefined(init.overrides ?? {}), runDir };
-    let t: Trainer;
-    resuming = true;
-    try {
-      t = new Trainer(ck.model, data, options, init);
-    } finally {
-      resuming = false;
-    }
+    const options = resolveTrainerOptions({ ...saved, ...stripUndefined(init.overrides ?? {}), runDir });
+    const t = new Trainer(ck.model, data, options, init);
     t.optimizer.importState(ck.optimizer);
     t.dropoutRng.setState(ck.state.dropoutRng as RngState);
     data.setState(ck.state.data);
@@ -389,7 +366,7 @@ export class Trainer {
       throw new RangeError(`batch source: micro-batch ${k}: labels has ${labels.length} values, expected (batch ${B}, latents ${M}) = ${B * M} or (batch ${B}, N ${N}) = ${B * N}`);
     }
     let count = 0;
-    for (let i = 0; i < lat.length; i++) if (lat[i] !== IGNORE) count++;
+    for (let i = 0; i < lat.length; i++) if (lat[i] !== IGNORE_INDEX) count++;
     return {
       inputs: { data: inputs, shape: [B, N] as [number, number] },
       labels: { data: lat, shape: [B, M] as [number, number] },
