@@ -105,7 +105,7 @@ describe("image tokens", () => {
   test("invalid shapes name the field", () => {
     assert.throws(() => imageToTokens({ width: 2, height: 2, channels: 2 as 1, data: new Uint8Array(8) }), /channels must be 1 or 3, got 2/);
     assert.throws(() => imageToTokens({ width: 2, height: 2, channels: 1, data: new Uint8Array(5) }), /data must be .* length .* 4, got length 5/);
-    assert.throws(() => tokensToImage([], 0, 2, 1), /width must be an integer in 1\.\./);
+    assert.throws(() => tokensToImage([], 0, 2, 1), /width must be an integer in \[1, 65536\], got 0/);
     assert.throws(() => imagePositions(2, 1.5, 1), /height must be an integer/);
   });
 

@@ -240,7 +240,7 @@ describe("MIDI ↔ events", () => {
   });
 
   test("invalid input notes and bytes are named", () => {
-    assert.throws(() => notesToEvents([{ pitch: 128, velocity: 1, start: 0, end: 1 }]), /notes\[0\]\.pitch must be an integer in 0\.\.127, got 128/);
+    assert.throws(() => notesToEvents([{ pitch: 128, velocity: 1, start: 0, end: 1 }]), /notes\[0\]\.pitch must be an integer in \[0, 127\], got 128/);
     assert.throws(
       () => notesToEvents([{ pitch: 1, velocity: 1, start: 0, end: 1 }, { pitch: 1, velocity: 1, start: 2, end: 1 }]),
       /notes\[1\]\.end must be .* >= start \(2\), got 1/,

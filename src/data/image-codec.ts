@@ -16,6 +16,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { PNG } from "pngjs";
+import { assertIntegerInRange } from "../util/integer-range.js";
 
 /** Padding token. */
 export const IMAGE_PAD = 0;
@@ -48,9 +49,7 @@ export interface ImagePositions {
 }
 
 function checkDim(name: string, v: number, max = 1 << 16): void {
-  if (!Number.isInteger(v) || v < 1 || v > max) {
-    throw new RangeError(`${name} must be an integer in 1..${max}, got ${v}`);
-  }
+  assertIntegerInRange(name, v, 1, max);
 }
 
 function checkChannels(c: number): asserts c is Channels {
@@ -213,15 +212,9 @@ export function writePng(path: string, img: Image): void {
  */
 export function imageGrid(images: readonly Image[], columns: number, padding = 2, fill = 0): Image {
   if (images.length === 0) throw new RangeError("images must contain at least one image, got 0");
-  if (!Number.isInteger(columns) || columns < 1) {
-    throw new RangeError(`columns must be an integer >= 1, got ${columns}`);
-  }
-  if (!Number.isInteger(padding) || padding < 0) {
-    throw new RangeError(`padding must be an integer >= 0, got ${padding}`);
-  }
-  if (!Number.isInteger(fill) || fill < 0 || fill > 255) {
-    throw new RangeError(`fill must be an integer in 0..255, got ${fill}`);
-  }
+  assertIntegerInRange("columns", columns, 1);
+  assertIntegerInRange("padding", padding, 0);
+  assertIntegerInRange("fill", fill, 0, 255);
   images.forEach((im, i) => {
     try {
       validateImage(im);
@@ -256,7 +249,7 @@ export function imageGrid(images: readonly Image[], columns: number, padding = 2
 /** Nearest-neighbour upscaling by an integer factor (for viewing small samples). */
 export function scaleImage(img: Image, factor: number): Image {
   validateImage(img);
-  if (!Number.isInteger(factor) || factor < 1 || factor > 64) throw new RangeError(`factor must be an integer in [1, 64], got ${factor}`);
+  assertIntegerInRange("factor", factor, 1, 64);
   const { width, height, channels } = img;
   const out = createImage(width * factor, height * factor, channels);
   for (let y = 0; y < out.height; y++) {

@@ -28,6 +28,7 @@
  *   piano, 120 bpm, 480 ticks per quarter = 960 ticks per second); note times are in seconds.
  */
 import tonejsMidi from "@tonejs/midi";
+import { assertIntegerInRange } from "../util/integer-range.js";
 
 const { Midi } = tonejsMidi;
 
@@ -97,7 +98,7 @@ export function describeEvent(id: number): string {
 function checkNote(n: Note, i: number): void {
   const bad = (field: string, range: string, v: unknown) =>
     new RangeError(`notes[${i}].${field} must be ${range}, got ${v}`);
-  if (!Number.isInteger(n.pitch) || n.pitch < 0 || n.pitch > 127) throw bad("pitch", "an integer in 0..127", n.pitch);
+  assertIntegerInRange(`notes[${i}].pitch`, n.pitch, 0, 127);
   if (!Number.isFinite(n.velocity) || n.velocity < 0 || n.velocity > 127) throw bad("velocity", "in 0..127", n.velocity);
   if (!Number.isFinite(n.start) || n.start < 0) throw bad("start", "a finite number of seconds >= 0", n.start);
   if (!Number.isFinite(n.end) || n.end < n.start) throw bad("end", `a finite number of seconds >= start (${n.start})`, n.end);

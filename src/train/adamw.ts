@@ -24,6 +24,7 @@
 
 import type { Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
+import { assertIntegerInRange } from "../util/integer-range.js";
 
 /** AdamW hyper-parameters (the learning rate is given per update). */
 export interface AdamWOptions {
@@ -189,7 +190,7 @@ export class AdamW {
    * with the right size; extra names are rejected. Nothing is modified if validation fails.
    */
   importState(state: AdamWState): void {
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new RangeError(`optimizer state step must be an integer >= 0, got ${String(state.step)}`);
+    assertIntegerInRange("optimizer state step", state.step, 0);
     const problems: string[] = [];
     const expected = new Set<string>();
     for (const s of this.slots) {

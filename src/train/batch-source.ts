@@ -12,6 +12,9 @@
 //   `setState(getState())` on a fresh source built over the same data makes it yield the same
 //   batches again. The trainer stores it in trainer-state.json for exact resume.
 
+import { assertIntegerInRange } from "../util/integer-range.js";
+import type { EvaluateOptions } from "./evaluate.js";
+
 /** One micro-batch of training examples. */
 export interface TrainBatch {
   /** (B, N) token ids. */
@@ -23,8 +26,6 @@ export interface TrainBatch {
   /** (B, N), 1 = padding (on the left). */
   padMask?: Uint8Array;
 }
-
-import type { EvaluateOptions } from "./evaluate.js";
 
 /** A resumable stream of micro-batches. */
 export interface BatchSource {
@@ -46,7 +47,7 @@ export interface WindowSamplerLike<S> {
  * (inputs = window[0:N], labels = window[1:N+1]; the trainer keeps the latent part).
  */
 export function samplerBatchSource<S>(sampler: WindowSamplerLike<S>, batchSize: number): BatchSource {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${String(batchSize)}`);
+  assertIntegerInRange("batchSize", batchSize, 1);
   return {
     next: () => {
       const b = sampler.sample(batchSize);

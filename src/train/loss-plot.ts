@@ -14,6 +14,7 @@
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { LOSS_PLOT_FILE, METRICS_FILE, readMetrics, type MetricRecord } from "./run-folder.js";
+import { assertIntegerInRange } from "../util/integer-range.js";
 
 /** Options of `lossPlotSvg`. */
 export interface LossPlotOptions {
@@ -84,9 +85,9 @@ export function lossPlotSvg(records: readonly MetricRecord[], options: LossPlotO
   const W = options.width ?? 800;
   const H = options.height ?? 480;
   const maxPoints = options.maxPoints ?? 2000;
-  if (!Number.isInteger(W) || W < 200) throw new RangeError(`width must be an integer >= 200, got ${String(W)}`);
-  if (!Number.isInteger(H) || H < 150) throw new RangeError(`height must be an integer >= 150, got ${String(H)}`);
-  if (!Number.isInteger(maxPoints) || maxPoints < 2) throw new RangeError(`maxPoints must be an integer >= 2, got ${String(maxPoints)}`);
+  assertIntegerInRange("width", W, 200);
+  assertIntegerInRange("height", H, 150);
+  assertIntegerInRange("maxPoints", maxPoints, 2);
   const title = options.title ?? "Loss";
 
   const train: Point[] = [];

@@ -45,6 +45,7 @@ import { fsyncDir, writeFileAtomic } from "../io/atomic-write.js";
 import { readSafetensorsFile, writeSafetensorsFile, type WritableTensor } from "../io/safetensors.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { AdamWState } from "./adamw.js";
+import { isIntegerInRange } from "../util/integer-range.js";
 
 export const CHECKPOINT_DIR = "checkpoint";
 export const CHECKPOINT_TMP_DIR = "checkpoint-tmp";
@@ -116,7 +117,7 @@ export function checkCheckpoint(dir: string): { ok: true; state: StateFile } | {
   if (state === null || typeof state !== "object" || state.format !== TRAINER_STATE_FORMAT || state.version !== 1) {
     return { ok: false, reason: `${stateFile} is not a ${TRAINER_STATE_FORMAT} v1 file` };
   }
-  if (!Number.isSafeInteger(state.step) || state.step < 0) return { ok: false, reason: `${stateFile}: step must be an integer >= 0, got ${String(state.step)}` };
+  if (!isIntegerInRange(state.step, 0)) return { ok: false, reason: `${stateFile}: step must be an integer >= 0, got ${String(state.step)}` };
   for (const f of CHECKED_FILES) {
     const want = state.files?.[f];
     const file = path.join(dir, f);

@@ -11,8 +11,11 @@
 //   further). t < 1 or non-integer t is an error.
 // - The reference (krasserm/perceiver-io `CosineWithWarmupLR`) evaluates the same curve at the
 //   0-based step count, so its first update uses lr 0 and it decays to 0; ours is shifted by one
-//   step and decays to `minLr` (default 0 in the Trainer, which matches the reference's floor).
+//   step and decays to `minLr` (the reference's floor is 0; the Trainer's default is in
+//   src/train/defaults.ts).
 // - `validateSchedule` rejects bad settings with errors naming the field and its allowed range.
+
+import { assertIntegerInRange, isIntegerInRange } from "../util/integer-range.js";
 
 /** Settings of the warmup + cosine schedule. */
 export interface ScheduleOptions {
@@ -31,10 +34,8 @@ export function validateSchedule(o: ScheduleOptions): void {
   if (typeof o.lr !== "number" || !(o.lr > 0) || !Number.isFinite(o.lr)) {
     throw new RangeError(`lr must be a finite number > 0, got ${String(o.lr)}`);
   }
-  if (typeof o.maxSteps !== "number" || !Number.isSafeInteger(o.maxSteps) || o.maxSteps < 1) {
-    throw new RangeError(`maxSteps must be an integer >= 1, got ${String(o.maxSteps)}`);
-  }
-  if (typeof o.warmupSteps !== "number" || !Number.isSafeInteger(o.warmupSteps) || o.warmupSteps < 0 || o.warmupSteps > o.maxSteps) {
+  assertIntegerInRange("maxSteps", o.maxSteps, 1);
+  if (!isIntegerInRange(o.warmupSteps, 0, o.maxSteps)) {
     throw new RangeError(`warmupSteps must be an integer in [0, maxSteps = ${o.maxSteps}], got ${String(o.warmupSteps)}`);
   }
   if (typeof o.minLr !== "number" || !(o.minLr >= 0 && o.minLr <= o.lr)) {
@@ -48,7 +49,7 @@ export function validateSchedule(o: ScheduleOptions): void {
  */
 export function learningRate(step: number, o: ScheduleOptions): number {
   validateSchedule(o);
-  if (!Number.isSafeInteger(step) || step < 1) throw new RangeError(`step must be an integer >= 1, got ${String(step)}`);
+  assertIntegerInRange("step", step, 1);
   if (step <= o.warmupSteps) return (o.lr * step) / o.warmupSteps;
   if (step >= o.maxSteps) return o.minLr;
   const progress = (step - o.warmupSteps) / (o.maxSteps - o.warmupSteps);

@@ -26,7 +26,7 @@
 import { mkdirSync } from "node:fs";
 import type { Backend } from "../backend/backend.js";
 import { IGNORE_INDEX } from "../util/ignore-index.js";
-import { assertIntegerInRange } from "../util/integer-range.js";
+import { assertIntegerInRange, isIntegerInRange } from "../util/integer-range.js";
 import { Rng, type RngState } from "../util/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { AdamW } from "./adamw.js";
@@ -349,7 +349,7 @@ export class Trainer {
     const { inputs, labels } = batch;
     if (!(inputs instanceof Int32Array) || !(labels instanceof Int32Array)) throw new TypeError(`batch source: micro-batch ${k}: inputs and labels must be Int32Arrays`);
     const N = batch.seqLen ?? c.maxSeqLen;
-    if (!Number.isInteger(N) || N < 1 || N > c.maxSeqLen) {
+    if (!isIntegerInRange(N, 1, c.maxSeqLen)) {
       throw new RangeError(`batch source: micro-batch ${k}: seqLen must be an integer in [1, max_seq_len = ${c.maxSeqLen}], got ${String(N)}`);
     }
     if (inputs.length !== B * N) {
