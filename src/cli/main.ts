@@ -19,7 +19,7 @@ import { sampleCommand, type SampleFlags } from "./sample.js";
 import { fetchDataset, type DatasetName } from "../data/dataset-cache.js";
 import { CheckpointError } from "../io/checkpoint.js";
 import { NonFiniteError } from "../train/grad-clip.js";
-import { defaultFlag, TRAINING_DEFAULTS, trainingDefaultsTable, type TrainingDefaultName } from "../train/defaults.js";
+import { defaultFlag, TRAINING_DEFAULTS, type TrainingDefaultName } from "../train/defaults.js";
 
 const VERSION = JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
 
@@ -115,8 +115,7 @@ Examples:
   perceiver-ar train --task image --data mnist
   perceiver-ar train --task music --data piano
 
-Training defaults (src/train/defaults.ts):
-${trainingDefaultsTable()}`,
+Defaults come from src/train/defaults.ts (the README's "Training defaults" table says why).`,
     )
     .action((opts: TrainFlags, cmd: Command) => trainCommand(opts, cmd.args));
 }

@@ -28,14 +28,14 @@ export const TRAINING_DEFAULTS = {
   maxSteps: d(1500, "enough for the text-small preset to reach ~2.0 bits/byte on SOTU in ~2.3 min on 2 cores (npm start)"),
   batchSize: d(8, "sequences per micro-batch; text-small at batch 8 needs ~267 MB (`perceiver-ar info --preset text-small --batch-size 8`)"),
   gradAccumulation: d(1, "micro-batches per step (reference: 2); raise it for a larger effective batch at the same memory"),
-  lr: d(2e-3, "peak learning rate of the measured npm start run; the reference's 2e-4 is for a far larger model and batch"),
+  lr: d(2e-3, "peak learning rate of the measured npm start run; the reference's 2e-4 is for a far larger model and batch", true, "2e-3"),
   warmupSteps: d((maxSteps: number) => Math.min(100, Math.floor(maxSteps / 10)), "linear warmup (reference: 200); a tenth of a short run is enough for a small model", true, "10% of max steps, at most 100"),
-  minLr: d((lr: number) => lr / 10, "end of the cosine decay (reference: 0); a floor keeps the last steps useful", true, "lr / 10"),
+  minLr: d((lr: number) => lr / 10, "end of the cosine decay (reference: 0); lr / 10 is what the npm start run used (2e-4)", true, "lr / 10"),
   weightDecay: d(0.01, "AdamW decay of weight matrices only (PyTorch AdamW's default; the reference uses none)"),
   clipNorm: d(1.0, "clip the global gradient norm (0 = off); 1.0 as in GPT-2/nanoGPT training (reference: 0.5)"),
   beta1: d(0.9, "Adam first-moment decay, as the reference", false),
   beta2: d(0.95, "instead of the reference's 0.999: tracks the gradient scale faster, more robust to loss spikes with small batches", false),
-  eps: d(1e-8, "Adam denominator epsilon, as the reference", false),
+  eps: d(1e-8, "Adam denominator epsilon, as the reference", false, "1e-8"),
   decayEmbeddings: d(false, "no weight decay on embeddings (they are looked up, not multiplied)", false),
   decayNorms: d(false, "no weight decay on LayerNorm weights and biases", false),
   seed: d(0, "seed of initialisation, data order and dropout: the same seed gives the same run"),
@@ -65,10 +65,12 @@ export function defaultFlag(name: TrainingDefaultName): string {
   return "--" + name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 }
 
-/** The defaults a person can set from `perceiver-ar train`, as a Markdown table (the README's, and `train --help`'s). */
+/** Every default as a Markdown table: Trainer option, `train` flag (if any), default, why (the README's table). */
 export function trainingDefaultsTable(): string {
-  const rows = (Object.keys(TRAINING_DEFAULTS) as TrainingDefaultName[])
-    .filter((k) => TRAINING_DEFAULTS[k].cli)
-    .map((k) => `| \`${defaultFlag(k)}\` | ${TRAINING_DEFAULTS[k].shown} | ${TRAINING_DEFAULTS[k].why} |`);
-  return ["| flag | default | why |", "| --- | --- | --- |", ...rows].join("\n");
+  const rows = (Object.keys(TRAINING_DEFAULTS) as TrainingDefaultName[]).map((k) => {
+    const f = TRAINING_DEFAULTS[k];
+    return `| \`${k}\` | ${f.cli ? `\`${defaultFlag(k)}\`` : "-"} | ${f.shown} | ${f.why} |`;
+  });
+  return ["| option | train flag | default | why |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
+
