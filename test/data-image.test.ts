@@ -30,16 +30,15 @@ import { fnv1a32, loadEmoji64 } from "../src/data/emoji64.js";
 import { parseIdx } from "../src/data/idx.js";
 import { loadMnist, mnistFromIdx } from "../src/data/mnist.js";
 import { readTar, readTgz } from "../src/data/tar.js";
+import { Rng } from "../src/util/rng.js";
 
 const work = mkdtempSync(join(tmpdir(), "perceiver-ar-image-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
+/** Random bytes from the package's PRNG. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s >>> 24;
-  };
+  const r = new Rng(seed);
+  return () => r.nextInt(256);
 }
 
 function randomImage(width: number, height: number, channels: 1 | 3, seed: number): Image {

@@ -20,12 +20,13 @@ import { imageBitsPerDim, ImageTask, imageSequence } from "../src/tasks/image-ta
 import { MusicTask } from "../src/tasks/music-task.js";
 import type { SampleRequest, Task } from "../src/tasks/task.js";
 import { TextTask } from "../src/tasks/text-task.js";
+import { Rng } from "../src/util/rng.js";
 
 function randomImages(n: number, w: number, h: number, seed: number) {
-  let s = seed;
+  const rng = new Rng(seed);
   return Array.from({ length: n }, () => {
     const img = createImage(w, h, 3);
-    for (let i = 0; i < img.data.length; i++) img.data[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+    for (let i = 0; i < img.data.length; i++) img.data[i] = rng.nextInt(256);
     return img;
   });
 }

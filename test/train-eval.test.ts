@@ -12,17 +12,13 @@ import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { evaluate } from "../src/train/evaluate.js";
 import { lossPlotSvg, niceTicks, writeLossPlot } from "../src/train/loss-plot.js";
 import type { MetricRecord } from "../src/train/run-folder.js";
+import { Rng } from "../src/util/rng.js";
 
 const TINY = { vocabSize: 20, maxSeqLen: 16, maxLatents: 4, numChannels: 16, numHeads: 2, numSelfAttentionLayers: 1 };
 
 function stream(length = 200): Int32Array {
-  const s = new Int32Array(length);
-  let x = 12345;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    s[i] = (x >>> 16) % 20;
-  }
-  return s;
+  const rng = new Rng(12345);
+  return Int32Array.from({ length }, () => rng.nextInt(20));
 }
 
 const dirs: string[] = [];
