@@ -2,8 +2,9 @@
 // logits (..., V), labels (rows) -> scalar loss. With no counted rows the loss is 0.
 
 import type { Graph, Var } from "../autograd.js";
+import { IGNORE_INDEX } from "../util/ignore-index.js";
 
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX }; // the models import it from here
 
 export function crossEntropy(g: Graph, logits: Var, labels: Int32Array, ignoreIndex = IGNORE_INDEX): { loss: Var; count: number } {
   const V = logits.shape[logits.shape.length - 1];
