@@ -23,5 +23,5 @@ export { TRAINING_DEFAULTS } from "./train/defaults.js";
 export { AdamW } from "./train/adamw.js";
 export { evaluate, type EvalResult } from "./train/evaluate.js";
 export { makeTask } from "./tasks/index.js";
-export type { Task, TaskSpec, TaskName } from "./tasks/task.js";
+export type { Task, TaskSpec, TaskName, TaskEvalOptions, TaskEvaluation, SampleRequest, SampleResult } from "./tasks/task.js";
 export { TransformerXL } from "./models/transformer-xl.js";
