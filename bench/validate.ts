@@ -35,6 +35,14 @@ export function maxAbsOrRelError(got: ArrayLike<number>, want: ArrayLike<number>
   return Number.isNaN(e) ? Infinity : e;
 }
 
+/** max |got_i - want_i| (Infinity on a length mismatch or NaN). */
+export function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) return Infinity;
+  let d = 0;
+  for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i] - want[i]));
+  return Number.isNaN(d) ? Infinity : d;
+}
+
 /** max |got - want| / max |want| (the gradient tolerance's measure); 0 when both are all zero. */
 export function maxErrorOfTensorMax(got: ArrayLike<number>, want: ArrayLike<number>): number {
   if (got.length !== want.length) return Infinity;
