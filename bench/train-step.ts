@@ -51,7 +51,7 @@ import { PerceiverAR, seededUniform, type IntBatch } from "../src/models/perceiv
 import { AdamW } from "../src/train/adamw.js";
 import { perceiverArForwardFlops, TRAINING_FLOPS_PER_FORWARD, type PerceiverArCost } from "./cost-model.js";
 import { machineDescription, markdownTable, measureGemmRoof, peakRssMb, runJsonChild, timeSteps, writeJsonResult, type GemmRoof } from "./harness.js";
-import { captureStep, checkAgainstReference, describeCheck, maxAbsOrRelError, requireClose, TOLERANCE, type StepCheck } from "./validate.js";
+import { captureStep, checkAgainstReference, describeCheck, maxAbsOrRelError, requireClose, TOLERANCE, ValidationError, type StepCheck } from "./validate.js";
 
 const LATENTS = 512;
 const MODEL = {
@@ -547,6 +547,6 @@ function report(o: Options, rows: Row[], backendName: string, torch: { python: s
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`train-step: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(`train-step: ${e instanceof ValidationError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
