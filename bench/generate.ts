@@ -24,8 +24,6 @@ import { referenceBackend } from "../src/backend/reference/index.js";
 import { machineDescription, markdownTable } from "./harness.js";
 import { maxAbsDiff, maxAbsOrRelError, requireClose, TOLERANCE } from "./validate.js";
 
-/** Cached and uncached last-position logits agree within float32 rounding (test/generate-cache.test.ts). */
-const CACHE_TOLERANCE = 1e-4;
 
 const config = {
   vocab_size: 262,
@@ -65,7 +63,7 @@ if (backend.name !== referenceBackend.name) {
   const want = lastPositionLogits(new PerceiverAR(config, referenceBackend, { seed: 1 }), window, first.prefixLen);
   const err = maxAbsOrRelError(lastPositionLogits(model, window, first.prefixLen), want);
   requireClose(err, TOLERANCE.logits, `first step's logits on the ${backend.name} backend vs the reference backend`);
-  console.log(`validated: first step's logits vs the reference backend, max error ${err.toExponential(1)}; cached vs uncached at every step below (tolerance ${CACHE_TOLERANCE})`);
+  console.log(`validated: first step's logits vs the reference backend, max error ${err.toExponential(1)}; cached vs uncached at every step below (tolerance ${TOLERANCE.cache})`);
 }
 
 const decoder = new CachedDecoder(model);
@@ -80,7 +78,7 @@ for (const st of schedule) {
   const full = lastPositionLogits(model, stream.slice(st.windowStart), st.prefixLen);
   const fullMs = performance.now() - t;
   const diff = maxAbsDiff(cached, full);
-  requireClose(diff, CACHE_TOLERANCE, `step ${st.step} (${st.kind}): cached vs uncached logits`);
+  requireClose(diff, TOLERANCE.cache, `step ${st.step} (${st.kind}): cached vs uncached logits`);
   const r = rows.get(st.kind) ?? { steps: 0, cached: 0, full: 0, diff: 0 };
   rows.set(st.kind, { steps: r.steps + 1, cached: r.cached + cachedMs, full: r.full + fullMs, diff: Math.max(r.diff, diff) });
   const token = argmax(cached);

@@ -41,8 +41,6 @@ import { evaluate } from "../src/train/evaluate.js";
 import { machineDescription, markdownTable, median } from "./harness.js";
 import { maxAbsDiff, maxAbsOrRelError, requireClose, TOLERANCE } from "./validate.js";
 
-/** Cached and uncached last-position logits agree within float32 rounding (test/generate-cache.test.ts). */
-const CACHE_TOLERANCE = 1e-4;
 /** bits/byte of the same tokens computed two ways (float64 sums of float32 log-probabilities). */
 const BPB_TOLERANCE = 1e-4;
 
@@ -176,7 +174,7 @@ const checks = counts.map((k, i) => {
   const decoder = new CachedDecoder(model, { maxLatents: k });
   decoder.push(prompt);
   const cacheError = maxAbsDiff(decoder.logits(first.prefixLen), lastPositionLogits(model, prompt.subarray(first.windowStart), first.prefixLen));
-  requireClose(cacheError, CACHE_TOLERANCE, `latents ${k}: first generation step, cached vs uncached logits`);
+  requireClose(cacheError, TOLERANCE.cache, `latents ${k}: first generation step, cached vs uncached logits`);
   return `${k} latents: forward vs reference ${forwardError === null ? "-" : forwardError.toExponential(1)}, cached vs uncached ${cacheError.toExponential(1)}`;
 });
 console.log(`validated (max errors): ${checks.join("; ")}`);

@@ -4,7 +4,7 @@
 //
 // - Tolerances are the golden vectors' (/work/shared/golden/README.md): logits and loss within 1e-4
 //   (absolute or relative, whichever is larger), every gradient within 1e-3 of its tensor's largest
-//   magnitude.
+//   magnitude; cached generation logits within 1e-4 of a full forward (the cache tests').
 // - `captureStep` runs one training step's forward + backward (gradients zeroed first) and copies the
 //   loss, optional logits and every parameter gradient; `compareSteps` compares two captures.
 // - `checkAgainstReference` builds the same model (same seed) on the benchmark's backend and on the
@@ -21,6 +21,8 @@ export const TOLERANCE = {
   loss: 1e-4,
   /** Gradients: max |got - want| / max |want| of each tensor. */
   grad: 1e-3,
+  /** KV-cached vs full-forward last-position logits: max |got - want| (test/generate-cache.test.ts). */
+  cache: 1e-4,
 } as const;
 
 export class ValidationError extends Error {
