@@ -12,8 +12,13 @@
 // - `markdownTable`: a padded markdown table (first column left-aligned, the others right).
 // - `machineDescription`: CPU, cores, RAM and the 1-minute load average, to print next to figures
 //   measured on a (possibly shared) machine.
+// - The PyTorch side of a comparison: `findTorchPython` (the first Python that imports torch) and
+//   `TORCH_SETTINGS` / `torchSettingEnv`, the environments in which PyTorch is tried so that it is
+//   compared at its best: OPENBLAS_* removed (they pin OpenBLAS to kernels slower than its own CPU
+//   detection picks), and with OMP_WAIT_POLICY=PASSIVE and/or OPENBLAS_NUM_THREADS=1 (on few cores,
+//   OpenBLAS's thread pool and torch's spinning OpenMP threads otherwise fight over the cores).
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as os from "node:os";
 
 import type { Backend } from "../src/backend/backend.js";
@@ -185,4 +190,38 @@ export function markdownTable(columns: readonly string[], rows: readonly (readon
 export function machineDescription(): string {
   const cpus = os.cpus();
   return `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, 1-minute load average ${os.loadavg()[0].toFixed(2)}`;
+}
+
+/** PyTorch environments: extra variables over this environment without OPENBLAS_* and OMP_WAIT_POLICY; `inherit` = unchanged. */
+export const TORCH_SETTINGS = {
+  default: { env: {}, describe: "OPENBLAS_* unset" },
+  passive: { env: { OMP_WAIT_POLICY: "PASSIVE" }, describe: "OPENBLAS_* unset, OMP_WAIT_POLICY=PASSIVE" },
+  blas1: { env: { OPENBLAS_NUM_THREADS: "1" }, describe: "OPENBLAS_* unset, OPENBLAS_NUM_THREADS=1" },
+  "passive+blas1": { env: { OMP_WAIT_POLICY: "PASSIVE", OPENBLAS_NUM_THREADS: "1" }, describe: "OPENBLAS_* unset, OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS=1" },
+  inherit: { env: null, describe: "the environment as it is" },
+} as const;
+export type TorchSetting = keyof typeof TORCH_SETTINGS;
+/** The settings a comparison tries unless told otherwise (`inherit` only on request). */
+export const DEFAULT_TORCH_SETTINGS: TorchSetting[] = ["default", "passive", "blas1", "passive+blas1"];
+
+/** The environment of a PyTorch process in `setting`. */
+export function torchSettingEnv(setting: TorchSetting): NodeJS.ProcessEnv {
+  const extra = TORCH_SETTINGS[setting].env;
+  if (extra === null) return process.env;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OPENBLAS_") && k !== "OMP_WAIT_POLICY") env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** The first Python that imports torch: `preferred` only when given, else $PYTHON, python3 on PATH, /usr/bin/python3. */
+export function findTorchPython(preferred: string | null = null): { python: string; version: string } | null {
+  const candidates = preferred !== null ? [preferred] : [process.env.PYTHON, "python3", "/usr/bin/python3"].filter((x): x is string => !!x);
+  for (const py of candidates) {
+    const p = spawnSync(py, ["-c", "import sys, torch; print(sys.executable, torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
+    if (p.status === 0) {
+      const [exe, version] = p.stdout.trim().split(" ");
+      return { python: exe || py, version };
+    }
+  }
+  return null;
 }

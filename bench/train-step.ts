@@ -19,14 +19,10 @@
 // 4. Per N and per PyTorch setting (--torch-settings): the torch script loads the same weights and
 //    tokens (`--init-from`), checks its first step against ours (loss, logits, gradients, golden
 //    tolerances) and times the same steps. A setting whose check fails is not reported as a speed
-//    (and the run exits 1). Settings, all with OPENBLAS_* removed from the environment (they pin
-//    OpenBLAS to kernels slower than its own CPU detection picks; bench/gemm.ts does the same):
-//      default        torch's defaults (2 OpenMP threads, OpenBLAS's own thread pool)
-//      passive        OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep instead of spinning)
-//      blas1          OPENBLAS_NUM_THREADS=1 (no OpenBLAS pool competing with OpenMP's)
-//      passive+blas1  both
-//      inherit        the environment as it is (only when asked for)
-//    The best (lowest median) setting that passed its check is PyTorch's figure.
+//    (and the run exits 1). The settings are bench/harness.ts TORCH_SETTINGS (all with OPENBLAS_*
+//    removed: default, OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS=1, both; `inherit` = the
+//    environment as it is, only when asked for). The best (lowest median) setting that passed its
+//    check is PyTorch's figure.
 // Prints per N: our median step time, PyTorch's best and its setting, the ratio PyTorch/ours
 // (> 1 = we are faster), the cost model's FLOPs of the step (bench/cost-model.ts, DESIGN.md §2,
 // causal pairs, × 3), our GFLOP/s and its fraction of the roof, peak RSS on both sides and Python's
@@ -39,7 +35,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 import type { Backend } from "../src/backend/backend.js";
@@ -50,7 +45,21 @@ import { writeSafetensorsFile, type WritableTensor } from "../src/io/safetensors
 import { PerceiverAR, seededUniform, type IntBatch } from "../src/models/perceiver-ar.js";
 import { AdamW } from "../src/train/adamw.js";
 import { perceiverArForwardFlops, TRAINING_FLOPS_PER_FORWARD, type PerceiverArCost } from "./cost-model.js";
-import { machineDescription, markdownTable, measureGemmRoof, peakRssMb, runJsonChild, timeSteps, writeJsonResult, type GemmRoof } from "./harness.js";
+import {
+  DEFAULT_TORCH_SETTINGS,
+  findTorchPython,
+  machineDescription,
+  markdownTable,
+  measureGemmRoof,
+  peakRssMb,
+  runJsonChild,
+  timeSteps,
+  TORCH_SETTINGS,
+  torchSettingEnv,
+  writeJsonResult,
+  type GemmRoof,
+  type TorchSetting,
+} from "./harness.js";
 import { captureStep, checkAgainstReference, describeCheck, maxAbsOrRelError, requireClose, TOLERANCE, ValidationError, type StepCheck } from "./validate.js";
 
 const LATENTS = 512;
@@ -80,16 +89,6 @@ const CHILD_TIMEOUT_S = 3600;
 
 const HERE = fileURLToPath(import.meta.url);
 const TORCH_SCRIPT = fileURLToPath(new URL("../../bench/torch_perceiver_ar.py", import.meta.url));
-
-const TORCH_SETTINGS = {
-  default: { env: {}, describe: "OPENBLAS_* unset" },
-  passive: { env: { OMP_WAIT_POLICY: "PASSIVE" }, describe: "OPENBLAS_* unset, OMP_WAIT_POLICY=PASSIVE" },
-  blas1: { env: { OPENBLAS_NUM_THREADS: "1" }, describe: "OPENBLAS_* unset, OPENBLAS_NUM_THREADS=1" },
-  "passive+blas1": { env: { OMP_WAIT_POLICY: "PASSIVE", OPENBLAS_NUM_THREADS: "1" }, describe: "OPENBLAS_* unset, OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS=1" },
-  inherit: { env: null, describe: "the environment as it is" },
-} as const;
-type TorchSetting = keyof typeof TORCH_SETTINGS;
-const DEFAULT_TORCH_SETTINGS: TorchSetting[] = ["default", "passive", "blas1", "passive+blas1"];
 
 interface Options {
   ns: number[];
@@ -360,27 +359,6 @@ function childTime(o: Options): void {
 // ---------------------------------------------------------------------------------------------
 // Parent.
 
-/** The first Python that imports torch: --python, $PYTHON, python3 on PATH, /usr/bin/python3. */
-function findTorchPython(o: Options): { python: string; version: string } | null {
-  const candidates = o.python !== null ? [o.python] : [process.env.PYTHON, "python3", "/usr/bin/python3"].filter((x): x is string => !!x);
-  for (const py of candidates) {
-    const p = spawnSync(py, ["-c", "import sys, torch; print(sys.executable, torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
-    if (p.status === 0) {
-      const [exe, version] = p.stdout.trim().split(" ");
-      return { python: exe || py, version };
-    }
-  }
-  return null;
-}
-
-function torchEnv(setting: TorchSetting): NodeJS.ProcessEnv {
-  const extra = TORCH_SETTINGS[setting].env;
-  if (extra === null) return process.env;
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OPENBLAS_") && k !== "OMP_WAIT_POLICY") env[k] = v;
-  return { ...env, ...extra };
-}
-
 interface TorchRun {
   setting: TorchSetting;
   result: TorchResult | null;
@@ -419,7 +397,7 @@ async function main(): Promise<void> {
     process.stderr.write("train-step: the reference backend takes ~25 s per step at N 4096; running N 4096 only (pass --ns to choose)\n");
     o.ns = [4096];
   }
-  const torch = o.torch ? findTorchPython(o) : null;
+  const torch = o.torch ? findTorchPython(o.python) : null;
   if (o.torch && torch === null) process.stderr.write(`train-step: no Python with torch found (tried ${o.python ?? "$PYTHON, python3, /usr/bin/python3"}); our side only\n`);
   const common = ["--threads", String(o.threads), ...(o.backend !== null ? ["--backend", o.backend] : [])];
   const machineBefore = machineDescription();
@@ -458,7 +436,7 @@ async function main(): Promise<void> {
           process.stderr.write(`N=${n}: PyTorch ${torch.version}, ${setting} (${TORCH_SETTINGS[setting].describe})\n`);
           const args = [TORCH_SCRIPT, "--init-from", dir, "--steps", String(o.steps), "--warmup", String(o.warmup), "--threads", String(o.threads)];
           try {
-            const result = await runJsonChild<TorchResult>(torch.python, args, { env: torchEnv(setting), timeoutSeconds: CHILD_TIMEOUT_S });
+            const result = await runJsonChild<TorchResult>(torch.python, args, { env: torchSettingEnv(setting), timeoutSeconds: CHILD_TIMEOUT_S });
             if (result.check?.ok !== true) failed = true;
             row.torch.push({ setting, result, error: null });
           } catch (e) {
