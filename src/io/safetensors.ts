@@ -20,8 +20,10 @@
 // - `writeSafetensorsFile` is atomic: temp file in the same directory, fsync, rename, fsync dir.
 // - Parsing returns tensors in data-buffer order, so write → read preserves the order.
 
-import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-write.js";
+import { bytesReader, type ByteReader } from "./byte-reader.js";
+import { withFileReader } from "./file-reader.js";
+import { checkJsonBounds, JsonBoundsError } from "./json-bounds.js";
 
 /** Tensor element types this module writes (and reads). */
 export type SafeDType = "F32" | "F16" | "BF16" | "I32" | "I64" | "U8";
@@ -93,7 +95,8 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
 const METADATA_KEY = "__metadata__";
 
-type FileDType = SafeDType | ReadOnlyDType;
+/** File dtypes, with F64/BOOL that are converted on read. */
+export type FileDType = SafeDType | ReadOnlyDType;
 
 const DTYPE_SIZE: Record<FileDType, number> = {
   F32: 4,
@@ -227,37 +230,17 @@ function swapBytes(bytes: Uint8Array, size: number): void {
   }
 }
 
-/** Copies a little-endian byte range into a fresh, aligned, host-endian buffer. */
-function copyHostOrder(src: Uint8Array, begin: number, end: number, size: number): ArrayBuffer {
-  const buf = new ArrayBuffer(end - begin);
-  const u8 = new Uint8Array(buf);
-  u8.set(src.subarray(begin, end));
-  if (!LITTLE_ENDIAN) swapBytes(u8, size);
-  return buf;
-}
+/** Bytes converted per step when widening F16/BF16/F64 into a Float32Array (bounded scratch). */
+const WIDEN_CHUNK_BYTES = 1 << 20;
 
-function decodeTensor(src: Uint8Array, begin: number, end: number, dtype: FileDType): TensorData {
-  const buf = copyHostOrder(src, begin, end, DTYPE_SIZE[dtype]);
+/** Decodes little-endian bytes of `dtype` into a fresh typed array (floats widen to float32). */
+function decodeBytes(bytes: Uint8Array, dtype: FileDType): TensorData {
+  const size = DTYPE_SIZE[dtype];
+  if (!LITTLE_ENDIAN) swapBytes(bytes, size);
+  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   switch (dtype) {
     case "F32":
       return new Float32Array(buf);
-    case "F64":
-      return Float32Array.from(new Float64Array(buf));
-    case "F16": {
-      const h = new Uint16Array(buf);
-      const out = new Float32Array(h.length);
-      const bits = new Uint32Array(out.buffer);
-      const table = getF16Table();
-      for (let i = 0; i < h.length; i++) bits[i] = table[h[i]!]!;
-      return out;
-    }
-    case "BF16": {
-      const h = new Uint16Array(buf);
-      const out = new Float32Array(h.length);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < h.length; i++) bits[i] = h[i]! << 16;
-      return out;
-    }
     case "I32":
       return new Int32Array(buf);
     case "I64":
@@ -265,6 +248,68 @@ function decodeTensor(src: Uint8Array, begin: number, end: number, dtype: FileDT
     case "U8":
     case "BOOL":
       return new Uint8Array(buf);
+    default: {
+      const out = new Float32Array(bytes.length / size);
+      widenInto(new Uint8Array(buf), dtype, out, 0);
+      return out;
+    }
+  }
+}
+
+/** Widens host-order `bytes` of a float dtype into out[at, at + n). */
+function widenInto(bytes: Uint8Array, dtype: FileDType, out: Float32Array, at: number): void {
+  switch (dtype) {
+    case "F32":
+      out.set(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), at);
+      return;
+    case "F64": {
+      const d = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
+      for (let i = 0; i < d.length; i++) out[at + i] = d[i]!;
+      return;
+    }
+    case "F16": {
+      const h = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+      const bits = new Uint32Array(out.buffer, out.byteOffset + at * 4, h.length);
+      const table = getF16Table();
+      for (let i = 0; i < h.length; i++) bits[i] = table[h[i]!]!;
+      return;
+    }
+    case "BF16": {
+      const h = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+      const bits = new Uint32Array(out.buffer, out.byteOffset + at * 4, h.length);
+      for (let i = 0; i < h.length; i++) bits[i] = h[i]! << 16;
+      return;
+    }
+    default:
+      throw new Error(`widenInto: ${dtype} is not a float dtype`);
+  }
+}
+
+/** Whether tensors of this file dtype are read as float32. */
+export function isFloatDType(dtype: string): boolean {
+  return dtype === "F32" || dtype === "F16" || dtype === "BF16" || dtype === "F64";
+}
+
+/**
+ * Reads `count` elements of float `dtype` stored little-endian at `offset` of `reader` into
+ * `target` (a Float32Array of at least `count` elements), widening on the way: F32 is read
+ * straight into the target's memory, F16/BF16/F64 through a bounded scratch buffer.
+ */
+export function readFloatsInto(reader: ByteReader, offset: number, dtype: FileDType, count: number, target: Float32Array): void {
+  if (target.length < count) throw new RangeError(`readFloatsInto: target has ${target.length} elements, need ${count}`);
+  const size = DTYPE_SIZE[dtype];
+  if (dtype === "F32" && LITTLE_ENDIAN) {
+    reader.readInto(offset, new Uint8Array(target.buffer, target.byteOffset, count * 4));
+    return;
+  }
+  const perChunk = Math.max(1, Math.floor(WIDEN_CHUNK_BYTES / size));
+  const scratch = new Uint8Array(Math.min(count, perChunk) * size);
+  for (let done = 0; done < count; done += perChunk) {
+    const n = Math.min(perChunk, count - done);
+    const bytes = scratch.subarray(0, n * size);
+    reader.readInto(offset + done * size, bytes);
+    if (!LITTLE_ENDIAN) swapBytes(bytes, size);
+    widenInto(bytes, dtype, target, done);
   }
 }
 
@@ -283,22 +328,49 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-interface Entry {
+/** One tensor of a safetensors file: where its bytes are, not the bytes. */
+export interface SafetensorsEntry {
   name: string;
   dtype: FileDType;
   shape: number[];
+  /** Absolute byte range [begin, end) in the file. */
   begin: number;
   end: number;
 }
 
+/** The parsed header of a safetensors file: every tensor's place, nothing read yet. */
+export interface SafetensorsIndex {
+  /** Entries in data-buffer order. */
+  entries: Map<string, SafetensorsEntry>;
+  /** The "__metadata__" map, or `{}` when absent. */
+  metadata: Record<string, string>;
+}
+
 /**
- * Parses a complete safetensors file image.
- *
- * @param bytes the whole file.
- * @param file optional file name, used only in error messages.
- * @throws SafetensorsError if the data is truncated or malformed in any way.
+ * Structural bounds of a header, checked before JSON.parse builds anything: the deepest legal
+ * header is 3 levels (top object > entry > shape array).
  */
-export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsContents {
+export const SAFETENSORS_HEADER_LIMITS = {
+  /** Tensors (+ "__metadata__") per file: the largest published shards hold a few thousand. */
+  maxEntries: 1 << 16,
+  /** "__metadata__" keys: writers store a handful (format, step, ...). */
+  maxMetadataEntries: 1 << 12,
+  /** Dimensions of a shape: PyTorch's own limit on tensor rank is 64. */
+  maxRank: 64,
+};
+
+/** Bytes per element of each file dtype. */
+export function dtypeSize(dtype: FileDType): number {
+  return DTYPE_SIZE[dtype];
+}
+
+/**
+ * Reads and validates the header of a safetensors file (8-byte length, JSON), without reading
+ * any tensor data.
+ *
+ * @throws SafetensorsError for every malformed or ambiguous header (duplicate names included).
+ */
+export function readSafetensorsIndex(reader: ByteReader, file: string | undefined = reader.name): SafetensorsIndex {
   const fail = (problem: string, tensor?: string): never => {
     const opts: { file?: string; tensor?: string } = {};
     if (file !== undefined) opts.file = file;
@@ -306,26 +378,35 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
     throw new SafetensorsError(problem, opts);
   };
 
-  if (bytes.length < 8) {
-    fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen64 = view.getBigUint64(0, true);
+  const size = reader.size;
+  if (size < 8) fail(`file is ${size} bytes, shorter than the 8-byte header length prefix`);
+  const prefix = new Uint8Array(8);
+  reader.readInto(0, prefix);
+  const headerLen64 = new DataView(prefix.buffer).getBigUint64(0, true);
   if (headerLen64 > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
     fail(`header length ${headerLen64} exceeds the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
   }
   const headerLen = Number(headerLen64);
-  if (headerLen > bytes.length - 8) {
-    fail(`header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length prefix (file truncated or corrupt)`);
+  if (headerLen > size - 8) {
+    fail(`header length ${headerLen} exceeds the ${size - 8} bytes after the length prefix (file truncated or corrupt)`);
   }
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = size - dataStart;
+  const headerBytes = new Uint8Array(headerLen);
+  reader.readInto(8, headerBytes);
 
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes);
   } catch {
     return fail("header is not valid UTF-8");
+  }
+  const L = SAFETENSORS_HEADER_LIMITS;
+  try {
+    checkJsonBounds(text, { maxDepth: 3, maxKeys: [L.maxEntries, Math.max(L.maxMetadataEntries, 8)], maxArrayLength: L.maxRank });
+  } catch (e) {
+    if (e instanceof JsonBoundsError) return fail(`header: ${e.message}`);
+    throw e;
   }
   let header: unknown;
   try {
@@ -338,8 +419,9 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
   }
 
   let metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
-  for (const [name, raw] of Object.entries(header)) {
+  const entries: SafetensorsEntry[] = [];
+  for (const name of Object.keys(header)) {
+    const raw = header[name];
     if (name === METADATA_KEY) {
       if (!isPlainObject(raw)) fail(`"${METADATA_KEY}" must be an object of strings, got ${describe(raw)}`);
       const pairs: [string, string][] = [];
@@ -349,11 +431,15 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
         }
         pairs.push([k, v as string]);
       }
+      if (pairs.length > L.maxMetadataEntries) fail(`"${METADATA_KEY}" has ${pairs.length} entries, more than the ${L.maxMetadataEntries} accepted`);
       metadata = Object.fromEntries(pairs);
       continue;
     }
     if (!isPlainObject(raw)) fail(`header entry must be an object, got ${describe(raw)}`, name);
     const info = raw as Record<string, unknown>;
+    for (const key of Object.keys(info)) {
+      if (key !== "dtype" && key !== "shape" && key !== "data_offsets") fail(`unknown header field ${JSON.stringify(key)} (expected dtype, shape, data_offsets)`, name);
+    }
 
     const dtype = info["dtype"];
     if (dtype === undefined) fail(`missing "dtype"`, name);
@@ -400,7 +486,7 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
   // The tensors must tile the data buffer exactly.
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
-  let previous: Entry | undefined;
+  let previous: SafetensorsEntry | undefined;
   for (const e of entries) {
     if (e.begin < expected) {
       fail(`data_offsets [${e.begin}, ${e.end}] overlap tensor ${JSON.stringify(previous!.name)} [${previous!.begin}, ${previous!.end}]`, e.name);
@@ -414,18 +500,39 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
   if (expected !== dataLen) {
     fail(`data buffer has ${dataLen - expected} trailing bytes not covered by any tensor (tensors end at ${expected}, buffer is ${dataLen} bytes)`);
   }
+  const byName = new Map<string, SafetensorsEntry>();
+  for (const e of entries) byName.set(e.name, { ...e, begin: dataStart + e.begin, end: dataStart + e.end });
+  return { entries: byName, metadata };
+}
 
+/** Reads one tensor of an index into a fresh typed array (see StoredTensor). */
+export function readSafetensorsTensor(reader: ByteReader, entry: SafetensorsEntry): StoredTensor {
+  const bytes = new Uint8Array(entry.end - entry.begin);
+  reader.readInto(entry.begin, bytes);
+  const t: StoredTensor = {
+    dtype: entry.dtype === "F64" ? "F32" : entry.dtype === "BOOL" ? "U8" : entry.dtype,
+    shape: entry.shape.slice(),
+    data: decodeBytes(bytes, entry.dtype),
+  };
+  if (entry.dtype === "F64" || entry.dtype === "BOOL") t.sourceDtype = entry.dtype;
+  return t;
+}
+
+/**
+ * Parses a complete safetensors file image.
+ *
+ * @param bytes the whole file.
+ * @param file optional file name, used only in error messages.
+ * @throws SafetensorsError if the data is truncated or malformed in any way.
+ */
+export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsContents {
+  return readAll(bytesReader(bytes, file), file);
+}
+
+function readAll(reader: ByteReader, file: string | undefined): SafetensorsContents {
+  const { entries, metadata } = readSafetensorsIndex(reader, file);
   const tensors = new Map<string, StoredTensor>();
-  for (const e of entries) {
-    const data = decodeTensor(bytes, dataStart + e.begin, dataStart + e.end, e.dtype);
-    const t: StoredTensor = {
-      dtype: e.dtype === "F64" ? "F32" : e.dtype === "BOOL" ? "U8" : e.dtype,
-      shape: e.shape,
-      data,
-    };
-    if (e.dtype === "F64" || e.dtype === "BOOL") t.sourceDtype = e.dtype;
-    tensors.set(e.name, t);
-  }
+  for (const [name, e] of entries) tensors.set(name, readSafetensorsTensor(reader, e));
   return { tensors, metadata };
 }
 
@@ -545,7 +652,7 @@ export function serializeSafetensors(
  * format errors throw SafetensorsError naming `path`.
  */
 export function readSafetensorsFile(path: string): SafetensorsContents {
-  return parseSafetensors(readFileSync(path), path);
+  return withFileReader(path, (r) => readAll(r, path));
 }
 
 /**
