@@ -12,13 +12,12 @@ import { makeConfig, toReferenceConfig } from "../models/config.js";
 import { INV_FREQ_BUFFER, PerceiverAR } from "../models/perceiver-ar.js";
 import { readSafetensorsFile, writeSafetensorsFile, type StoredTensor, type WritableTensor } from "./safetensors.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { CheckpointError } from "./errors.js";
 
 export const WEIGHT_FILES = ["weights.safetensors", "model.safetensors"];
 const PREFIXES = ["backend_model.", "model."];
 
-export class CheckpointError extends Error {
-  override name = "CheckpointError";
-}
+export { CheckpointError };
 
 /** Read a model folder's config.json into a model config object (snake_case accepted). */
 export function readConfigFile(dir: string): Record<string, unknown> {
