@@ -154,8 +154,8 @@ function boolField(c: PerceiverARConfig, f: keyof PerceiverARConfig): void {
 export const CONFIG_LIMITS = {
   /** Token ids are exact integers in float32 up to 2^24; real vocabularies are <= 256k. */
   vocabSize: 1 << 24,
-  /** 16M tokens of context: 16x the longest context trained here (the copy task at 2^20). */
-  maxSeqLen: 1 << 24,
+  /** Positions and token indices are int32; 2^30 leaves room for batch x context products. */
+  maxSeqLen: 1 << 30,
   /** Width of the largest dense transformers (~16k) with headroom. */
   numChannels: 1 << 15,
   /** Attention heads; each head needs at least 2 channels for rotary. */
