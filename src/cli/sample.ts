@@ -14,6 +14,7 @@ import { MusicTask } from "../tasks/music-task.js";
 import { TextTask } from "../tasks/text-task.js";
 import { openModel, selectBackend, taskFor, type BackendFlags } from "./common.js";
 import { UsageError } from "./overrides.js";
+import { resolveModelPath } from "./model-source.js";
 
 export interface SampleFlags extends BackendFlags {
   prompt?: string;
@@ -54,7 +55,7 @@ function sampling(flags: SampleFlags, maxNewTokens: number, modelMaxLatents: num
 
 export async function sampleCommand(modelPath: string, flags: SampleFlags): Promise<void> {
   const backend = selectBackend(flags);
-  const { model, dir } = openModel(modelPath, backend);
+  const { model, dir } = openModel(await resolveModelPath(modelPath), backend);
   const task = taskFor(dir, { task: (flags.task ?? "text") as never });
   const t0 = performance.now();
   let produced = 0;

@@ -20,7 +20,7 @@
 // - `writeSafetensorsFile` is atomic: temp file in the same directory, fsync, rename, fsync dir.
 // - Parsing returns tensors in data-buffer order, so write → read preserves the order.
 
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic, writeFileAtomicStreamed } from "./atomic-write.js";
 import { bytesReader, type ByteReader } from "./byte-reader.js";
 import { withFileReader } from "./file-reader.js";
 import { checkJsonBounds, JsonBoundsError } from "./json-bounds.js";
@@ -667,4 +667,51 @@ export function writeSafetensorsFile(
   metadata?: Record<string, string>,
 ): void {
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+}
+
+/** A tensor to be written whose data is produced only when its turn comes (see writeSafetensorsFileLazy). */
+export interface LazyTensor {
+  dtype: SafeDType;
+  shape: number[];
+  data: () => TensorData;
+}
+
+/**
+ * Writes a safetensors file tensor by tensor: the header is computed from dtypes and shapes, then
+ * each tensor's data is produced, encoded and written in turn, so at most one tensor is in memory.
+ * Atomic like writeSafetensorsFile (temp file, fsync, rename, fsync of the folder).
+ */
+export function writeSafetensorsFileLazy(path: string, tensors: Map<string, LazyTensor>, metadata?: Record<string, string>): void {
+  const sizes: number[] = [];
+  const header = new Map<string, WritableTensor>();
+  for (const [name, t] of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    sizes.push(count);
+    // A zero-length stand-in of the right dtype lets serializeSafetensors check names and dtypes.
+    header.set(name, { dtype: t.dtype, shape: [0], data: t.dtype === "I64" ? new BigInt64Array(0) : t.dtype === "I32" ? new Int32Array(0) : t.dtype === "U8" ? new Uint8Array(0) : new Float32Array(0) });
+  }
+  serializeSafetensors(header, metadata); // validation only
+  const parts: string[] = [];
+  if (metadata !== undefined) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  let offset = 0;
+  let i = 0;
+  for (const [name, t] of tensors) {
+    const bytes = sizes[i++]! * DTYPE_SIZE[t.dtype];
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${offset + bytes}]}`);
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(`{${parts.join(",")}}`);
+  const headerLen = Math.ceil(json.length / 8) * 8;
+  const head = new Uint8Array(8 + headerLen).fill(0x20, 8 + json.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLen), true);
+  head.set(json, 8);
+  writeFileAtomicStreamed(path, function* () {
+    yield head;
+    let k = 0;
+    for (const [name, t] of tensors) {
+      const data = t.data();
+      if (data.length !== sizes[k++]) throw new SafetensorsError(`produced ${data.length} elements, shape [${t.shape.join(", ")}] needs ${sizes[k - 1]}`, { tensor: name });
+      yield encodeTensor(data, t.dtype);
+    }
+  });
 }
