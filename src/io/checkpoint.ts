@@ -4,8 +4,8 @@
 // Loading contract (`loadPretrained`, `loadModel`):
 // 1. the config is validated and its memory estimate compared with the machine's memory before
 //    anything is allocated (assertModelFits: refusals name the field, the estimate and the budget);
-// 2. the weights' headers are opened (no data read) and compared with the config: a parameter
-//    count far from the file's (more than twice the file's floats) is refused at once;
+// 2. the weights' headers are opened (no data read) and compared with the config: a config with
+//    more parameters than the file holds values is refused at once (nothing is allocated for it);
 // 3. the model is built with each parameter read from the file into its own buffer, tensor by
 //    tensor (no random initialisation, no whole-file buffer, no 2 GiB limit; F16/BF16 widened);
 // 4. names are the reference's, optionally prefixed `backend_model.` or `model.`; a name present
@@ -30,6 +30,7 @@ import { INV_FREQ_BUFFER, PerceiverAR } from "../models/perceiver-ar.js";
 import { writeSafetensorsFile, type StoredTensor, type WritableTensor } from "./safetensors.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { CheckpointError } from "./errors.js";
+import { checkJsonBounds } from "./json-bounds.js";
 import { openFolderWeights, type WeightSource, type WeightTensor } from "./weights.js";
 
 export { CheckpointError };
@@ -43,6 +44,8 @@ export const HUB_WEIGHTS_FILE = "model.safetensors";
 export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "spiece.model"];
 /** Largest config.json read (a real one is ~1 KB). */
 const MAX_CONFIG_BYTES = 1 << 20;
+/** Structure of a config.json: a hub config nests 2 levels; anything far deeper or wider is not a config. */
+const CONFIG_JSON_LIMITS = { maxDepth: 16, maxKeys: [4096], maxArrayLength: 4096 };
 /** At most this many problems are listed in one error. */
 const MAX_LISTED_PROBLEMS = 20;
 
@@ -57,6 +60,7 @@ export function readConfigFile(dir: string): Record<string, unknown> {
     throw new CheckpointError(`cannot read ${file}: ${(e as Error).message}`);
   }
   try {
+    checkJsonBounds(text, CONFIG_JSON_LIMITS); // duplicate keys (JSON.parse keeps the last) are ambiguous
     const parsed = JSON.parse(text) as unknown;
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object");
     return parsed as Record<string, unknown>;
@@ -148,9 +152,9 @@ function buildFromWeights(config: PerceiverAR["config"], backend: Backend, weigh
   let fileFloats = 0;
   for (const [name, t] of named) if (name !== INV_FREQ_BUFFER) fileFloats += elements(t.shape);
   const expected = countParameters(config);
-  if (expected > 2 * fileFloats + 1024) {
+  if (expected > fileFloats) {
     throw new CheckpointError(
-      `${where}: config.json describes ${expected.toLocaleString("en-US")} parameters but the weights hold ${fileFloats.toLocaleString("en-US")} values: the config does not belong to these weights`,
+      `${where}: config.json describes ${expected.toLocaleString("en-US")} parameters but the weights hold only ${fileFloats.toLocaleString("en-US")} values: the config does not belong to these weights`,
     );
   }
   const problems: string[] = [];
