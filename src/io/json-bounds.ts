@@ -23,10 +23,13 @@ interface Level {
   isObject: boolean;
   expectKey: boolean;
   count: number;
-  keys: Set<string> | null;
+  /** Keys seen: a short array first (most objects have a few keys), a Set past SMALL_OBJECT. */
+  keys: string[] | Set<string> | null;
   key: string | null; // the key this container was opened under, for messages
 }
 
+/** Objects up to this many keys check duplicates by a linear search (cheaper than a Set). */
+const SMALL_OBJECT = 16;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -43,18 +46,26 @@ export function checkJsonBounds(text: string, limits: JsonLimits): void {
       const top = stack[stack.length - 1];
       if (top !== undefined && top.isObject && top.expectKey) {
         let key: string;
-        try {
-          key = JSON.parse(text.slice(start, i + 1)) as string;
-        } catch {
-          return; // a malformed string: JSON.parse of the whole text reports it
+        const raw = text.slice(start + 1, i);
+        if (raw.indexOf("\\") < 0) key = raw;
+        else {
+          try {
+            key = JSON.parse(text.slice(start, i + 1)) as string;
+          } catch {
+            return; // a malformed string: JSON.parse of the whole text reports it
+          }
         }
         top.expectKey = false;
         top.count++;
         const max = limits.maxKeys[Math.min(stack.length - 1, limits.maxKeys.length - 1)]!;
         if (top.count > max) throw new JsonBoundsError(`more than ${max} keys in one object (at ${path()})`);
         if (top.keys !== null) {
-          if (top.keys.has(key)) throw new JsonBoundsError(`duplicate key ${JSON.stringify(key)} (at ${path()}): ambiguous, refusing`);
-          top.keys.add(key);
+          const seen = Array.isArray(top.keys) ? top.keys.includes(key) : top.keys.has(key);
+          if (seen) throw new JsonBoundsError(`duplicate key ${JSON.stringify(key)} (at ${path()}): ambiguous, refusing`);
+          if (Array.isArray(top.keys)) {
+            top.keys.push(key);
+            if (top.keys.length > SMALL_OBJECT) top.keys = new Set(top.keys);
+          } else top.keys.add(key);
         }
         pendingKey = key;
       } else if (top !== undefined && !top.isObject) {
@@ -67,7 +78,7 @@ export function checkJsonBounds(text: string, limits: JsonLimits): void {
       if (top !== undefined && !top.isObject) countElement(top, limits, path);
       if (stack.length + 1 > limits.maxDepth) throw new JsonBoundsError(`nesting deeper than ${limits.maxDepth} levels (at ${path()})`);
       const isObject = ch === 0x7b;
-      stack.push({ isObject, expectKey: isObject, count: 0, keys: isObject ? new Set() : null, key: top?.isObject ? pendingKey : null });
+      stack.push({ isObject, expectKey: isObject, count: 0, keys: isObject ? [] : null, key: top?.isObject ? pendingKey : null });
       pendingKey = null;
     } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
       stack.pop();

@@ -29,7 +29,7 @@ function le(n: number, bytes: number): number[] {
 export function buildZip(entries: ZipInput[], o: { zip64?: boolean; gap?: number } = {}): { gap: number; body: Uint8Array } {
   const gap = o.gap ?? 0;
   const zip64 = o.zip64 ?? false;
-  const chunks: number[][] = [];
+  const chunks: Uint8Array[] = [];
   const central: number[][] = [];
   let pos = gap;
   for (const e of entries) {
@@ -39,7 +39,7 @@ export function buildZip(entries: ZipInput[], o: { zip64?: boolean; gap?: number
     const method = e.deflate ? 8 : 0;
     const local = [...le(0x04034b50, 4), ...le(45, 2), ...le(0, 2), ...le(method, 2), ...le(0, 4), ...le(crc, 4), ...le(data.length, 4), ...le(e.data.length, 4), ...le(name.length, 2), ...le(0, 2), ...name];
     const offset = pos;
-    chunks.push(local, [...data]);
+    chunks.push(Uint8Array.from(local), data);
     pos += local.length + data.length;
     const extra = zip64 ? [...le(1, 2), ...le(24, 2), ...le(e.data.length, 8), ...le(data.length, 8), ...le(offset, 8)] : [];
     const m = zip64 ? 0xffffffff : -1;
@@ -61,7 +61,13 @@ export function buildZip(entries: ZipInput[], o: { zip64?: boolean; gap?: number
   } else {
     tail.push(...le(0x06054b50, 4), ...le(0, 2), ...le(0, 2), ...le(entries.length, 2), ...le(entries.length, 2), ...le(cd.length, 4), ...le(cdOffset, 4), ...le(0, 2));
   }
-  const body = Uint8Array.from([...chunks.flat(), ...cd, ...tail]);
+  chunks.push(Uint8Array.from(cd), Uint8Array.from(tail));
+  const body = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.length;
+  }
   return { gap, body };
 }
 
