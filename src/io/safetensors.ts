@@ -230,14 +230,21 @@ function swapBytes(bytes: Uint8Array, size: number): void {
   }
 }
 
-/** Bytes converted per step when widening F16/BF16/F64 into a Float32Array (bounded scratch). */
-const WIDEN_CHUNK_BYTES = 1 << 20;
+/** Bytes converted per step when widening F16/BF16/F64 into a Float32Array (one reused scratch buffer). */
+const WIDEN_CHUNK_BYTES = 1 << 16;
+let scratchBuffer: Uint8Array | undefined;
+
+/** The module's widening scratch (allocated once; reading is synchronous, so one is enough). */
+function widenScratch(): Uint8Array {
+  scratchBuffer ??= new Uint8Array(WIDEN_CHUNK_BYTES);
+  return scratchBuffer;
+}
 
 /** Decodes little-endian bytes of `dtype` into a fresh typed array (floats widen to float32). */
 function decodeBytes(bytes: Uint8Array, dtype: FileDType): TensorData {
   const size = DTYPE_SIZE[dtype];
   if (!LITTLE_ENDIAN) swapBytes(bytes, size);
-  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   switch (dtype) {
     case "F32":
       return new Float32Array(buf);
@@ -303,7 +310,7 @@ export function readFloatsInto(reader: ByteReader, offset: number, dtype: FileDT
     return;
   }
   const perChunk = Math.max(1, Math.floor(WIDEN_CHUNK_BYTES / size));
-  const scratch = new Uint8Array(Math.min(count, perChunk) * size);
+  const scratch = widenScratch();
   for (let done = 0; done < count; done += perChunk) {
     const n = Math.min(perChunk, count - done);
     const bytes = scratch.subarray(0, n * size);
@@ -507,12 +514,20 @@ export function readSafetensorsIndex(reader: ByteReader, file: string | undefine
 
 /** Reads one tensor of an index into a fresh typed array (see StoredTensor). */
 export function readSafetensorsTensor(reader: ByteReader, entry: SafetensorsEntry): StoredTensor {
-  const bytes = new Uint8Array(entry.end - entry.begin);
-  reader.readInto(entry.begin, bytes);
+  const n = entry.end - entry.begin;
+  let data: TensorData;
+  if (isFloatDType(entry.dtype)) {
+    data = new Float32Array(n / DTYPE_SIZE[entry.dtype]);
+    readFloatsInto(reader, entry.begin, entry.dtype, data.length, data);
+  } else {
+    const bytes = new Uint8Array(n); // a fresh, aligned buffer the typed array takes over
+    reader.readInto(entry.begin, bytes);
+    data = decodeBytes(bytes, entry.dtype);
+  }
   const t: StoredTensor = {
     dtype: entry.dtype === "F64" ? "F32" : entry.dtype === "BOOL" ? "U8" : entry.dtype,
     shape: entry.shape.slice(),
-    data: decodeBytes(bytes, entry.dtype),
+    data,
   };
   if (entry.dtype === "F64" || entry.dtype === "BOOL") t.sourceDtype = entry.dtype;
   return t;

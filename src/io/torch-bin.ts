@@ -252,15 +252,14 @@ function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Row-major element indices (into the storage, relative to `base`) of a strided view. */
-function stridedIndices(t: TorchTensorEntry, base: number): Int32Array | Float64Array {
+/** Calls `visit(i, storageIndex - base)` for the row-major elements of a strided view (an odometer; no index array). */
+function forEachStrided(t: TorchTensorEntry, base: number, visit: (i: number, at: number) => void): void {
   const n = elementCount(t.shape);
-  const out = new Float64Array(n);
   const rank = t.shape.length;
   const idx = new Array<number>(rank).fill(0);
   let off = t.offset - base;
   for (let i = 0; i < n; i++) {
-    out[i] = off;
+    visit(i, off);
     for (let d = rank - 1; d >= 0; d--) {
       idx[d]!++;
       off += t.strides[d]!;
@@ -269,7 +268,6 @@ function stridedIndices(t: TorchTensorEntry, base: number): Int32Array | Float64
       idx[d] = 0;
     }
   }
-  return out;
 }
 
 /** The storage span [lo, hi] (elements) a view touches. */
@@ -296,11 +294,13 @@ export function readTorchFloatsInto(ckpt: TorchCheckpoint, t: TorchTensorEntry, 
     readFloatsInto(r, t.offset * size, t.dtype as FileDType, n, target);
     return;
   }
+  // Non-contiguous (rare in state dicts): the span of the storage it covers, then a gather.
   const [lo, hi] = span(t);
   const all = new Float32Array(hi - lo + 1);
   readFloatsInto(r, lo * size, t.dtype as FileDType, all.length, all);
-  const idx = stridedIndices(t, lo);
-  for (let i = 0; i < n; i++) target[i] = all[idx[i]!]!;
+  forEachStrided(t, lo, (i, at) => {
+    target[i] = all[at]!;
+  });
 }
 
 /** A tensor read whole: floats as float32, I64 as BigInt64Array, I32/I16/I8 as Int32Array, U8/BOOL as Uint8Array. */
@@ -318,9 +318,8 @@ export function readTorchTensor(ckpt: TorchCheckpoint, t: TorchTensorEntry): { d
   if (raw.length > 0) storage.open().readInto(lo * size, raw);
   const dv = new DataView(raw.buffer);
   const little = !ckpt.bigEndian;
-  const idx = n === 0 ? new Float64Array(0) : stridedIndices(t, lo);
-  const get = (i: number): number | bigint => {
-    const o = idx[i]! * size;
+  const get = (at: number): number | bigint => {
+    const o = at * size;
     switch (t.dtype) {
       case "I64":
         return dv.getBigInt64(o, little);
@@ -336,11 +335,11 @@ export function readTorchTensor(ckpt: TorchCheckpoint, t: TorchTensorEntry): { d
   };
   if (t.dtype === "I64") {
     const out = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) out[i] = get(i) as bigint;
+    if (n > 0) forEachStrided(t, lo, (i, at) => (out[i] = get(at) as bigint));
     return { dtype: t.dtype, shape: t.shape.slice(), data: out };
   }
   const out = t.dtype === "U8" || t.dtype === "BOOL" ? new Uint8Array(n) : new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = get(i) as number;
+  if (n > 0) forEachStrided(t, lo, (i, at) => (out[i] = get(at) as number));
   return { dtype: t.dtype, shape: t.shape.slice(), data: out };
 }
 

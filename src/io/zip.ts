@@ -75,13 +75,18 @@ export function readZipDirectory(reader: ByteReader, file: string = reader.name 
   };
   const size = reader.size;
   if (size < EOCD_BYTES) fail(`${size} bytes is too short for a zip archive`);
-  const tailLen = Math.min(size, EOCD_BYTES + MAX_COMMENT);
-  const tail = read(reader, size - tailLen, tailLen, fail, "end of archive");
-  let eocd = -1;
-  for (let i = tailLen - EOCD_BYTES; i >= 0; i--) {
-    if (u32(tail, i) === EOCD_SIG && i + EOCD_BYTES + u16(tail, i + 20) === tailLen) {
-      eocd = i;
-      break;
+  // The record is the last 22 bytes unless the archive has a comment (torch writes none).
+  let tailLen = EOCD_BYTES;
+  let tail = read(reader, size - tailLen, tailLen, fail, "end of archive");
+  let eocd = u32(tail, 0) === EOCD_SIG && u16(tail, 20) === 0 ? 0 : -1;
+  if (eocd < 0) {
+    tailLen = Math.min(size, EOCD_BYTES + MAX_COMMENT);
+    tail = read(reader, size - tailLen, tailLen, fail, "end of archive");
+    for (let i = tailLen - EOCD_BYTES; i >= 0; i--) {
+      if (u32(tail, i) === EOCD_SIG && i + EOCD_BYTES + u16(tail, i + 20) === tailLen) {
+        eocd = i;
+        break;
+      }
     }
   }
   if (eocd < 0) fail(`no zip end-of-central-directory record (not a zip archive, or truncated)`);

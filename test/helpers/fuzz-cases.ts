@@ -368,23 +368,33 @@ export function fuzzCase(seed: number, i: number): FuzzCase {
   return { kind, label, mustRefuse, files };
 }
 
-/** Opens a case fully; returns normally when accepted, throws what the code threw otherwise. */
-export function runCase(c: FuzzCase, scratch: string): void {
+/**
+ * Opens a case fully; returns the bytes of the tensors it produced (held by `keep` until the
+ * caller drops it) when accepted, throws what the code threw otherwise.
+ */
+export function runCase(c: FuzzCase, scratch: string, keep: unknown[] = []): number {
+  let out = 0;
+  const hold = (a: ArrayBufferView) => {
+    keep.push(a);
+    out += a.byteLength;
+  };
   if (c.kind === "safetensors") {
     const reader = bytesReader(c.files.get("file.safetensors")!);
     const index = readSafetensorsIndex(reader);
-    for (const e of index.entries.values()) readSafetensorsTensor(reader, e);
-    return;
+    for (const e of index.entries.values()) hold(readSafetensorsTensor(reader, e).data);
+    return out;
   }
   if (c.kind === "bin") {
     const ckpt = readTorchIndex(bytesReader(c.files.get("pytorch_model.bin")!), { inflateRaw: nodeInflateRaw });
-    for (const t of ckpt.tensors.values()) readTorchTensor(ckpt, t);
-    return;
+    for (const t of ckpt.tensors.values()) hold(readTorchTensor(ckpt, t).data);
+    return out;
   }
   const dir = fs.mkdtempSync(path.join(scratch, "case-"));
   try {
     for (const [f, bytes] of c.files) fs.writeFileSync(path.join(dir, f), bytes);
-    loadPretrained(dir, referenceBackend, { log: () => {}, memoryBudget: 1 << 30 });
+    const m = loadPretrained(dir, referenceBackend, { log: () => {}, memoryBudget: 1 << 30 }).model;
+    for (const v of m.parameters.values()) hold(v.data);
+    return out;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
