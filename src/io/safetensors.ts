@@ -6,18 +6,24 @@
 // optional "__metadata__" string→string map. All tensor data is little-endian.
 //
 // Contract:
-// - `parseSafetensors` validates everything before trusting it: a truncated or malformed input
-//   throws a `SafetensorsError` naming the file (when known), the tensor and the problem. It never
-//   allocates more than the input size, and never throws any other error type for bad input.
-//   Tensors must tile the data buffer exactly (no gaps, overlaps or trailing bytes).
+// - `readSafetensorsIndex(reader)` reads only the header, through a ByteReader (a file on disk is
+//   never read whole), and validates everything before trusting it: a truncated, malformed or
+//   ambiguous input throws a `SafetensorsError` naming the file (when known), the tensor and the
+//   problem, never any other error type. The header's structure is bounded before JSON.parse runs
+//   (depth 3, SAFETENSORS_HEADER_LIMITS entries, shapes of rank <= 64), so a hostile header costs
+//   time and memory linear in its size and small; duplicate names, duplicate or unknown entry
+//   fields are refused. Tensors must tile the data buffer exactly (no gaps, overlaps or trailing
+//   bytes). `readSafetensorsTensor` / `readFloatsInto` then read one tensor at a time.
 // - Floating-point tensors (F32, F16, BF16, and F64 narrowed) are returned as fresh Float32Arrays;
 //   F16/BF16 widening is exact. I32 → Int32Array, I64 → BigInt64Array, U8 (and BOOL) →
-//   Uint8Array. Returned arrays never alias the input buffer.
+//   Uint8Array. Returned arrays never alias the input buffer. `parseSafetensors(bytes)` and
+//   `readSafetensorsFile(path)` read every tensor (index + reads).
 // - `serializeSafetensors` writes tensors in the order given (a Map keeps insertion order; note a
 //   plain object lists integer-like keys first), "__metadata__" first in the header, and pads the
 //   header with spaces to a multiple of 8 bytes like the reference writer. Float32Array data may
 //   be stored as F16 or BF16 with round-to-nearest-even.
-// - `writeSafetensorsFile` is atomic: temp file in the same directory, fsync, rename, fsync dir.
+// - `writeSafetensorsFile` is atomic: temp file in the same directory, fsync, rename, fsync dir;
+//   `writeSafetensorsFileLazy` writes tensor by tensor (one tensor in memory at a time).
 // - Parsing returns tensors in data-buffer order, so write → read preserves the order.
 
 import { writeFileAtomic, writeFileAtomicStreamed } from "./atomic-write.js";
