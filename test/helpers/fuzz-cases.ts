@@ -20,7 +20,7 @@ import { readSafetensorsIndex, readSafetensorsTensor, SafetensorsError, serializ
 import { readTorchIndex, readTorchTensor } from "../../src/io/torch-bin.js";
 import { readZipDirectory, readZipEntry } from "../../src/io/zip.js";
 import { ConfigError } from "../../src/models/config.js";
-import { PerceiverAR } from "../../src/models/perceiver-ar.js";
+import { PerceiverAR, seededUniform as rng } from "../../src/models/perceiver-ar.js";
 import { buildZip } from "./zip-writer.js";
 import { GOLDEN_ROOT, REPO_ROOT } from "./golden.js";
 
@@ -40,18 +40,6 @@ interface Bases {
   safetensors: Uint8Array[];
   bins: Uint8Array[];
   folders: Map<string, Uint8Array>[];
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let cached: Bases | undefined;
