@@ -18,13 +18,17 @@ import { evalCommand, type EvalFlags } from "./eval.js";
 import { sampleCommand, type SampleFlags } from "./sample.js";
 import { fetchDataset, type DatasetName } from "../data/dataset-cache.js";
 import { CheckpointError } from "../io/checkpoint.js";
+import { SafetensorsError } from "../io/safetensors.js";
+import { registerConvertCommand } from "./convert.js";
+import { registerExportCommand } from "./export.js";
+import { resolveModelPath } from "./model-source.js";
 import { NonFiniteError } from "../train/grad-clip.js";
 import { defaultFlag, TRAINING_DEFAULTS, type TrainingDefaultName } from "../train/defaults.js";
 
 const VERSION = JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
 
 /** Errors that are the user's to fix: printed as one line, exit code 2. */
-const EXPECTED_ERRORS: (abstract new (...args: never[]) => Error)[] = [UsageError, ConfigError, RangeError, SyntaxError, CheckpointError, NonFiniteError, WarmStartError];
+const EXPECTED_ERRORS: (abstract new (...args: never[]) => Error)[] = [UsageError, ConfigError, RangeError, SyntaxError, CheckpointError, SafetensorsError, NonFiniteError, WarmStartError];
 
 /** `--backend` and `--threads`, which every command that computes takes. */
 function backendOptions(c: Command): Command {
@@ -41,7 +45,7 @@ function withDefault(name: TrainingDefaultName, value: string, description: stri
 function addInfo(program: Command): void {
   program
     .command("info")
-    .description("show a model config, its parameter count and memory estimates")
+    .description("show a model config, its parameter count and memory estimates (of a preset, a config, or a model folder / hub id given first)")
     .option("-p, --preset <name>", `start from a preset (${presetNames().join(", ")})`)
     .option("-c, --config <path>", "a config.json file or a model folder")
     .option("-b, --batch-size <n>", "batch size for the training estimate", "1")
@@ -56,14 +60,17 @@ Examples:
   perceiver-ar info --preset standard
   perceiver-ar info --preset standard --max-seq-len 65536
   perceiver-ar info --config runs/text/checkpoint
+  perceiver-ar info krasserm/perceiver-ar-clm-base
 
 Presets:
 ${Object.entries(PRESETS)
   .map(([k, p]) => `  ${k.padEnd(16)} ${p.description}`)
   .join("\n")}`,
     )
-    .action((opts: { preset?: string; config?: string; batchSize: string }, cmd: Command) => {
-      const cfg = resolveModelConfig(opts, cmd.args);
+    .action(async (opts: { preset?: string; config?: string; batchSize: string }, cmd: Command) => {
+      const [first, ...rest] = cmd.args;
+      const model = first !== undefined && !first.startsWith("-") ? await resolveModelPath(first, { configOnly: true }) : undefined;
+      const cfg = model !== undefined ? resolveModelConfig({ ...opts, config: model }, rest) : resolveModelConfig(opts, cmd.args);
       console.log(describeConfig(cfg as never, { batchSize: Number(opts.batchSize) }));
     });
 }
@@ -174,7 +181,7 @@ function addData(program: Command): void {
 }
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: ((program: Command) => void)[] = [addInfo, addTrain, addEval, addSample, addData];
+const COMMANDS: ((program: Command) => void)[] = [addInfo, addTrain, addEval, addSample, registerConvertCommand, registerExportCommand, addData];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -7,6 +7,7 @@ import type { GenerateOptions } from "../generate/generate.js";
 import type { SampleRequest } from "../tasks/task.js";
 import { openModel, selectBackend, taskFor, type BackendFlags } from "./common.js";
 import { integerFlag, numberFlag, optionalIntegerFlag } from "./flags.js";
+import { resolveModelPath } from "./model-source.js";
 
 export interface SampleFlags extends BackendFlags {
   prompt?: string;
@@ -41,7 +42,7 @@ function sampling(flags: SampleFlags, modelMaxLatents: number): Omit<GenerateOpt
 
 export async function sampleCommand(modelPath: string, flags: SampleFlags): Promise<void> {
   const backend = selectBackend(flags);
-  const { model, dir } = openModel(modelPath, backend);
+  const { model, dir } = openModel(await resolveModelPath(modelPath), backend);
   const task = taskFor(dir, { task: (flags.task ?? "text") as never });
   let wroteText = false;
   const request: SampleRequest = {

@@ -33,6 +33,8 @@ export interface ModelInitOptions {
   seed?: number;
   /** Uniform [0, 1) source for the initialisation. */
   random?: () => number;
+  /** Initial values by parameter name (e.g. from a checkpoint); `undefined` = random init. Called before each parameter is allocated. */
+  weights?: (name: string, shape: readonly number[]) => Float32Array | undefined;
 }
 
 /** Token ids of a batch: nested arrays (batch rows of equal length) or a row-major (batch, seqLen) Int32Array with its shape. */
@@ -85,7 +87,11 @@ export class PerceiverAR {
     this.config = makeConfig(config as Record<string, unknown>);
     this.backend = backend;
     this.store = new ParameterStore();
+    const weights = options.weights;
+    const add = this.store.add.bind(this.store);
+    if (weights !== undefined) this.store.add = (name, shape, init) => add(name, shape, weights(name, shape) ?? init);
     this.initParameters(options.random ?? seededUniform(options.seed ?? 0));
+    if (weights !== undefined) this.store.add = add;
   }
 
   get numParameters(): number {
