@@ -9,7 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { makeConfig, toReferenceConfig } from "../models/config.js";
-import { INV_FREQ_BUFFER, PerceiverAR } from "../models/perceiver-ar.js";
+import { PerceiverAR } from "../models/perceiver-ar.js";
+import { INV_FREQ_BUFFER } from "../nn/parameter-names.js";
 import { readSafetensorsFile, writeSafetensorsFile, type StoredTensor, type WritableTensor } from "./safetensors.js";
 import { writeFileAtomic } from "./atomic-write.js";
 
