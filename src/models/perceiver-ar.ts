@@ -13,6 +13,7 @@ import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
 import { argmaxHits, crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
 import { gatherRows } from "../ops/gather-rows.js";
+import type { RotaryAngles } from "../ops/rotary.js";
 import { rows } from "../ops/rows.js";
 import { createCrossAttentionLayer, crossAttentionLayer, type CrossAttentionLayerParams } from "../nn/cross-attention-layer.js";
 import { createEmbedding, embed, type EmbeddingParams } from "../nn/embedding.js";
@@ -128,28 +129,25 @@ export class PerceiverAR {
    * with `zeroGrads()`, or let them accumulate over micro-batches).
    */
   lossAndGrad(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions = {}): LossResult {
-    const prep = this.prepare(ids, options);
-    const lab = this.prepareLabels(labels, prep);
-    const g = new Graph(options.backend ?? this.backend, true, this.pool);
-    const logits = this.logits(g, prep, options);
-    const { loss, count } = crossEntropy(g, logits, lab, IGNORE_INDEX);
-    const value = loss.data[0];
-    if (count > 0) g.backward(loss);
-    g.release(); // every intermediate goes back to the pool; parameter gradients are not pooled
-    return { loss: value, count };
+    return this.score(ids, labels, options, true);
   }
 
-  /** Mean cross-entropy without gradients. */
+  /** Mean cross-entropy without gradients, and the number of correct argmax predictions. */
   loss(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions = {}): LossResult {
+    return this.score(ids, labels, options, false);
+  }
+
+  private score(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions, withGrad: boolean): LossResult {
     const prep = this.prepare(ids, options);
     const lab = this.prepareLabels(labels, prep);
-    const g = new Graph(options.backend ?? this.backend, false, this.pool);
-    const logits = this.logits(g, prep, options);
+    const g = new Graph(options.backend ?? this.backend, withGrad, this.pool);
+    const logits = this.logits(g, prep, options); // (B, M, V)
     const { loss, count } = crossEntropy(g, logits, lab, IGNORE_INDEX);
-    const value = loss.data[0];
-    const correct = argmaxHits(logits.data, lab, this.config.vocabSize, IGNORE_INDEX);
-    g.release();
-    return { loss: value, count, correct };
+    const result: LossResult = { loss: loss.data[0], count };
+    if (withGrad && count > 0) g.backward(loss);
+    if (!withGrad) result.correct = argmaxHits(logits.data, lab, this.config.vocabSize, IGNORE_INDEX);
+    g.release(); // every intermediate goes back to the pool; parameter gradients are not pooled
+    return result;
   }
 
   zeroGrads(): void {
@@ -211,24 +209,11 @@ export class PerceiverAR {
 
     // The prefix the latents attend to: x[:, :P], or (training with cross-attention dropout) a
     // random subset of its rows. The keys are the prefix rows, then the latents: with the whole
-    // prefix, every row of x, so their angles and padding are those of x.
+    // prefix that is every row of x, so their angles and padding are those of x.
     const keep = options.training && c.crossAttentionDropout > 0 && P > 0 ? P - Math.floor(P * c.crossAttentionDropout) : P;
-    let prefix: Var | null = null; // (B, keep, C)
-    let keyAngles = angles; // (B·(keep + M), r)
-    let keyPad = padMask; // (B, keep + M)
-    if (keep === P) {
-      if (P > 0) prefix = rows(g, x, 0, P); // x[:, :P]
-    } else {
-      if (options.random === undefined) throw new Error("training with cross-attention dropout needs options.random");
-      const keyRows = keptRows(B, N, P, keep, options.random); // (B·(keep + M)) rows of x
-      const prefixRows = new Int32Array(B * keep);
-      for (let b = 0; b < B; b++) prefixRows.set(keyRows.subarray(b * (keep + M), b * (keep + M) + keep), b * keep);
-      if (keep > 0) prefix = gatherRows(g, x, prefixRows, [B, keep]);
-      keyAngles = selectAngles(angles, keyRows, alloc);
-      keyPad = padMask === null ? null : Uint8Array.from(keyRows, (r) => padMask[r]);
-    }
+    const keys = keep === P ? { prefix: P > 0 ? rows(g, x, 0, P) : null, angles, pad: padMask } : droppedPrefix(g, x, angles, padMask, prep, keep, options.random);
 
-    let h = crossAttentionLayer(g, L.crossAttention, latents, prefix, { heads: c.numHeads, rotary: { q: latentAngles, k: keyAngles }, keyPad }); // (B, M, C)
+    let h = crossAttentionLayer(g, L.crossAttention, latents, keys.prefix, { heads: c.numHeads, rotary: { q: latentAngles, k: keys.angles }, keyPad: keys.pad }); // (B, M, C)
     for (let l = 0; l < L.selfAttention.length; l++) {
       const rotary = selfAttentionUsesRotary(c, l) ? { q: latentAngles, k: latentAngles } : null;
       h = selfAttentionLayer(g, L.selfAttention[l], h, { heads: c.numHeads, rotary }); // (B, M, C)
@@ -242,20 +227,29 @@ export function selfAttentionUsesRotary(c: PerceiverARConfig, l: number): boolea
   return c.numSelfAttentionRotaryLayers === -1 || l < c.numSelfAttentionRotaryLayers;
 }
 
-/**
- * Rows of x (B·N rows) that the cross-attention's keys come from under dropout: per batch element,
- * `keep` random prefix rows (sorted) and then the M latent rows; (B·(keep + M)).
- */
-function keptRows(B: number, N: number, P: number, keep: number, random: () => number): Int32Array {
-  const M = N - P;
-  const out = new Int32Array(B * (keep + M));
+/** The cross-attention's key inputs: prefix rows (B, P', C), the key angle table (B·(P' + M), r) and padding (B, P' + M). */
+interface CrossAttentionKeys {
+  prefix: Var | null;
+  angles: RotaryAngles;
+  pad: Uint8Array | null;
+}
+
+/** Cross-attention dropout: per batch element `keep` random prefix rows of x (B, N, C) in order, then the latents. */
+function droppedPrefix(g: Graph, x: Var, angles: RotaryAngles, padMask: Uint8Array | null, prep: Prepared, keep: number, random: (() => number) | undefined): CrossAttentionKeys {
+  if (random === undefined) throw new Error("training with cross-attention dropout needs options.random");
+  const { B, N, P, M } = prep;
+  const prefixRows = new Int32Array(B * keep); // rows of x (B·N)
+  const keyRows = new Int32Array(B * (keep + M));
   for (let b = 0; b < B; b++) {
     const kept = randomSubset(P, keep, random);
-    const o = b * (keep + M);
-    for (let i = 0; i < keep; i++) out[o + i] = b * N + kept[i];
-    for (let i = 0; i < M; i++) out[o + keep + i] = b * N + P + i;
+    for (let i = 0; i < keep; i++) prefixRows[b * keep + i] = keyRows[b * (keep + M) + i] = b * N + kept[i];
+    for (let i = 0; i < M; i++) keyRows[b * (keep + M) + keep + i] = b * N + P + i;
   }
-  return out;
+  return {
+    prefix: keep > 0 ? gatherRows(g, x, prefixRows, [B, keep]) : null, // (B, keep, C)
+    angles: selectAngles(angles, keyRows, (n) => g.alloc(n)),
+    pad: padMask === null ? null : Uint8Array.from(keyRows, (r) => padMask[r]),
+  };
 }
 
 /** `count` distinct sorted indices from [0, n), uniformly (partial Fisher-Yates). */

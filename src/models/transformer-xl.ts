@@ -28,7 +28,9 @@
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
 import { crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
+import { concatSeq } from "../ops/concat.js";
 import type { RotaryAngles } from "../ops/rotary.js";
+import { lastRows } from "../ops/rows.js";
 import { createEmbedding, embed, type EmbeddingParams } from "../nn/embedding.js";
 import { INV_FREQ_BUFFER, selfAttentionLayerNames } from "../nn/parameter-names.js";
 import { normalInit, ParameterStore } from "../nn/parameters.js";
@@ -225,9 +227,9 @@ export class TransformerXL {
     const { q: qAngles, kv: kvAngles } = this.angles(B, Lm, S);
 
     let x = embed(g, this.layers.embedding, ids, null, [B, S]); // (B, S, C)
-    const inputs: Float32Array[] = [];
+    const inputs: Var[] = [];
     for (let l = 0; l < c.numLayers; l++) {
-      inputs.push(x.data); // layer l's input states (B, S, C), cached below
+      inputs.push(x); // layer l's input states (B, S, C), kept in the memory below
       const mem = Lm > 0 ? new Var(memory.states[l], false) : null; // (B, Lm, C), detached
       x = selfAttentionLayer(g, this.layers.selfAttention[l], x, { heads: c.numHeads, rotary: { q: qAngles, k: kvAngles }, memory: mem }); // (B, S, C)
     }
@@ -235,23 +237,11 @@ export class TransformerXL {
     return { logits, newMemory: this.updateMemory(memory, inputs, B, S) };
   }
 
-  /** newMem_l = last min(memLen, Lm + S) positions of concat(mem_l, input_l), per batch row. */
-  private updateMemory(memory: XLMemory, inputs: Float32Array[], B: number, S: number): XLMemory {
-    const C = this.config.numChannels;
-    const Lm = memory.length;
-    const len = Math.min(this.config.memLen, Lm + S);
-    const fromMem = Math.max(0, len - S); // rows taken from the end of the old memory
-    const fromSeg = len - fromMem; // rows taken from the end of the segment
-    const states = inputs.map((input, l) => {
-      const old = memory.states[l].data; // (B, Lm, C)
-      const out = new Float32Array(B * len * C); // (B, len, C)
-      for (let b = 0; b < B; b++) {
-        const dst = b * len * C;
-        if (fromMem > 0) out.set(old.subarray((b * Lm + Lm - fromMem) * C, (b + 1) * Lm * C), dst);
-        out.set(input.subarray((b * S + S - fromSeg) * C, (b + 1) * S * C), dst + fromMem * C);
-      }
-      return new Tensor([B, len, C], out);
-    });
+  /** newMem_l = the last min(memLen, Lm + S) positions of concat(mem_l, input_l), detached copies. */
+  private updateMemory(memory: XLMemory, inputs: Var[], B: number, S: number): XLMemory {
+    const len = Math.min(this.config.memLen, memory.length + S);
+    const g = new Graph(this.backend, false); // plain copies: nothing is recorded
+    const states = inputs.map((x, l) => lastRows(g, concatSeq(g, new Var(memory.states[l]), x), len).value); // (B, len, C)
     return { states, batch: B, length: len };
   }
 

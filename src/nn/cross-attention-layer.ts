@@ -47,6 +47,7 @@ export function crossAttentionLayer(g: Graph, p: CrossAttentionLayerParams, late
   const Mq = o.queryRows ?? M;
   const q = norm(g, latents, p.qNorm); // (B, M, C)
   const kv = prefix === null ? q : concatSeq(g, norm(g, prefix, p.kvNorm), q); // (B, P + M, C)
-  const a = multiHeadAttention(g, p.attention, lastRows(g, q, Mq), kv, forLastQueries(g, o, B, M, Mq)); // (B, Mq, C)
-  return residualMlp(g, p.mlp, add(g, lastRows(g, latents, Mq), a)); // (B, Mq, C)
+  const attn = multiHeadAttention(g, p.attention, lastRows(g, q, Mq), kv, forLastQueries(g, o, B, M, Mq)); // (B, Mq, C)
+  const h = add(g, lastRows(g, latents, Mq), attn); // h = latents + attn(ln_q(latents) -> kv)
+  return residualMlp(g, p.mlp, h); //                  h = h + mlp(ln(h))
 }

@@ -46,6 +46,7 @@ export function selfAttentionLayer(g: Graph, p: SelfAttentionLayerParams, x: Var
   const Tq = o.queryRows ?? T;
   const n = norm(g, x, p.norm); // (B, T, C)
   const kv = o.memory ? concatSeq(g, norm(g, o.memory, p.norm), n) : n; // (B, Lm + T, C)
-  const a = multiHeadAttention(g, p.attention, lastRows(g, n, Tq), kv, forLastQueries(g, o, B, T, Tq)); // (B, Tq, C)
-  return residualMlp(g, p.mlp, add(g, lastRows(g, x, Tq), a)); // (B, Tq, C)
+  const attn = multiHeadAttention(g, p.attention, lastRows(g, n, Tq), kv, forLastQueries(g, o, B, T, Tq)); // (B, Tq, C)
+  const h = add(g, lastRows(g, x, Tq), attn); // x = x + attn(ln(x))
+  return residualMlp(g, p.mlp, h); //           x = x + mlp(ln(x))
 }
