@@ -40,7 +40,6 @@ import type { RotaryAngles } from "../ops/rotary.js";
 import { crossAttentionLayer } from "../nn/cross-attention-layer.js";
 import { embed } from "../nn/embedding.js";
 import type { KeyValueCache } from "../nn/multi-head-attention.js";
-import { INV_FREQ_BUFFER } from "../nn/parameter-names.js";
 import { rotaryAngles } from "../nn/rotary-angles.js";
 import { selfAttentionLayer } from "../nn/self-attention-layer.js";
 import { tiedOutput } from "../nn/tied-output.js";
@@ -116,7 +115,7 @@ export class CachedDecoder {
     this.maxPrefix = eff.maxSeqLen - eff.maxLatents;
     const C = (this.C = c.numChannels);
     this.rotDim = rotatedChannelsPerHead(c);
-    this.invFreq = model.store.buffers.get(INV_FREQ_BUFFER)!.data;
+    this.invFreq = model.layers.rotaryInvFreq;
     // Slack rows let the window slide for a while before compaction (amortised copy cost).
     this.capacity = this.maxWindow + Math.max(16, Math.ceil(this.maxWindow / 4));
     this.X = new Float32Array(this.capacity * C);

@@ -60,6 +60,8 @@ export interface LossResult {
 /** A model's parameters bound once into typed objects (the same Vars as `parameters`, by layer). */
 export interface PerceiverARLayers {
   embedding: EmbeddingParams;
+  /** The rotary inverse frequencies (r/2), the data of the INV_FREQ_BUFFER buffer. */
+  rotaryInvFreq: Float32Array;
   crossAttention: CrossAttentionLayerParams;
   selfAttention: SelfAttentionLayerParams[];
   output: OutputHeadParams;
@@ -107,14 +109,15 @@ export class PerceiverAR {
     const ps = this.store;
     const embedding = createEmbedding(ps, c.vocabSize, C, c.absPosEmb ? c.maxSeqLen : null, init);
     const rot = rotatedChannelsPerHead(c);
-    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([rot / 2], rotaryInverseFrequencies(rot)));
+    const rotaryInvFreq = rotaryInverseFrequencies(rot);
+    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([rot / 2], rotaryInvFreq));
     const crossAttention = createCrossAttentionLayer(ps, CROSS_ATTENTION, C, c.crossAttentionWideningFactor, init);
     const selfAttention: SelfAttentionLayerParams[] = [];
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
       selfAttention.push(createSelfAttentionLayer(ps, selfAttentionLayerNames(l), C, c.selfAttentionWideningFactor, init));
     }
     const output = createOutputHead(ps, embedding.token, c);
-    return { embedding, crossAttention, selfAttention, output };
+    return { embedding, rotaryInvFreq, crossAttention, selfAttention, output };
   }
 
   /** Logits (B, M, V) for the latent positions; no gradients recorded. */
@@ -203,7 +206,7 @@ export class PerceiverAR {
     const L = this.layers;
 
     const x = embed(g, L.embedding, ids, positions, [B, N]); // (B, N, C)
-    const angles = rotaryAngles(positions, this.store.buffers.get(INV_FREQ_BUFFER)!.data, alloc); // (B·N, r)
+    const angles = rotaryAngles(positions, L.rotaryInvFreq, alloc); // (B·N, r)
     const latents = rows(g, x, P, M); // (B, M, C): x[:, P:]
     const latentAngles = angleRows(angles, B, N, P, M, alloc); // (B·M, r)
 

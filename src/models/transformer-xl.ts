@@ -135,7 +135,7 @@ export class TransformerXL {
   readonly config: TransformerXLConfig;
   readonly store: ParameterStore;
   backend: Backend;
-  readonly layers: { embedding: EmbeddingParams; selfAttention: SelfAttentionLayerParams[]; output: OutputHeadParams };
+  readonly layers: { embedding: EmbeddingParams; rotaryInvFreq: Float32Array; selfAttention: SelfAttentionLayerParams[]; output: OutputHeadParams };
   private angleCache: { key: string; q: RotaryAngles; kv: RotaryAngles } | null = null;
 
   constructor(config: Partial<TransformerXLConfig>, backend: Backend, options: { seed?: number; random?: () => number } = {}) {
@@ -166,10 +166,11 @@ export class TransformerXL {
     const ps = this.store;
     const embedding = createEmbedding(ps, c.vocabSize, C, null, init);
     const headDim = C / c.numHeads;
-    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([headDim / 2], rotaryInverseFrequencies(headDim)));
+    const rotaryInvFreq = rotaryInverseFrequencies(headDim);
+    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([headDim / 2], rotaryInvFreq));
     const selfAttention: SelfAttentionLayerParams[] = [];
     for (let l = 0; l < c.numLayers; l++) selfAttention.push(createSelfAttentionLayer(ps, selfAttentionLayerNames(l), C, c.wideningFactor, init));
-    return { embedding, selfAttention, output: createOutputHead(ps, embedding.token, c) };
+    return { embedding, rotaryInvFreq, selfAttention, output: createOutputHead(ps, embedding.token, c) };
   }
 
   /** A memory with no positions (the start of a sequence). */
@@ -249,7 +250,7 @@ export class TransformerXL {
   private angles(B: number, Lm: number, S: number): { q: RotaryAngles; kv: RotaryAngles } {
     const key = `${B}:${Lm}:${S}`;
     if (this.angleCache?.key === key) return this.angleCache;
-    const invFreq = this.store.buffers.get(INV_FREQ_BUFFER)!.data;
+    const invFreq = this.layers.rotaryInvFreq;
     const T = Lm + S;
     const qPos = new Int32Array(B * S);
     const kvPos = new Int32Array(B * T);

@@ -19,7 +19,6 @@
 // latent query and the latent keys inside the cross-attention see their rotary offset moved by Δ.
 // (Rotary-only models have no table to re-map: every offset simply grows, so nothing is rotated.)
 
-import { INV_FREQ_BUFFER } from "../nn/parameter-names.js";
 import { rotatedChannelsPerHead, type PerceiverARConfig } from "./config.js";
 import type { PerceiverAR } from "./perceiver-ar.js";
 
@@ -51,7 +50,7 @@ export function warmStart(target: PerceiverAR, source: PerceiverAR): void {
     if (from !== undefined) buffer.data.set(from.data);
   }
   if (t.absPosEmb && t.maxSeqLen !== s.maxSeqLen) {
-    const invFreq = target.store.buffers.get(INV_FREQ_BUFFER)!.data;
+    const invFreq = target.layers.rotaryInvFreq;
     const q = target.layers.crossAttention.attention.q.data;
     rotateQueryRows(q, t.numChannels, t.numHeads, rotatedChannelsPerHead(t), invFreq, -(t.maxSeqLen - s.maxSeqLen));
   }
