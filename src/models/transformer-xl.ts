@@ -131,11 +131,20 @@ export interface XLCallOptions {
   backend?: Backend;
 }
 
+/** The parameters bound once into typed objects (the same Vars as `parameters`, by layer). */
+export interface TransformerXLLayers {
+  embedding: EmbeddingParams;
+  /** The rotary inverse frequencies (headDim / 2) of every layer. */
+  rotaryInvFreq: Float32Array;
+  selfAttention: SelfAttentionLayerParams[];
+  output: OutputHeadParams;
+}
+
 export class TransformerXL {
   readonly config: TransformerXLConfig;
   readonly store: ParameterStore;
   backend: Backend;
-  readonly layers: { embedding: EmbeddingParams; rotaryInvFreq: Float32Array; selfAttention: SelfAttentionLayerParams[]; output: OutputHeadParams };
+  readonly layers: TransformerXLLayers;
   private angleCache: { key: string; q: RotaryAngles; kv: RotaryAngles } | null = null;
 
   constructor(config: Partial<TransformerXLConfig>, backend: Backend, options: { seed?: number; random?: () => number } = {}) {
@@ -159,7 +168,7 @@ export class TransformerXL {
   }
 
   /** Every parameter, created through `store.add`. */
-  private createLayers(u: () => number): TransformerXL["layers"] {
+  private createLayers(u: () => number): TransformerXLLayers {
     const c = this.config;
     const C = c.numChannels;
     const init = normalInit(u, c.initScale);
