@@ -1,5 +1,6 @@
 // Every autograd op's backward against finite differences, on random inputs of several shapes
-// (odd sizes and size-1 dimensions included), on the reference backend.
+// (odd sizes and size-1 dimensions included), on the reference backend; the rows op also on the
+// native backend, value for value against the reference.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -14,6 +15,9 @@ import { gelu } from "../src/ops/gelu.js";
 import { layerNorm } from "../src/ops/layer-norm.js";
 import { linear } from "../src/ops/linear.js";
 import { rotary } from "../src/ops/rotary.js";
+import { lastRows, rows } from "../src/ops/rows.js";
+import { loadNativeBackend } from "../src/backend/native/index.js";
+import type { Backend } from "../src/backend/backend.js";
 import { rotaryAngles, rotaryInverseFrequencies } from "../src/nn/rotary-angles.js";
 import { Tensor } from "../src/tensor.js";
 import { gradCheck, randn, type OpBuilder } from "./helpers/gradcheck.js";
@@ -61,6 +65,35 @@ describe("finite-difference gradients", () => {
 
   it("sequence concat", () => {
     check("concat", (g, [a, b]) => concatSeq(g, a, b), [t([2, 3, 4], 15), t([2, 1, 4], 16)]);
+  });
+
+  it("rows: a slice of sequence positions, on every backend and equal to the reference", () => {
+    const native = loadNativeBackend();
+    const backends: Backend[] = native === null ? [be] : [be, native];
+    const cases: Array<[number, number, number, number, number]> = [[1, 5, 3, 0, 5], [2, 7, 4, 3, 4], [3, 6, 1, 0, 2], [2, 5, 3, 4, 1], [1, 1, 2, 0, 1]];
+    for (const [B, T, C, start, count] of cases) {
+      const x = t([B, T, C], 40 + T);
+      const outs = backends.map((backend) => {
+        const { errors } = gradCheck(backend, (g, [v]) => rows(g, v, start, count), [x]);
+        assert.ok(errors[0] < TOL, `rows ${B}x${T}x${C} [${start}, +${count}) on ${backend.name}: gradient error ${errors[0]}`);
+        // Forward and backward once more, to compare the backends value for value.
+        const v = new Var(x.clone(), true);
+        const g = new Graph(backend, true);
+        const y = rows(g, v, start, count);
+        y.grad.set(randn(y.value.size, 3));
+        g.backward(y, false);
+        return { y: y.data.slice(), dx: v.grad.slice() };
+      });
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < count; i++) {
+          for (let c = 0; c < C; c++) assert.equal(outs[0].y[(b * count + i) * C + c], x.data[(b * T + start + i) * C + c], "y = x[:, start : start + count]");
+        }
+      }
+      for (const o of outs.slice(1)) {
+        assert.deepEqual(o.y, outs[0].y, "forward equals the reference backend's");
+        assert.deepEqual(o.dx, outs[0].dx, "backward equals the reference backend's");
+      }
+    }
   });
 
   it("rotary on the first r channels of each head", () => {
@@ -116,6 +149,16 @@ describe("op input validation", () => {
   });
   it("attention: key padding mask of the wrong length", () => {
     assert.throws(() => attention(g(), v([1, 2, 4]), v([1, 3, 4]), v([1, 3, 4]), { heads: 2, causalOffset: 1, keyPad: new Uint8Array(2) }), /keyPad has 2 entries, expected 3/);
+  });
+  it("rows: range and rank checks; lastRows", () => {
+    assert.throws(() => rows(g(), v([2, 5, 3]), 3, 3), /rows: count 3 must be an integer in \[0, 2\] \(start 3 of 5 rows\)/);
+    assert.throws(() => rows(g(), v([2, 5, 3]), -1, 1), /rows: start -1 must be an integer in \[0, 5\]/);
+    assert.throws(() => rows(g(), v([2, 5, 3]), 1.5, 1), /rows: start 1.5/);
+    assert.throws(() => rows(g(), v([5, 3]), 0, 1), /rows: input must be \(batch, seq, channels\)/);
+    assert.deepEqual(rows(g(), v([2, 5, 3]), 5, 0).shape, [2, 0, 3]);
+    const x = v([2, 5, 3]);
+    assert.equal(lastRows(g(), x, 5), x, "all rows: the input itself");
+    assert.deepEqual(lastRows(g(), x, 2).shape, [2, 2, 3]);
   });
   it("layerNorm: channel mismatch", () => {
     assert.throws(() => layerNorm(g(), v([2, 3]), v([4]), v([4])), /does not match 4 channels/);
