@@ -7,15 +7,14 @@ import { describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import type { Backend } from "../src/backend/backend.js";
 import { loadModel } from "../src/io/checkpoint.js";
-import { loadNativeBackend, nativeBackendError } from "../src/backend/native/index.js";
 import { loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
+import { nativeForTests } from "./helpers/native.js";
 
-const native = loadNativeBackend();
-if (native === null) console.log(`# native backend unavailable (${nativeBackendError}); golden tests run on the reference backend only`);
+const { native } = nativeForTests();
 const backends: Backend[] = native === null ? [referenceBackend] : [referenceBackend, native];
 
 for (const backend of backends) {
-  for (const name of ["abs", "rot"]) {
+  for (const name of ["abs", "rot", "padlat"]) {
     describe(`golden ${name} on ${backend.name}`, () => {
       const golden = loadGolden(name);
       const f = golden.forward;
