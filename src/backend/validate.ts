@@ -13,7 +13,7 @@
 // the addon's own checks use them.
 
 import { KERNELS, type Backend, type KernelName } from "./backend.js";
-import { checkFinite, checkIndices, checkInteger, checkLabels, checkRotDim, checkSize, sizeProduct } from "./checks.js";
+import { checkFinite, checkIndices, checkInteger, checkLabels, checkRotDim, checkSize } from "./checks.js";
 
 type ArrayKind = "f32" | "i32" | "u8" | "u8?";
 type ScalarKind = "size" | "int" | "num" | "bool" | "attn" | "adamw";
@@ -78,80 +78,111 @@ const VALUE_CHECKS: { readonly [N in KernelName]?: (a: Args) => void } = {
 function compileChecker(kernel: KernelName): (a: Args) => void {
   const spec = KERNELS[kernel];
   const args = parseKernelArgs(spec.args);
-  const arrays = args.map((a, i) => ({ ...a, index: i })).filter((a) => a.kind in CTOR);
+  const label = (name: string) => `${kernel}: ${name}`;
+  // Sizes (size arguments and attn fields) live in numbered slots that lengths refer to.
+  const slotOf = new Map<string, number>();
+  for (const x of args) {
+    if (x.kind === "size") slotOf.set(x.name, slotOf.size);
+    if (x.kind === "attn") for (const f of ATTN_SIZES) slotOf.set(f, slotOf.size);
+  }
+  const scalars = args
+    .map((x, index) => ({ kind: x.kind, index, name: x.name, label: label(x.name), slot: slotOf.get(x.name) ?? -1 }))
+    .filter((x) => !(x.kind in CTOR));
+  const attnLabels = (name: string) => ({
+    sizes: ATTN_SIZES.map((f) => ({ field: f, label: label(`${name}.${f}`), slot: slotOf.get(f) as number })),
+    causalOffset: label(`${name}.causalOffset`),
+    scale: label(`${name}.scale`),
+  });
+  const attn = scalars.filter((x) => x.kind === "attn").map((x) => attnLabels(x.name))[0];
+  const adamwLabels = (name: string) => ADAMW_FIELDS.map((f) => ({ field: f, label: label(`${name}.${f}`) }));
+  const adamw = scalars.filter((x) => x.kind === "adamw").map((x) => adamwLabels(x.name))[0];
+  const arrays = args
+    .map((x, index) => ({ ...x, index }))
+    .filter((x) => x.kind in CTOR)
+    .map((x) => ({
+      index: x.index,
+      name: x.name,
+      label: label(x.name),
+      ctor: CTOR[x.kind as ArrayKind],
+      nullable: x.kind === "u8?",
+      length: x.length,
+      slots: (x.length ?? []).filter((f): f is string => typeof f === "string").map((f) => slotOf.get(f) as number),
+      literal: (x.length ?? []).reduce<number>((p, f) => (typeof f === "number" ? p * f : p), 1),
+    }));
   const writes = spec.writes.map((w) => {
-    const i = args.findIndex((a) => a.name === w);
-    if (i < 0) throw new Error(`KERNELS.${kernel}: writes ${w}, which is not an argument`);
-    return i;
+    const i = arrays.findIndex((x) => x.name === w);
+    if (i < 0) throw new Error(`KERNELS.${kernel}: writes ${w}, which is not an array argument`);
+    return { at: i, allowed: spec.mayAlias?.[w] ?? [] };
   });
   const valueCheck = VALUE_CHECKS[kernel];
-  const where = (name: string) => `${kernel}: ${name}`;
+  const slots = new Float64Array(slotOf.size);
+  const need = new Float64Array(arrays.length);
+  const signature = `${kernel}: expected ${args.length} arguments (${spec.args})`;
 
   return (a) => {
-    if (a.length !== args.length) throw new TypeError(`${kernel}: expected ${args.length} arguments (${spec.args}), got ${a.length}`);
-    const sizes: Record<string, number> = {};
-    for (let i = 0; i < args.length; i++) {
-      const { kind, name } = args[i];
-      const v = a[i];
-      switch (kind) {
+    if (a.length !== args.length) throw new TypeError(`${signature}, got ${a.length}`);
+    for (const x of scalars) {
+      const v = a[x.index];
+      switch (x.kind) {
         case "size":
-          checkSize(where(name), v as number);
-          sizes[name] = v as number;
+          checkSize(x.label, v as number);
+          slots[x.slot] = v as number;
           break;
         case "int":
-          checkInteger(where(name), v as number);
+          checkInteger(x.label, v as number);
           break;
         case "num":
-          checkFinite(where(name), v as number);
+          checkFinite(x.label, v as number);
           break;
         case "bool":
-          if (typeof v !== "boolean") throw new TypeError(`${where(name)} must be a boolean, got ${typeof v}`);
+          if (typeof v !== "boolean") throw new TypeError(`${x.label} must be a boolean, got ${typeof v}`);
           break;
         case "attn": {
-          if (v === null || typeof v !== "object") throw new TypeError(`${where(name)} must be an AttentionShape object`);
+          if (v === null || typeof v !== "object") throw new TypeError(`${x.label} must be an AttentionShape object`);
           const s = v as Record<string, number | null>;
-          for (const f of ATTN_SIZES) {
-            checkSize(where(`${name}.${f}`), s[f] as number);
-            sizes[f] = s[f] as number;
+          for (const f of attn.sizes) {
+            checkSize(f.label, s[f.field] as number);
+            slots[f.slot] = s[f.field] as number;
           }
-          if (s.causalOffset !== null) checkInteger(where(`${name}.causalOffset`), s.causalOffset as number);
-          checkFinite(where(`${name}.scale`), s.scale as number);
+          if (s.causalOffset !== null) checkInteger(attn.causalOffset, s.causalOffset as number);
+          checkFinite(attn.scale, s.scale as number);
           break;
         }
-        case "adamw": {
-          if (v === null || typeof v !== "object") throw new TypeError(`${where(name)} must be an AdamWStep object`);
-          for (const f of ADAMW_FIELDS) checkFinite(where(`${name}.${f}`), (v as Record<string, number>)[f]);
+        case "adamw":
+          if (v === null || typeof v !== "object") throw new TypeError(`${x.label} must be an AdamWStep object`);
+          for (const f of adamw) checkFinite(f.label, (v as Record<string, number>)[f.field]);
           break;
-        }
       }
     }
-    const need: number[] = new Array(args.length).fill(0);
-    for (const { kind, name, length, index } of arrays) {
-      const v = a[index];
-      if (kind === "u8?" && v === null) continue;
-      const ctor = CTOR[kind as ArrayKind];
-      if (!(v instanceof ctor)) {
-        throw new TypeError(`${where(name)} must be a ${ctor.name}${kind === "u8?" ? " or null" : ""}, got ${describe(v)}`);
+    for (let i = 0; i < arrays.length; i++) {
+      const x = arrays[i];
+      const v = a[x.index];
+      if (x.nullable && v === null) {
+        need[i] = 0;
+        continue;
       }
-      let n = v.length;
-      if (length !== null) {
-        n = sizeProduct(where(name), ...length.map((f) => (typeof f === "number" ? f : sizes[f])));
-        if (v.length < n) {
-          throw new RangeError(`${where(name)} has ${v.length} elements, needs at least ${n} (${length.map((f) => (typeof f === "number" ? f : `${f} ${sizes[f]}`)).join(" x ")})`);
-        }
+      if (!(v instanceof x.ctor)) throw new TypeError(`${x.label} must be a ${x.ctor.name}${x.nullable ? " or null" : ""}, got ${describe(v)}`);
+      if (x.length === null) {
+        need[i] = v.length;
+        continue;
       }
-      need[index] = n;
+      let n = x.literal;
+      for (const s of x.slots) n *= slots[s];
+      if (!Number.isSafeInteger(n)) throw new RangeError(`${x.label}: size ${n} is too large`);
+      if (v.length < n) throw new RangeError(`${x.label} has ${v.length} elements, needs at least ${n} (${lengthText(x.length, slotOf, slots)})`);
+      need[i] = n;
     }
     for (const w of writes) {
-      const out = a[w] as ArrayLike<number> & ArrayBufferView;
-      const allowed = spec.mayAlias?.[args[w].name] ?? [];
-      for (const { name, index } of arrays) {
-        const x = a[index] as (ArrayLike<number> & ArrayBufferView) | null;
-        if (index === w || x === null || x.buffer !== out.buffer) continue;
-        const exact = x.byteOffset === out.byteOffset && allowed.includes(name);
-        if (!exact && overlaps(out, need[w], x, need[index])) {
-          const may = allowed.length > 0 ? ` (it may only be exactly ${allowed.join(" or ")})` : "";
-          throw new RangeError(`${kernel}: ${args[w].name}, which the kernel writes, overlaps ${name}${may}`);
+      const out = a[arrays[w.at].index] as ArrayBufferView;
+      const buffer = out.buffer;
+      for (let i = 0; i < arrays.length; i++) {
+        if (i === w.at || need[i] === 0) continue;
+        const x = a[arrays[i].index] as ArrayBufferView;
+        if (x.buffer !== buffer) continue;
+        const exact = x.byteOffset === out.byteOffset && w.allowed.includes(arrays[i].name);
+        if (!exact && overlaps(out, need[w.at], x, need[i])) {
+          const may = w.allowed.length > 0 ? ` (it may only be exactly ${w.allowed.join(" or ")})` : "";
+          throw new RangeError(`${kernel}: ${arrays[w.at].name}, which the kernel writes, overlaps ${arrays[i].name}${may}`);
         }
       }
     }
@@ -159,9 +190,15 @@ function compileChecker(kernel: KernelName): (a: Args) => void {
   };
 }
 
-function overlaps(a: ArrayBufferView & ArrayLike<number>, na: number, b: ArrayBufferView & ArrayLike<number>, nb: number): boolean {
-  const aBytes = na * (a.byteLength / Math.max(1, a.length));
-  const bBytes = nb * (b.byteLength / Math.max(1, b.length));
+/** "m 2 x k 3" for an error message. */
+function lengthText(length: readonly (string | number)[], slotOf: Map<string, number>, slots: Float64Array): string {
+  return length.map((f) => (typeof f === "number" ? String(f) : `${f} ${slots[slotOf.get(f) as number]}`)).join(" x ");
+}
+
+/** Whether the first na elements of a and the first nb of b (views of one buffer) share a byte. */
+function overlaps(a: ArrayBufferView, na: number, b: ArrayBufferView, nb: number): boolean {
+  const aBytes = na * (a as Float32Array).BYTES_PER_ELEMENT;
+  const bBytes = nb * (b as Float32Array).BYTES_PER_ELEMENT;
   if (aBytes === 0 || bBytes === 0) return false;
   return a.byteOffset < b.byteOffset + bBytes && b.byteOffset < a.byteOffset + aBytes;
 }
