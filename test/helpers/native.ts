@@ -25,16 +25,16 @@ let registered = false;
 export function nativeForTests(): NativeForTests {
   const native = loadNativeBackend();
   if (native !== null) return { native, skip: false };
-  const reason = `native backend unavailable (${nativeBackendError ?? "unknown reason"}); build it with: node scripts/build-native.mjs`;
+  const reason = `the native backend is unavailable (${nativeBackendError ?? "unknown reason"}); build it with: node scripts/build-native.mjs`;
   if (process.env[REQUIRE_NATIVE_ENV] === "1") {
     if (!registered) {
       registered = true;
       test(`native backend is available (required by ${REQUIRE_NATIVE_ENV}=1)`, () => {
-        throw new Error(`${REQUIRE_NATIVE_ENV}=1 but the ${reason}`);
+        throw new Error(`${REQUIRE_NATIVE_ENV}=1, but ${reason}`);
       });
     }
   } else {
-    console.log(`# skipping native tests: ${reason}`);
+    console.log(`skipping native tests: ${reason}`);
   }
   return { native: null, skip: reason };
 }
