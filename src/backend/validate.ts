@@ -2,8 +2,9 @@
 // whose every kernel checks its arguments against `KERNELS` (backend.ts) before calling the
 // wrapped kernel, and throws a TypeError (wrong kind of value) or RangeError (size, length,
 // range, overlap) naming the kernel and the argument. Nothing is checked twice: ops check only
-// what their Vars mean (shapes), and the native addon keeps only the bounds checks that make its
-// memory accesses safe even when called raw.
+// that their inputs' shapes agree with each other (exact shapes, which the at-least lengths here
+// cannot know), never value ranges; and the native addon keeps only the bounds checks that make
+// its memory accesses safe even when called raw.
 //
 // Which backends are validated: every backend that `getBackend()` hands out (select.ts), the
 // exported `referenceBackend`, and the backend `loadNativeBackend()` returns. `validated()` is
