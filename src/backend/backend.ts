@@ -43,8 +43,8 @@
 //   asked of the backend rather than made with `new Float32Array`: the backend gains
 //   `allocate(n)` / `free(a)` (used by Graph.alloc and BufferPool), and an argument outside its
 //   memory is either copied in or refused by its validation. Views must be re-made after the
-//   memory grows (growing detaches an ArrayBuffer; a shared memory keeps its views but not their
-//   lengths), which is why no kernel retains a view.
+//   memory grows (growing detaches a plain memory's views; a shared memory's views survive with
+//   their old lengths), which is why no kernel retains a view past its call.
 // - GPU (WebGPU): tensors are device buffers, not typed arrays. The interface becomes generic in
 //   its storage type (`Backend<S>`, S = Float32Array here, GPUBuffer there) with explicit
 //   `allocate`, `free`, `write(host -> S)` and `read(S -> host)`; the `KERNELS` descriptions
