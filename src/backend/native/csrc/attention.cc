@@ -221,8 +221,11 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
       split[std::size_t(p)] = kb;
     }
   }
-  // dQ partials of splits 1..S-1: (S-1, BH, Tq, D), zero-initialised.
-  std::vector<float> partial(std::size_t((S - 1) * BH * Tq * D));
+  // dQ partials of splits 1..S-1: (S-1, BH, Tq, D); each item zeroes the rows it can reach.
+  // Grow-only and per calling thread: no fresh (page-faulting) pages on every call.
+  thread_local std::vector<float> partial_buf;
+  if (partial_buf.size() < std::size_t((S - 1) * BH * Tq * D)) partial_buf.resize(std::size_t((S - 1) * BH * Tq * D));
+  float* const partial = partial_buf.data();
 
   const i64 items = BH * S;
   reserve_scratch(kAttS, std::size_t(BQ) * BK);
@@ -245,8 +248,8 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
       const i64 bh = it / S, sp = it % S, b = bh / H, h = bh % H;
       const i64 kb0 = split[std::size_t(sp)], kb1 = split[std::size_t(sp + 1)];
       const i64 rowStart = first_query(s, kb0 * BK);  // rows any tile of the split can reach
-      float* dQ = sp == 0 ? scratch(tid, kAttDQ) : partial.data() + ((sp - 1) * BH + bh) * Tq * D;
-      if (sp == 0) std::memset(dQ + rowStart * D, 0, sizeof(float) * (Tq - rowStart) * D);
+      float* dQ = sp == 0 ? scratch(tid, kAttDQ) : partial + ((sp - 1) * BH + bh) * Tq * D;
+      std::memset(dQ + rowStart * D, 0, sizeof(float) * (Tq - rowStart) * D);
       const float* Lse = lse + bh * Tq;
       const float* Dl = delta.data() + bh * Tq;
       const float* U = has_uni[std::size_t(bh)] ? uni.data() + bh * D : nullptr;
@@ -317,7 +320,7 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
         float* dst = dq + ((b * Tq + i) * H + h) * D;
         for (i64 sp = 1; sp < S; sp++) {
           if (i < first_query(s, split[std::size_t(sp)] * BK)) continue;
-          const float* src = partial.data() + (((sp - 1) * BH + bh) * Tq + i) * D;
+          const float* src = partial + (((sp - 1) * BH + bh) * Tq + i) * D;
           for (i64 d = 0; d < D; d++) dst[d] += src[d];
         }
       }

@@ -49,10 +49,14 @@ void layernorm_backward(const float* dy, const float* x, const float* g, const f
   const i64 min_rows = std::max<i64>(1, kChunkElements / cols);
   const i64 chunks = std::min<i64>(kMaxChunks, (rows + min_rows - 1) / min_rows);
   const i64 chunk_rows = (rows + chunks - 1) / chunks;
-  std::vector<double> part(std::size_t(chunks) * 2 * cols, 0.0);  // per chunk: dgamma | dbeta
+  // Per chunk: dgamma | dbeta. Grow-only per calling thread (no fresh pages on every call).
+  thread_local std::vector<double> part_buf;
+  if (part_buf.size() < std::size_t(chunks) * 2 * cols) part_buf.resize(std::size_t(chunks) * 2 * cols);
+  double* const part = part_buf.data();
+  std::fill(part, part + std::size_t(chunks) * 2 * cols, 0.0);
   parallel_for(chunks, 1, [&](i64 c0, i64 c1, int) {
     for (i64 c = c0; c < c1; c++) {
-      double* pg = part.data() + std::size_t(c) * 2 * cols;
+      double* pg = part + std::size_t(c) * 2 * cols;
       double* pb = pg + cols;
       const i64 r_end = std::min(rows, (c + 1) * chunk_rows);
       for (i64 r = c * chunk_rows; r < r_end; r++) {
