@@ -11,18 +11,11 @@ import { describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import type { Backend } from "../src/backend/backend.js";
 import { loadModel } from "../src/io/checkpoint.js";
-import { loadNativeBackend, nativeBackendError } from "../src/backend/native/index.js";
 import { GOLDEN_ROOT, loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
+import { nativeForTests } from "./helpers/native.js";
 
-const native = loadNativeBackend();
-if (native === null) console.log(`# native backend unavailable (${nativeBackendError}); golden tests run on the reference backend only`);
+const { native } = nativeForTests();
 const backends: Backend[] = native === null ? [referenceBackend] : [referenceBackend, native];
-
-/** Cases whose numbers we do not reproduce yet, with the reason (reported as todo, not hidden). */
-const KNOWN_GAPS: Record<string, string> = {
-  padlat:
-    "a latent whose every visible key is padded: the reference gives it a uniform softmax over all keys of the call (golden README), our attention kernels output 0 for such a row",
-};
 
 const cases = fs
   .readdirSync(GOLDEN_ROOT)
@@ -32,7 +25,6 @@ assert.ok(cases.length >= 2, `golden cases found in ${GOLDEN_ROOT}: ${cases.join
 
 for (const backend of backends) {
   for (const name of cases) {
-    const todo = KNOWN_GAPS[name];
     describe(`golden ${name} on ${backend.name}`, () => {
       const golden = loadGolden(name);
       const f = golden.forward;
@@ -43,7 +35,7 @@ for (const backend of backends) {
       const padMask = f.get("pad_mask")!.data as Uint8Array;
       const opts = { prefixLen: golden.meta.prefix_len, padMask };
 
-      it("logits match within 1e-4", { todo }, () => {
+      it("logits match within 1e-4", () => {
         const model = loadModel(golden.dir, backend);
         const logits = model.forward(batch, opts);
         const want = f.get("logits")!;
@@ -53,7 +45,7 @@ for (const backend of backends) {
         assert.ok(err < 1e-4, `logits error ${err}`);
       });
 
-      it("loss and every gradient match", { todo }, () => {
+      it("loss and every gradient match", () => {
         const model = loadModel(golden.dir, backend);
         model.zeroGrads();
         const { loss } = model.lossAndGrad(batch, labels, opts);

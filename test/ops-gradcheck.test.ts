@@ -111,6 +111,8 @@ describe("finite-difference gradients", () => {
       { B: 1, Tq: 4, Tk: 4, H: 3, D: 2, off: 0 },
       { B: 2, Tq: 3, Tk: 6, H: 1, D: 5, off: 3, pad: [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
       { B: 1, Tq: 2, Tk: 7, H: 2, D: 4, off: null, pad: [0, 1, 0, 0, 1, 0, 0] },
+      // batch 0's padding covers every key its first two queries see: uniform rows (mean of all values)
+      { B: 2, Tq: 4, Tk: 6, H: 2, D: 3, off: 2, pad: [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0] },
     ];
     for (const c of cases) {
       const keyPad = c.pad ? Uint8Array.from(c.pad) : null;
@@ -121,6 +123,11 @@ describe("finite-difference gradients", () => {
         [t([c.B, c.Tq, W], 18), t([c.B, c.Tk, W], 19), t([c.B, c.Tk, W], 20)],
       );
     }
+  });
+
+  it("attention with one input as q, k and v (its gradients are summed, not aliased)", () => {
+    check("attention(x, x, x)", (g, [x]) => attention(g, x, x, x, { heads: 2, causalOffset: 0 }), [t([2, 5, 6], 27)]);
+    check("attention(q, x, x)", (g, [q, x]) => attention(g, q, x, x, { heads: 1, causalOffset: 1 }), [t([1, 3, 4], 28), t([1, 4, 4], 29)]);
   });
 
   it("cross-entropy with ignore index", () => {
@@ -135,17 +142,17 @@ describe("finite-difference gradients", () => {
   });
 });
 
-describe("op input validation", () => {
+describe("op input validation: shapes at the op, value ranges once at the backend boundary", () => {
   const g = () => new Graph(be, true);
   const v = (shape: number[]) => new Var(new Tensor(shape), true);
   it("linear: feature mismatch names the shapes", () => {
     assert.throws(() => linear(g(), v([2, 3]), v([4, 5])), /does not end in 5 features/);
   });
   it("gatherRows: index outside the table", () => {
-    assert.throws(() => gatherRows(g(), v([3, 2]), Int32Array.from([0, 3]), [2]), /index\[1\] = 3 is outside \[0, 3\)/);
+    assert.throws(() => gatherRows(g(), v([3, 2]), Int32Array.from([0, 3]), [2]), /^RangeError: gatherRows: index\[1\] = 3 is out of range \[0, 3\)/);
   });
   it("crossEntropy: label outside the vocabulary", () => {
-    assert.throws(() => crossEntropy(g(), v([2, 4]), Int32Array.from([1, 4])), /labels\[1\] = 4 is outside \[0, 4\)/);
+    assert.throws(() => crossEntropy(g(), v([2, 4]), Int32Array.from([1, 4])), /^RangeError: crossEntropyForward: labels\[1\] = 4 is out of range \[0, 4\)/);
   });
   it("attention: key padding mask of the wrong length", () => {
     assert.throws(() => attention(g(), v([1, 2, 4]), v([1, 3, 4]), v([1, 3, 4]), { heads: 2, causalOffset: 1, keyPad: new Uint8Array(2) }), /keyPad has 2 entries, expected 3/);
@@ -159,6 +166,10 @@ describe("op input validation", () => {
     const x = v([2, 5, 3]);
     assert.equal(lastRows(g(), x, 5), x, "all rows: the input itself");
     assert.deepEqual(lastRows(g(), x, 2).shape, [2, 2, 3]);
+  });
+  it("rotary: rotDim above the head size", () => {
+    const angles = { cos: new Float32Array(12), sin: new Float32Array(12), rotDim: 6 };
+    assert.throws(() => rotary(g(), v([1, 2, 8]), angles, 2), /^RangeError: rotaryForward: rotDim must be even and <= headDim \(4\), got 6/);
   });
   it("layerNorm: channel mismatch", () => {
     assert.throws(() => layerNorm(g(), v([2, 3]), v([4]), v([4])), /does not match 4 channels/);

@@ -11,7 +11,6 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadNativeBackend } from "../src/backend/native/index.js";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import type { Backend } from "../src/backend/backend.js";
 import { PerceiverAR, type IntBatch } from "../src/models/perceiver-ar.js";
@@ -21,9 +20,10 @@ import { evaluateSequence, splitSegments, trainOnSequence, TransformerXL, type T
 import { AdamW } from "../src/train/adamw.js";
 import { Tensor } from "../src/tensor.js";
 import { randn } from "./helpers/gradcheck.js";
+import { nativeForTests } from "./helpers/native.js";
 
 // The reference backend always; the native one too when its addon loads.
-const native = loadNativeBackend();
+const { native } = nativeForTests();
 const backends: Backend[] = native ? [referenceBackend, native] : [referenceBackend];
 
 function tokens(B: number, T: number, vocab: number, seed: number): IntBatch {
