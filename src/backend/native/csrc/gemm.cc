@@ -1,7 +1,8 @@
-// Blocked, packed GEMM (Goto/BLIS loop structure) on top of the selected ISA's micro-kernel.
+// Blocked, packed GEMM (Goto/BLIS loop structure) on top of the selected ISA's micro-kernel and
+// packing routines (gemm_kernel.h, instantiated per ISA; block sizes derived in gemm_tiles.h).
 //
-//   for jc (NC columns of C)   pack B block (KC × NC) into NR-wide panels
-//     for pc (KC of k)         ...
+//   for jc (NC columns of C)
+//     for pc (KC of k)         pack B block (KC × NC) into NR-wide panels
 //       for ic (MC rows)       pack A block (MC × KC) into MR-tall panels
 //         for jr, ir           micro-kernel on an MR × NR tile
 //
@@ -18,90 +19,14 @@ namespace {
 
 inline i64 round_up(i64 x, i64 m) { return (x + m - 1) / m * m; }
 
-// Pack rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels of (kc × MR).
-template <int MR>
-void pack_a_t(bool tA, const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, float* dst) {
-  for (i64 ir = 0; ir < mc; ir += MR) {
-    const int mr = int(std::min<i64>(MR, mc - ir));
-    float* d = dst + ir * kc;
-    if (!tA) {
-      const float* rows[MR];
-      for (int r = 0; r < MR; r++) rows[r] = A + (i0 + ir + (r < mr ? r : 0)) * lda + p0;
-      if (mr == MR) {
-        for (i64 p = 0; p < kc; p++)
-          for (int r = 0; r < MR; r++) d[p * MR + r] = rows[r][p];
-      } else {
-        for (i64 p = 0; p < kc; p++)
-          for (int r = 0; r < MR; r++) d[p * MR + r] = r < mr ? rows[r][p] : 0.0f;
-      }
-    } else {
-      const float* src = A + p0 * lda + i0 + ir;
-      if (mr == MR) {
-        for (i64 p = 0; p < kc; p++) std::memcpy(d + p * MR, src + p * lda, sizeof(float) * MR);
-      } else {
-        for (i64 p = 0; p < kc; p++) {
-          int r = 0;
-          for (; r < mr; r++) d[p * MR + r] = src[p * lda + r];
-          for (; r < MR; r++) d[p * MR + r] = 0.0f;
-        }
-      }
-    }
-  }
-}
-
-// Pack rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) into NR-column panels of (kc × NR).
-template <int NR>
-void pack_b_t(bool tB, const float* B, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, float* dst) {
-  for (i64 jr = 0; jr < nc; jr += NR) {
-    const int nr = int(std::min<i64>(NR, nc - jr));
-    float* d = dst + jr * kc;
-    if (!tB) {
-      const float* src = B + p0 * ldb + j0 + jr;
-      if (nr == NR) {
-        for (i64 p = 0; p < kc; p++) std::memcpy(d + p * NR, src + p * ldb, sizeof(float) * NR);
-      } else {
-        for (i64 p = 0; p < kc; p++) {
-          int c = 0;
-          for (; c < nr; c++) d[p * NR + c] = src[p * ldb + c];
-          for (; c < NR; c++) d[p * NR + c] = 0.0f;
-        }
-      }
-    } else {
-      // B stored (n × k): column j of op(B) is row j of B. Transpose in 8×8-ish blocks of p.
-      const float* cols[NR];
-      for (int c = 0; c < NR; c++) cols[c] = B + (j0 + jr + (c < nr ? c : 0)) * ldb + p0;
-      if (nr == NR) {
-        i64 p = 0;
-        for (; p + 8 <= kc; p += 8)
-          for (int c = 0; c < NR; c++)
-            for (int q = 0; q < 8; q++) d[(p + q) * NR + c] = cols[c][p + q];
-        for (; p < kc; p++)
-          for (int c = 0; c < NR; c++) d[p * NR + c] = cols[c][p];
-      } else {
-        for (i64 p = 0; p < kc; p++)
-          for (int c = 0; c < NR; c++) d[p * NR + c] = c < nr ? cols[c][p] : 0.0f;
-      }
-    }
-  }
-}
-
-void pack_a(int MR, bool tA, const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, float* d) {
-  switch (MR) {
-    case 4: return pack_a_t<4>(tA, A, lda, i0, mc, p0, kc, d);
-    case 6: return pack_a_t<6>(tA, A, lda, i0, mc, p0, kc, d);
-    case 12: return pack_a_t<12>(tA, A, lda, i0, mc, p0, kc, d);
-  }
-  __builtin_trap();
-}
-
-void pack_b(int NR, bool tB, const float* B, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, float* d) {
-  switch (NR) {
-    case 8: return pack_b_t<8>(tB, B, ldb, p0, kc, j0, nc, d);
-    case 16: return pack_b_t<16>(tB, B, ldb, p0, kc, j0, nc, d);
-    case 32: return pack_b_t<32>(tB, B, ldb, p0, kc, j0, nc, d);
-  }
-  __builtin_trap();
-}
+// Below 96³ multiply-adds (~1.8 MFLOP, ~10 µs on one core) a GEMM runs on the calling thread:
+// waking the pool and packing the operands twice would cost a sizeable part of that.
+constexpr double kMinParallelWork = 96.0 * 96.0 * 96.0;
+// Thread grid cost model: the multiply-adds of a thread's tile plus the elements it packs
+// (mt + nt rows/columns of length k), each weighted as this many multiply-adds. A heuristic
+// weight (packing is a strided gather with a store per element), chosen to prefer square tiles
+// over thin ones; not tuned further.
+constexpr double kPackCostInMultiplyAdds = 8.0;
 
 void scratch_need(const Isa& I, i64 m, i64 n, i64 k, i64* na, i64* nb) {
   i64 kc = std::min<i64>(k, I.kc);
@@ -137,10 +62,10 @@ void gemm_st(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, con
     for (i64 pc = 0; pc < k; pc += I.kc) {
       const i64 kc = std::min<i64>(I.kc, k - pc);
       const bool beta = pc > 0 || acc;
-      pack_b(NR, tB, B, ldb, pc, kc, jc, nc, Bp);
+      I.pack_b(tB, B, ldb, pc, kc, jc, nc, Bp);
       for (i64 ic = 0; ic < m; ic += I.mc) {
         const i64 mc = std::min<i64>(I.mc, m - ic);
-        pack_a(MR, tA, A, lda, ic, mc, pc, kc, Ap);
+        I.pack_a(tA, A, lda, ic, mc, pc, kc, Ap);
         for (i64 jr = 0; jr < nc; jr += NR) {
           const int nr = int(std::min<i64>(NR, nc - jr));
           const float* bp = Bp + jr * kc;
@@ -165,7 +90,7 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
   const Isa& I = isa();
   int nt = num_threads();
   const double work = double(m) * double(n) * double(k);
-  if (work < 96.0 * 96.0 * 96.0) nt = 1;
+  if (work < kMinParallelWork) nt = 1;
   // Choose a tm × tn grid of thread tiles minimising the tile's (rows + cols) (less redundant
   // packing), with tiles aligned to the micro-tile.
   int best_tm = 1, best_tn = 1;
@@ -176,7 +101,8 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
     i64 mt = round_up((m + tm - 1) / tm, I.mr);
     i64 ntl = round_up((n + tn - 1) / tn, I.nr);
     if ((tm - 1) * mt >= m || (tn - 1) * ntl >= n) continue;  // some thread would be idle
-    double cost = double(mt) * double(ntl) * double(k) + 8.0 * double(k) * double(mt + ntl);
+    double cost = double(mt) * double(ntl) * double(k) +
+                  kPackCostInMultiplyAdds * double(k) * double(mt + ntl);
     if (best_cost < 0 || cost < best_cost) best_cost = cost, best_tm = tm, best_tn = tn;
   }
   if (best_cost < 0) {  // cannot use all threads: fall back to splitting the larger dim
