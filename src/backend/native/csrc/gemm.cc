@@ -1,26 +1,18 @@
-// Blocked, packed GEMM (Goto/BLIS loop structure) on top of the selected ISA's micro-kernel and
-// packing routines (gemm_kernel.h, instantiated per ISA; block sizes derived in gemm_tiles.h).
-//
-//   for jc (NC columns of C)
-//     for pc (KC of k)         pack B block (KC × NC) into NR-wide panels
-//       for ic (MC rows)       pack A block (MC × KC) into MR-tall panels
-//         for jr, ir           micro-kernel on an MR × NR tile
-//
-// All four transpose combinations are handled by the packing routines, so the micro-kernel only
-// ever sees packed panels. Multi-threading splits C into one rectangular tile per thread (aligned
-// to MR/NR); each thread packs into its own scratch (no barriers, no allocation in the loops).
+// The native GEMM: the blocked loop nest (gemm_loops.h) on the selected ISA's kernel table,
+// multi-threaded by splitting C into one rectangular tile per thread (aligned to MR/NR); each
+// thread packs into its own scratch (no barriers, no allocation in the loops). All four transpose
+// combinations are handled by the packing routines, so the micro-kernel only ever sees packed
+// panels.
 #include <algorithm>
-#include <cstring>
 
 #include "common.h"
+#include "gemm_loops.h"
 
 namespace par {
 namespace {
 
-inline i64 round_up(i64 x, i64 m) { return (x + m - 1) / m * m; }
-
-// Below 96³ multiply-adds (~1.8 MFLOP, ~10 µs on one core) a GEMM runs on the calling thread:
-// waking the pool and packing the operands twice would cost a sizeable part of that.
+// Below 96³ multiply-adds (~1.8 MFLOP) a GEMM runs on the calling thread: waking the pool and
+// packing the shared operand once per thread would cost a sizeable part of it.
 constexpr double kMinParallelWork = 96.0 * 96.0 * 96.0;
 // Thread grid cost model: the multiply-adds of a thread's tile plus the elements it packs
 // (mt + nt rows/columns of length k), each weighted as this many multiply-adds. A heuristic
@@ -28,62 +20,25 @@ constexpr double kMinParallelWork = 96.0 * 96.0 * 96.0;
 // over thin ones; not tuned further.
 constexpr double kPackCostInMultiplyAdds = 8.0;
 
-void scratch_need(const Isa& I, i64 m, i64 n, i64 k, i64* na, i64* nb) {
-  i64 kc = std::min<i64>(k, I.kc);
-  *na = round_up(std::min<i64>(m, I.mc), I.mr) * kc;
-  *nb = round_up(std::min<i64>(n, I.nc), I.nr) * kc;
-}
-
-void zero_or_keep(i64 m, i64 n, float* C, i64 ldc, bool acc) {
-  if (acc) return;
-  for (i64 i = 0; i < m; i++) std::memset(C + i * ldc, 0, sizeof(float) * n);
-}
-
 }  // namespace
 
 void gemm_reserve(i64 m, i64 n, i64 k) {
-  const Isa& I = isa();
   i64 na, nb;
-  scratch_need(I, m, n, k, &na, &nb);
+  gemm_packed_floats(isa(), m, n, k, &na, &nb);
   reserve_scratch(kGemmA, std::size_t(na));
   reserve_scratch(kGemmB, std::size_t(nb));
 }
 
 void gemm_st(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B,
              i64 ldb, float* C, i64 ldc, bool acc, int tid) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) return zero_or_keep(m, n, C, ldc, acc);
-  const Isa& I = isa();
-  float* Ap = scratch(tid, kGemmA);
-  float* Bp = scratch(tid, kGemmB);
-  const int MR = I.mr, NR = I.nr;
-  for (i64 jc = 0; jc < n; jc += I.nc) {
-    const i64 nc = std::min<i64>(I.nc, n - jc);
-    for (i64 pc = 0; pc < k; pc += I.kc) {
-      const i64 kc = std::min<i64>(I.kc, k - pc);
-      const bool beta = pc > 0 || acc;
-      I.pack_b(tB, B, ldb, pc, kc, jc, nc, Bp);
-      for (i64 ic = 0; ic < m; ic += I.mc) {
-        const i64 mc = std::min<i64>(I.mc, m - ic);
-        I.pack_a(tA, A, lda, ic, mc, pc, kc, Ap);
-        for (i64 jr = 0; jr < nc; jr += NR) {
-          const int nr = int(std::min<i64>(NR, nc - jr));
-          const float* bp = Bp + jr * kc;
-          float* cc = C + ic * ldc + jc + jr;
-          for (i64 ir = 0; ir < mc; ir += MR) {
-            const int mr = int(std::min<i64>(MR, mc - ir));
-            I.ukr(kc, Ap + ir * kc, bp, cc + ir * ldc, ldc, mr, nr, beta);
-          }
-        }
-      }
-    }
-  }
+  gemm_blocked(isa(), tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, scratch(tid, kGemmA),
+               scratch(tid, kGemmB));
 }
 
 void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B, i64 ldb,
           float* C, i64 ldc, bool acc) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) return zero_or_keep(m, n, C, ldc, acc);
+  if (k <= 0) return gemm_blocked(isa(), tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, nullptr, nullptr);
   if (in_parallel_region()) {  // nested: the caller reserved scratch for this thread
     return gemm_st(tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, current_tid());
   }
@@ -98,8 +53,8 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
   for (int tm = 1; tm <= nt; tm++) {
     if (nt % tm) continue;
     int tn = nt / tm;
-    i64 mt = round_up((m + tm - 1) / tm, I.mr);
-    i64 ntl = round_up((n + tn - 1) / tn, I.nr);
+    i64 mt = gemm_round_up((m + tm - 1) / tm, I.mr);
+    i64 ntl = gemm_round_up((n + tn - 1) / tn, I.nr);
     if ((tm - 1) * mt >= m || (tn - 1) * ntl >= n) continue;  // some thread would be idle
     double cost = double(mt) * double(ntl) * double(k) +
                   kPackCostInMultiplyAdds * double(k) * double(mt + ntl);
@@ -111,8 +66,8 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
     else best_tn = int(std::min<i64>(nt, (n + I.nr - 1) / I.nr));
   }
   const int tm = best_tm, tn = best_tn;
-  const i64 mt = round_up((m + tm - 1) / tm, I.mr);
-  const i64 ntl = round_up((n + tn - 1) / tn, I.nr);
+  const i64 mt = gemm_round_up((m + tm - 1) / tm, I.mr);
+  const i64 ntl = gemm_round_up((n + tn - 1) / tn, I.nr);
   gemm_reserve(std::min(m, mt), std::min(n, ntl), k);
   parallel(tm * tn, [&](int tid) {
     const int ti = tid / tn, tj = tid % tn;

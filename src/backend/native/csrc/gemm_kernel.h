@@ -1,6 +1,6 @@
 // The GEMM micro-kernel and the packing routines, written once over a vector traits type T
 // (vec_traits.h) and instantiated per ISA with its tile (gemm_tiles.h) by make_isa
-// (isa_instance.h). The blocked loop nest that calls them is gemm.cc.
+// (isa_instance.h). The blocked loop nest that calls them is gemm_loops.h.
 //
 // Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib.
 #pragma once

@@ -1,6 +1,6 @@
 // Register and cache blocking of the GEMM, one struct per vector ISA, each number derived here.
 //
-// The loop nest (gemm.cc, Goto/BLIS order) and where each operand lives:
+// The loop nest (gemm_loops.h, Goto/BLIS order) and where each operand lives:
 //   for jc: B block   KC × NC, packed once          -> L3 (shared by the cores)
 //     for ic: A block MC × KC, packed                -> L2, reused by all NC/NR micro-panels of B
 //       for jr: B micro-panel KC × NR                -> L1d, reused by the MC/MR micro-kernel calls

@@ -51,7 +51,7 @@ struct Isa {
   double (*sum_exp)(const float* x, i64 n, float sub);
   // dst[j] += scale · exp(x[j] - sub)
   void (*axpy_exp)(const float* x, i64 n, float sub, float scale, float* dst);
-  // Packing of A and B for this ISA's micro-tile (used by gemm.cc only).
+  // Packing of A and B for this ISA's micro-tile (used by gemm_loops.h only).
   PackAFn pack_a;
   PackBFn pack_b;
 };
