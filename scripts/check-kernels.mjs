@@ -12,11 +12,15 @@
 //     symbol but its table getters (no weak inline copies that the linker could pick for baseline
 //     code) and has no static constructors (nothing runs before the CPU check).
 //
-// A check whose tool or input is missing is reported as skipped; with --require, as a failure.
+// With --test-module <out.wasm>, also links the wasm32 table with test/wasm-kernels/driver.cc into
+// a module for test/wasm-kernels.test.ts (which runs the kernels in Node's WebAssembly engine).
+//
+// A check whose tool or input is missing is reported as skipped; with --require, as a failure
+// (except the relaxed-simd variant, which needs clang >= 16).
 // Exit code 0 when nothing failed.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +29,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const csrc = join(root, "src", "backend", "native", "csrc");
 const objRoot = join(root, "src", "backend", "native", "build", "Release", "obj.target");
 const requireAll = process.argv.includes("--require");
+const testModuleAt = process.argv.indexOf("--test-module");
+const testModule = testModuleAt > 0 ? resolve(process.argv[testModuleAt + 1] ?? "") : null;
+const testDriver = join(root, "test", "wasm-kernels", "driver.cc");
 
 // The ISA objects and the only global symbols each may define (its table getters).
 const isaObjects = [
@@ -36,8 +43,9 @@ const isaObjects = [
 const runtimeSymbols = new Set(["DW.ref.__gxx_personality_v0"]);
 
 const results = [];
-const report = (name, status, detail) => {
-  results.push({ name, status });
+// optional: a skip that --require accepts (a compiler feature, not a missing tool).
+const report = (name, status, detail, optional = false) => {
+  results.push({ name, status, optional });
   process.stdout.write(`${status.padEnd(7)} ${name}${detail ? `: ${detail}` : ""}\n`);
 };
 const run = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26 });
@@ -57,19 +65,24 @@ const clang = firstTool("clang++", "clang++-14", "clang++-15", "clang++-16", "cl
 const objdump = firstTool("llvm-objdump", "llvm-objdump-14", "llvm-objdump-15", "llvm-objdump-16");
 const wasmFlags = ["--target=wasm32", "-msimd128", "-O3", "-nostdlib", "-ffreestanding", "-std=c++17", "-fno-exceptions", "-fno-rtti", `-I${csrc}`, "-c"];
 
-async function wasmCheck(tmp) {
+// null when clang++ can build wasm32 objects, else why not.
+async function wasmUnavailable(tmp) {
+  if (!clang) return "no clang++";
+  const probe = join(tmp, "probe.cc");
+  writeFileSync(probe, "int probe;\n");
+  const r = await runAsync(clang, ["--target=wasm32", "-msimd128", "-c", probe, "-o", join(tmp, "probe.o")]);
+  return r.status === 0 ? null : `${clang} cannot target wasm32: ${r.stderr.split("\n")[0]}`;
+}
+
+async function wasmCheck(tmp, unavailable) {
   const name = "wasm32 SIMD128 object of kernels_wasm128.cc";
-  if (!clang || !objdump) return report(name, "skipped", `needs clang++ and llvm-objdump (found ${clang ?? "no clang++"}, ${objdump ?? "no llvm-objdump"})`);
+  if (unavailable) return report(name, "skipped", unavailable);
+  if (!objdump) return report(name, "skipped", "no llvm-objdump");
   const out = join(tmp, "kernels_wasm128.o");
   const rout = join(tmp, "kernels_wasm128_relaxed.o");
   const relaxedFlags = [...wasmFlags, "-mrelaxed-simd", "-DPAR_WASM_RELAXED_MADD", join(csrc, "kernels_wasm128.cc"), "-o", rout];
   const [cc, rc] = await Promise.all([runAsync(clang, [...wasmFlags, join(csrc, "kernels_wasm128.cc"), "-o", out]), runAsync(clang, relaxedFlags)]);
-  if (cc.status !== 0) {
-    if (/unknown target|No available targets|wasm32/.test(cc.stderr) && !existsSync(out) && /target/.test(cc.stderr)) {
-      return report(name, "skipped", `${clang} has no wasm32 target: ${cc.stderr.split("\n")[0]}`);
-    }
-    return report(name, "FAIL", `compile failed:\n${cc.stderr}`);
-  }
+  if (cc.status !== 0) return report(name, "FAIL", `compile failed:\n${cc.stderr}`);
   const dis = run(objdump, ["-d", out]);
   if (dis.status !== 0) return report(name, "FAIL", `${objdump} failed: ${dis.stderr}`);
   const count = (op) => (dis.stdout.match(new RegExp(`\\b${op.replace(".", "\\.")}\\b`, "g")) ?? []).length;
@@ -83,12 +96,21 @@ async function wasmCheck(tmp) {
 
   const rname = "wasm32 SIMD128 with -DPAR_WASM_RELAXED_MADD -mrelaxed-simd";
   if (rc.status !== 0) {
-    if (/wasm_f32x4_relaxed_madd/.test(rc.stderr)) return report(rname, "skipped", `${clang} has no wasm_f32x4_relaxed_madd (clang >= 16 has)`);
+    if (/wasm_f32x4_relaxed_madd/.test(rc.stderr)) return report(rname, "skipped", `${clang} has no wasm_f32x4_relaxed_madd (clang >= 16 has)`, true);
     return report(rname, "FAIL", `compile failed:\n${rc.stderr}`);
   }
   const rdis = run(objdump, ["-d", rout]).stdout;
   const madds = (rdis.match(/\bf32x4\.relaxed_madd\b/g) ?? []).length;
   report(rname, madds > 0 ? "ok" : "FAIL", `${madds} f32x4.relaxed_madd`);
+}
+
+async function linkTestModule(unavailable) {
+  const name = `wasm32 test module ${testModule}`;
+  if (unavailable) return report(name, "skipped", unavailable);
+  // clang drives wasm-ld; expf stays an import (the test provides it).
+  const flags = wasmFlags.filter((f) => f !== "-c");
+  const r = await runAsync(clang, [...flags, "-Wl,--no-entry", "-Wl,--allow-undefined", testDriver, join(csrc, "kernels_wasm128.cc"), "-o", testModule]);
+  report(name, r.status === 0 ? "ok" : "FAIL", r.status === 0 ? "" : r.stderr);
 }
 
 async function clangX86Check(tmp) {
@@ -134,14 +156,18 @@ function isaObjectCheck() {
 const tmp = mkdtempSync(join(tmpdir(), "par-check-kernels-"));
 try {
   // Run the compiles together, report in a fixed order.
-  const wasm = wasmCheck(tmp);
+  const unavailable = await wasmUnavailable(tmp);
+  const wasm = wasmCheck(tmp, unavailable);
   const x86 = clangX86Check(tmp);
+  const module = testModule ? linkTestModule(unavailable) : null;
   await wasm;
   await x86;
+  await module;
   isaObjectCheck();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-const failed = results.filter((r) => r.status === "FAIL" || (requireAll && r.status === "skipped"));
-process.stdout.write(`${results.length - failed.length}/${results.length} checks passed${failed.length ? `; failed: ${failed.map((r) => r.name).join(", ")}` : ""}\n`);
+const failed = results.filter((r) => r.status === "FAIL" || (requireAll && r.status === "skipped" && !r.optional));
+const count = (status) => results.filter((r) => r.status === status).length;
+process.stdout.write(`${count("ok")} ok, ${count("skipped")} skipped, ${count("FAIL")} failed${failed.length ? `; failing: ${failed.map((r) => r.name).join(", ")}` : ""}\n`);
 process.exit(failed.length ? 1 : 0);
