@@ -37,3 +37,14 @@ constexpr Isa make_isa(const char* name) {
 
 }  // namespace
 }  // namespace par
+
+// Defines, in a kernels_<isa>.cc, the constant table of traits T and tile Tile named `name`, and
+// its getter `const Isa* par::getter()` (declared in isa.h): the getter is the only symbol the
+// translation unit exports.
+#define PAR_DEFINE_ISA_TABLE(getter, T, Tile, name)                \
+  namespace par {                                                  \
+  namespace {                                                      \
+  constexpr Isa kTable_##getter = make_isa<T, Tile>(name);         \
+  }                                                                \
+  const Isa* getter() { return &kTable_##getter; }                 \
+  }

@@ -6,12 +6,5 @@
 #if defined(__x86_64__)
 #include "isa_instance.h"
 
-namespace par {
-namespace {
-constexpr Isa kAvx2 = make_isa<VecAvx2, TileAvx2>("avx2");
-}  // namespace
-
-const Isa* isa_avx2() { return &kAvx2; }
-
-}  // namespace par
+PAR_DEFINE_ISA_TABLE(isa_avx2, VecAvx2, TileAvx2, "avx2")
 #endif

@@ -9,12 +9,5 @@
 #if defined(__x86_64__)
 #include "isa_instance.h"
 
-namespace par {
-namespace {
-constexpr Isa kAvx512 = make_isa<VecAvx512, TileAvx512>("avx512");
-}  // namespace
-
-const Isa* isa_avx512() { return &kAvx512; }
-
-}  // namespace par
+PAR_DEFINE_ISA_TABLE(isa_avx512, VecAvx512, TileAvx512, "avx512")
 #endif

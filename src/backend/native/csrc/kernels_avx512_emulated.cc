@@ -8,12 +8,5 @@
 #if defined(__x86_64__)
 #include "isa_instance.h"
 
-namespace par {
-namespace {
-constexpr Isa kAvx512Emulated = make_isa<VecAvx512Emulated, TileAvx512>("avx512-emulated");
-}  // namespace
-
-const Isa* isa_avx512_emulated() { return &kAvx512Emulated; }
-
-}  // namespace par
+PAR_DEFINE_ISA_TABLE(isa_avx512_emulated, VecAvx512Emulated, TileAvx512, "avx512-emulated")
 #endif

@@ -3,11 +3,4 @@
 // compiler vectorises it with the baseline SIMD (SSE2 on x86-64, NEON on arm64).
 #include "isa_instance.h"
 
-namespace par {
-namespace {
-constexpr Isa kScalar = make_isa<VecScalar, TileScalar>("scalar");
-}  // namespace
-
-const Isa* isa_scalar() { return &kScalar; }
-
-}  // namespace par
+PAR_DEFINE_ISA_TABLE(isa_scalar, VecScalar, TileScalar, "scalar")

@@ -7,14 +7,7 @@
 #if defined(__wasm_simd128__)
 #include "isa_instance.h"
 
-namespace par {
-namespace {
-constexpr Isa kWasm128 = make_isa<VecWasm128, TileWasm128>("wasm128");
-}  // namespace
-
-const Isa* isa_wasm128() { return &kWasm128; }
-
-}  // namespace par
+PAR_DEFINE_ISA_TABLE(isa_wasm128, VecWasm128, TileWasm128, "wasm128")
 #else
 #error "kernels_wasm128.cc is compiled for wasm32 with -msimd128"
 #endif
