@@ -56,7 +56,7 @@
           "type": "static_library",
           "sources": ["csrc/kernels_avx512.cc"],
           # -Wno-*uninitialized: GCC 12's AVX-512 intrinsics warn about their own
-          # _mm512_undefined_*() placeholders (GCC bug 105593, fixed in GCC 13). The same
+          # _mm512_undefined_*() placeholders (a GCC 12 false positive, gone in GCC 13). The same
           # templates are compiled with these warnings on in the other kernel libraries.
           "cflags": ["-mavx512f", "-mavx2", "-mfma", "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
           "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-mavx512f", "-mavx2", "-mfma"] }

@@ -27,6 +27,7 @@ void gemm_ukr(i64 kc, const float* Ap, const float* Bp, float* C, i64 ldc, int m
   constexpr int W = T::kWidth;
   constexpr int NV = NR / W;
   static_assert(NR % W == 0, "NR is a whole number of vectors");
+  static_assert(MR <= 16 && NV <= 16, "PAR_UNROLL_TILE unrolls loops of up to 16 trips");
   V c[MR][NV];
   PAR_UNROLL_TILE
   for (int r = 0; r < MR; r++) {
@@ -75,76 +76,69 @@ void gemm_ukr(i64 kc, const float* Ap, const float* Bp, float* C, i64 ldc, int m
   }
 }
 
+// The two ways a panel of W values per k step is filled (zero-padded past `count` <= W valid):
+//  - pack_runs: the W values of a k step are contiguous in the source (k steps ld apart);
+//  - pack_transposed: the W values come from W source rows (ld apart), k running along each row.
+// pack_a and pack_b are each one of the two, by transposition.
+template <int W>
+void pack_runs(const float* src, i64 ld, int count, i64 kc, float* d) {
+  if (count == W) {
+    for (i64 p = 0; p < kc; p++) __builtin_memcpy(d + p * W, src + p * ld, sizeof(float) * W);
+    return;
+  }
+  for (i64 p = 0; p < kc; p++) {
+    int c = 0;
+    for (; c < count; c++) d[p * W + c] = src[p * ld + c];
+    for (; c < W; c++) d[p * W + c] = 0.0f;
+  }
+}
+
+// With kRun > 1, full panels are transposed in blocks of kRun k steps, so that each source row is
+// read in runs of kRun floats rather than one float per row per k step.
+template <int W, int kRun>
+void pack_transposed(const float* src, i64 ld, int count, i64 kc, float* d) {
+  const float* rows[W];
+  for (int c = 0; c < W; c++) rows[c] = src + (c < count ? c : 0) * ld;
+  if (count == W) {
+    i64 p = 0;
+    for (; p + kRun <= kc; p += kRun)
+      for (int c = 0; c < W; c++)
+        for (int q = 0; q < kRun; q++) d[(p + q) * W + c] = rows[c][p + q];
+    for (; p < kc; p++)
+      for (int c = 0; c < W; c++) d[p * W + c] = rows[c][p];
+    return;
+  }
+  for (i64 p = 0; p < kc; p++)
+    for (int c = 0; c < W; c++) d[p * W + c] = c < count ? rows[c][p] : 0.0f;
+}
+
+// Transposed-packing runs. B panels gather NR (8-32) rows of B: runs of 8 floats (32 B, half a
+// cache line) per row. A panels gather only MR (4-12) rows of A, which the hardware prefetcher
+// follows one float at a time (run 1: the plain loop).
+constexpr int kPackBTransposeRun = 8;
+constexpr int kPackATransposeRun = 1;
+
 // op(A) rows [i0, i0+mc) × cols [p0, p0+kc) into MR-row panels (contract: PackAFn in isa.h).
 template <int MR>
 void pack_a(bool tA, const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, float* dst) {
   for (i64 ir = 0; ir < mc; ir += MR) {
     const int mr = int(min_i64(MR, mc - ir));
-    float* d = dst + ir * kc;
-    if (!tA) {  // row i of op(A) is a row of A: gather MR rows, one value of each per k step
-      const float* rows[MR];
-      for (int r = 0; r < MR; r++) rows[r] = A + (i0 + ir + (r < mr ? r : 0)) * lda + p0;
-      if (mr == MR) {
-        for (i64 p = 0; p < kc; p++)
-          for (int r = 0; r < MR; r++) d[p * MR + r] = rows[r][p];
-      } else {
-        for (i64 p = 0; p < kc; p++)
-          for (int r = 0; r < MR; r++) d[p * MR + r] = r < mr ? rows[r][p] : 0.0f;
-      }
-    } else {  // A stored (k × m): each k step of the panel is MR contiguous values of A
-      const float* src = A + p0 * lda + i0 + ir;
-      if (mr == MR) {
-        for (i64 p = 0; p < kc; p++)
-          __builtin_memcpy(d + p * MR, src + p * lda, sizeof(float) * MR);
-      } else {
-        for (i64 p = 0; p < kc; p++) {
-          int r = 0;
-          for (; r < mr; r++) d[p * MR + r] = src[p * lda + r];
-          for (; r < MR; r++) d[p * MR + r] = 0.0f;
-        }
-      }
-    }
+    if (tA)  // A stored (k × m): a k step of the panel is MR contiguous values of a row of A
+      pack_runs<MR>(A + p0 * lda + i0 + ir, lda, mr, kc, dst + ir * kc);
+    else  // row i of op(A) is a row of A
+      pack_transposed<MR, kPackATransposeRun>(A + (i0 + ir) * lda + p0, lda, mr, kc, dst + ir * kc);
   }
 }
-
-// k steps per block when transposing B: each of the NR source rows is read in runs of 8 floats
-// (32 B, half a cache line) rather than one float per row per k step.
-constexpr int kPackBTransposeRun = 8;
 
 // op(B) rows [p0, p0+kc) × cols [j0, j0+nc) into NR-column panels (contract: PackBFn in isa.h).
 template <int NR>
 void pack_b(bool tB, const float* B, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, float* dst) {
   for (i64 jr = 0; jr < nc; jr += NR) {
     const int nr = int(min_i64(NR, nc - jr));
-    float* d = dst + jr * kc;
-    if (!tB) {  // each k step of the panel is NR contiguous values of a row of B
-      const float* src = B + p0 * ldb + j0 + jr;
-      if (nr == NR) {
-        for (i64 p = 0; p < kc; p++)
-          __builtin_memcpy(d + p * NR, src + p * ldb, sizeof(float) * NR);
-      } else {
-        for (i64 p = 0; p < kc; p++) {
-          int c = 0;
-          for (; c < nr; c++) d[p * NR + c] = src[p * ldb + c];
-          for (; c < NR; c++) d[p * NR + c] = 0.0f;
-        }
-      }
-    } else {  // B stored (n × k): column j of op(B) is row j of B, transposed into the panel
-      const float* cols[NR];
-      for (int c = 0; c < NR; c++) cols[c] = B + (j0 + jr + (c < nr ? c : 0)) * ldb + p0;
-      if (nr == NR) {
-        constexpr int R = kPackBTransposeRun;
-        i64 p = 0;
-        for (; p + R <= kc; p += R)
-          for (int c = 0; c < NR; c++)
-            for (int q = 0; q < R; q++) d[(p + q) * NR + c] = cols[c][p + q];
-        for (; p < kc; p++)
-          for (int c = 0; c < NR; c++) d[p * NR + c] = cols[c][p];
-      } else {
-        for (i64 p = 0; p < kc; p++)
-          for (int c = 0; c < NR; c++) d[p * NR + c] = c < nr ? cols[c][p] : 0.0f;
-      }
-    }
+    if (tB)  // B stored (n × k): column j of op(B) is row j of B
+      pack_transposed<NR, kPackBTransposeRun>(B + (j0 + jr) * ldb + p0, ldb, nr, kc, dst + jr * kc);
+    else  // a k step of the panel is NR contiguous values of a row of B
+      pack_runs<NR>(B + p0 * ldb + j0 + jr, ldb, nr, kc, dst + jr * kc);
   }
 }
 

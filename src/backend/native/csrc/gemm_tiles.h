@@ -47,9 +47,9 @@ struct TileAvx2 {
   static constexpr int NC = 3072;
 };
 
-// Scalar traits (1 lane): the 4×8 tile is 32 float accumulators, written so that the compiler's
-// SLP vectoriser keeps them as 8 four-wide baseline SIMD registers (SSE2 / NEON): 8 accumulators +
-// 2 B + 1 broadcast = 11 <= 16. The budget below is stated in those 4-wide registers.
+// Scalar traits (1 lane): the 4×8 tile is 32 float accumulators, which GCC's SLP vectoriser keeps
+// in 8 four-wide baseline SIMD registers (SSE2 on x86-64, as its disassembly shows; NEON on arm64):
+// 8 accumulators + 2 B + 1 broadcast = 11 <= 16. The budget below is stated in those registers.
 struct TileScalar {
   static constexpr int kLanes = 1, kRegisters = 16;
   static constexpr int kCompilerLanes = 4;  // baseline SIMD width the compiler vectorises to
@@ -85,7 +85,7 @@ constexpr bool tile_fits() {
                 "cache blocks are whole micro-tiles");
   static_assert(long(Tile::KC) * Tile::NR * 4 <= 32 * kKiB,
                 "the B micro-panel fits a 32 KiB L1d (with the A micro-panel streaming past)");
-  static_assert(long(Tile::MC) * Tile::KC * 4 <= 256 * kKiB, "the A block fits in half of L2");
+  static_assert(long(Tile::MC) * Tile::KC * 4 <= 256 * kKiB, "the A block fits half of a 512 KiB L2");
   return true;
 }
 static_assert(tile_fits<TileAvx512, TileAvx512::kLanes>());

@@ -54,7 +54,7 @@ struct VecScalar {
   using V = float;
   using M = bool;
   static constexpr int kWidth = 1;
-  static constexpr int kRegisters = 16;  // x86-64 xmm0-15 / general FP registers of most CPUs
+  static constexpr int kRegisters = 16;  // the SSE registers the compiler vectorises into (x86-64)
   static V zero() { return 0.0f; }
   static V broadcast(float x) { return x; }
   static V load(const float* p) { return *p; }
