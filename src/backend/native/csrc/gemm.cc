@@ -39,7 +39,8 @@ void gemm_st(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, con
 void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B, i64 ldb,
           float* C, i64 ldc, bool acc) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) return gemm_blocked(isa(), tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, nullptr, nullptr);
+  if (k <= 0)  // C = 0 or kept: no packing
+    return gemm_blocked(isa(), tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, nullptr, nullptr);
   if (in_parallel_region()) {  // nested: the caller reserved scratch for this thread
     return gemm_st(tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, current_tid());
   }

@@ -84,8 +84,9 @@ constexpr bool tile_fits() {
   static_assert(Tile::MC % Tile::MR == 0 && Tile::NC % Tile::NR == 0,
                 "cache blocks are whole micro-tiles");
   static_assert(long(Tile::KC) * Tile::NR * 4 <= 32 * kKiB,
-                "the B micro-panel fits a 32 KiB L1d (with the A micro-panel streaming past)");
-  static_assert(long(Tile::MC) * Tile::KC * 4 <= 256 * kKiB, "the A block fits half of a 512 KiB L2");
+                "the B micro-panel is at most a 32 KiB L1d");
+  static_assert(long(Tile::MC) * Tile::KC * 4 <= 256 * kKiB,
+                "the A block is at most half of a 512 KiB L2");
   return true;
 }
 static_assert(tile_fits<TileAvx512, TileAvx512::kLanes>());

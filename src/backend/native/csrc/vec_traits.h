@@ -42,6 +42,11 @@
 namespace par {
 namespace {
 
+// exp2i builds 2^n in the bits of an IEEE-754 binary32: biased exponent n + 127 above the
+// 23 mantissa bits.
+constexpr int kF32ExponentBias = 127;
+constexpr int kF32MantissaBits = 23;
+
 // Mask of lanes [0, n) of a 16-lane vector, as AVX-512's __mmask16 (shared by the AVX-512 traits
 // and their AVX2 emulation, so that the emulation tests it).
 inline uint16_t first_lanes16(int n) {
@@ -72,7 +77,7 @@ struct VecScalar {
   static V select(M m, V a, V b) { return m ? a : b; }
   static V round(V x) { return __builtin_rintf(x); }
   static V exp2i(V n) {
-    const uint32_t bits = uint32_t(int32_t(n) + 127) << 23;
+    const uint32_t bits = uint32_t(int32_t(n) + kF32ExponentBias) << kF32MantissaBits;
     float y;
     __builtin_memcpy(&y, &bits, sizeof y);
     return y;
@@ -110,8 +115,8 @@ struct VecAvx2 {
   static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
   static V round(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static V exp2i(V n) {
-    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(kF32ExponentBias));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, kF32MantissaBits));
   }
   static float hsum(V v) {
     __m128 m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -194,10 +199,12 @@ struct VecAvx512 {
   static M is_nan(V a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
   static M first(int n) { return first_lanes16(n); }
   static V select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }  // m ? a : b
-  static V round(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V round(V x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   static V exp2i(V n) {
-    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(kF32ExponentBias));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, kF32MantissaBits));
   }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
@@ -236,8 +243,8 @@ struct VecWasm128 {
   static V select(M m, V a, V b) { return wasm_v128_bitselect(a, b, m); }
   static V round(V x) { return wasm_f32x4_nearest(x); }
   static V exp2i(V n) {
-    const V e = wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127));
-    return wasm_i32x4_shl(e, 23);
+    const V e = wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(kF32ExponentBias));
+    return wasm_i32x4_shl(e, kF32MantissaBits);
   }
   static float hsum(V v) {
     const V m = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 2, 3));
