@@ -45,6 +45,7 @@ import { writeSafetensorsFile, type WritableTensor } from "../src/io/safetensors
 import { PerceiverAR, type IntBatch } from "../src/models/perceiver-ar.js";
 import { uniformSource } from "../src/util/rng.js";
 import { AdamW } from "../src/train/adamw.js";
+import { STANDARD_LATENTS, STANDARD_MODEL } from "./standard-config.js";
 import { perceiverArForwardFlops, TRAINING_FLOPS_PER_FORWARD, type PerceiverArCost } from "./cost-model.js";
 import {
   DEFAULT_TORCH_SETTINGS,
@@ -63,19 +64,8 @@ import {
 } from "./harness.js";
 import { captureStep, checkAgainstReference, describeCheck, maxAbsOrRelError, requireClose, TOLERANCE, ValidationError, type StepCheck } from "./validate.js";
 
-const LATENTS = 512;
-const MODEL = {
-  vocabSize: 256,
-  maxLatents: LATENTS,
-  numChannels: 256,
-  numHeads: 4,
-  numSelfAttentionLayers: 5,
-  numSelfAttentionRotaryLayers: 1,
-  crossAttentionDropout: 0,
-  absPosEmb: true,
-  outputNorm: false,
-  outputBias: true,
-};
+const LATENTS = STANDARD_LATENTS;
+const MODEL = STANDARD_MODEL;
 /** The reference-backend check: a short input (the reference backend takes ~6 s for this step). */
 const CHECK_CONTEXT = 4096;
 const CHECK_TOKENS = 1024;

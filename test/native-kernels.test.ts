@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 
 import type { AttentionShape, Backend } from "../src/backend/backend.js";
 import { nativeIsa, setNativeIsa, setNativeThreads, getNativeThreads } from "../src/backend/native/index.js";
+import { erfc } from "../src/backend/reference/erf.js";
 import { referenceBackend as R } from "../src/backend/reference/index.js";
 import { nativeForTests } from "./helpers/native.js";
 
@@ -228,6 +229,36 @@ describe("native backend vs reference", { skip }, () => {
     });
   });
 
+  it("gelu per element on every ISA, tails included (x in [-10, 10], odd lengths)", () => {
+    // Each element within 1e-5 of the reference relative to ITS OWN magnitude: deep in the negative
+    // tail GELU(x) = x·Φ(x) is tiny (-7.6e-23 at x = -10), and a kernel computing 1 + erf(x/√2)
+    // would cancel there. (Beyond |x| = 10 the float rounding of x², amplified by e^(-x²/2), alone
+    // approaches 1e-5.)
+    const n = 20001;
+    const x = Float32Array.from({ length: n }, (_, i) => -10 + (20 * i) / (n - 1));
+    const dy = randn(n);
+    const y1 = new Float32Array(n), dx1 = new Float32Array(n);
+    R.geluForward(x, y1, n);
+    R.geluBackward(x, dy, dx1, n);
+    forEachIsa((isa) => {
+      for (const len of [n, 5, 13]) {
+        const y2 = new Float32Array(len), dx2 = new Float32Array(len);
+        B.geluForward(x.subarray(0, len), y2, len);
+        B.geluBackward(x.subarray(0, len), dy.subarray(0, len), dx2, len);
+        for (let i = 0; i < len; i++) {
+          // The backward's two terms Φ(x) and x·φ(x) cancel near GELU's minimum (x ≈ -0.75): its
+          // error is relative to the terms' magnitude |dy|·(Φ(x) + |x|·φ(x)).
+          const v = x[i];
+          const terms = Math.abs(dy[i]) * (0.5 * erfc(-v * Math.SQRT1_2) + (Math.abs(v) * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+          for (const [what, got, want, scale] of [["fwd", y2[i], y1[i], Math.abs(y1[i])], ["bwd", dx2[i], dx1[i], terms]] as const) {
+            const e = Math.abs(got - want) / Math.max(scale, 1e-30);
+            if (!(e <= 1e-5) && Math.abs(want) > 1e-37) assert.fail(`${isa} gelu ${what} x=${v}: got ${got}, want ${want} (rel err ${e.toExponential(2)})`);
+          }
+        }
+      }
+    });
+  });
+
   it("gelu, add, axpy, addBias, sumRows", () => {
     for (const n of [1, 7, 33, 1000, 200003]) {
       const x = randn(n, 6);
@@ -319,16 +350,19 @@ describe("native backend vs reference", { skip }, () => {
     });
   });
 
-  it("adamw", () => {
-    for (const n of [1, 7, 100003]) {
-      const p1 = randn(n), g = randn(n), m1 = randn(n, 0.1), v1 = randn(n, 0.1).map(Math.abs);
-      const p2 = p1.slice(), m2 = m1.slice(), v2 = v1.slice();
-      const o = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, t: 7 };
-      R.adamw(p1, g, m1, v1, n, o);
-      B.adamw(p2, g, m2, v2, n, o);
-      close(`adamw p n=${n}`, p2, p1);
-      close(`adamw m`, m2, m1);
-      close(`adamw v`, v2, v1);
-    }
+  it("adamw on every ISA (p, m, v and the update p' - p itself)", () => {
+    forEachIsa((isa) => {
+      for (const n of [1, 7, 100003]) {
+        const p0 = randn(n), g = randn(n), m1 = randn(n, 0.1), v1 = randn(n, 0.1).map(Math.abs);
+        const p1 = p0.slice(), p2 = p0.slice(), m2 = m1.slice(), v2 = v1.slice();
+        const o = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, t: 7 };
+        R.adamw(p1, g, m1, v1, n, o);
+        B.adamw(p2, g, m2, v2, n, o);
+        close(`${isa} adamw p n=${n}`, p2, p1);
+        close(`${isa} adamw update n=${n}`, p2.map((v, i) => v - p0[i]), p1.map((v, i) => v - p0[i]), 1e-3);
+        close(`${isa} adamw m`, m2, m1);
+        close(`${isa} adamw v`, v2, v1);
+      }
+    });
   });
 });

@@ -7,7 +7,7 @@
 // float64 JavaScript numbers and rounded to float32 on store.
 
 import type { AdamWStep, AttentionShape, Backend } from "../backend.js";
-import { erf } from "./erf.js";
+import { erfc } from "./erf.js";
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -106,7 +106,7 @@ export const referenceKernels: Backend = {
   geluForward(x, y, n) {
     for (let i = 0; i < n; i++) {
       const v = x[i];
-      y[i] = 0.5 * v * (1 + erf(v * SQRT1_2));
+      y[i] = 0.5 * v * erfc(-v * SQRT1_2); // x·Φ(x), Φ(x) = erfc(-x/√2)/2
     }
   },
 
@@ -114,7 +114,7 @@ export const referenceKernels: Backend = {
     // d/dx [x·Φ(x)] = Φ(x) + x·φ(x)
     for (let i = 0; i < n; i++) {
       const v = x[i];
-      const cdf = 0.5 * (1 + erf(v * SQRT1_2));
+      const cdf = 0.5 * erfc(-v * SQRT1_2);
       const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
       dx[i] += dy[i] * (cdf + v * pdf);
     }

@@ -1,36 +1,25 @@
-// Element-wise and broadcast kernels: GELU (erf form, std::erf), add, axpy, bias add, column sums.
+// Element-wise and broadcast kernels: GELU (erf form, the ISA's vector kernels of
+// elementwise_kernels.h), add, axpy, bias add, column sums.
 // Memory-bound; parallelised over large chunks only when the array is big enough to pay for the
 // thread wake-up.
 #include <algorithm>
-#include <cmath>
 
 #include "common.h"
 
 namespace par {
 namespace {
+// GELU chunks: 32k elements (128 KiB per array) amortise a thread hand-off.
 constexpr i64 kGrain = 1 << 15;
-constexpr double kInvSqrt2 = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 }  // namespace
 
 void gelu_forward(const float* x, float* y, i64 n) {
-  parallel_for(n, kGrain, [&](i64 b, i64 e, int) {
-    for (i64 i = b; i < e; i++) {
-      double v = x[i];
-      y[i] = float(0.5 * v * (1.0 + std::erf(v * kInvSqrt2)));
-    }
-  });
+  const Isa& I = isa();
+  parallel_for(n, kGrain, [&](i64 b, i64 e, int) { I.gelu_fwd(x + b, y + b, e - b); });
 }
 
 void gelu_backward(const float* x, const float* dy, float* dx, i64 n) {
-  parallel_for(n, kGrain, [&](i64 b, i64 e, int) {
-    for (i64 i = b; i < e; i++) {
-      double v = x[i];
-      double cdf = 0.5 * (1.0 + std::erf(v * kInvSqrt2));
-      double pdf = kInvSqrt2Pi * std::exp(-0.5 * v * v);
-      dx[i] = float(dx[i] + dy[i] * (cdf + v * pdf));
-    }
-  });
+  const Isa& I = isa();
+  parallel_for(n, kGrain, [&](i64 b, i64 e, int) { I.gelu_bwd(x + b, dy + b, dx + b, e - b); });
 }
 
 void add(const float* a, const float* b, float* out, i64 n) {

@@ -27,6 +27,11 @@ using PackAFn = void (*)(bool tA, const float* A, i64 lda, i64 i0, i64 mc, i64 p
 using PackBFn = void (*)(bool tB, const float* B, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc,
                          float* dst);
 
+// AdamW coefficients of one step, in float (Isa::adamw): bc1 = 1 - beta1^t, bc2 = 1 - beta2^t.
+struct AdamWCoef {
+  float beta1, beta2, one_minus_beta1, one_minus_beta2, inv_bc1, inv_bc2, eps, lr, wd;
+};
+
 struct Isa {
   const char* name;
   int mr, nr;      // micro-tile of the GEMM micro-kernel
@@ -51,6 +56,12 @@ struct Isa {
   double (*sum_exp)(const float* x, i64 n, float sub);
   // dst[j] += scale · exp(x[j] - sub)
   void (*axpy_exp)(const float* x, i64 n, float sub, float scale, float* dst);
+  // y = GELU(x) = x·Φ(x) (erf form), n elements (elementwise_kernels.h).
+  void (*gelu_fwd)(const float* x, float* y, i64 n);
+  // dx += dy·GELU'(x), n elements.
+  void (*gelu_bwd)(const float* x, const float* dy, float* dx, i64 n);
+  // One AdamW step on n elements (elementwise_kernels.h): updates p, m, v in place.
+  void (*adamw)(float* p, const float* g, float* m, float* v, i64 n, const AdamWCoef& c);
   // Packing of A and B for this ISA's micro-tile (used by gemm_loops.h only).
   PackAFn pack_a;
   PackBFn pack_b;

@@ -5,6 +5,7 @@
 //
 // Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib.
 #pragma once
+#include "elementwise_kernels.h"
 #include "gemm_kernel.h"
 #include "gemm_tiles.h"
 #include "isa.h"
@@ -31,6 +32,9 @@ constexpr Isa make_isa(const char* name) {
              &vmax<T>,
              &sum_exp<T>,
              &axpy_exp<T>,
+             &gelu_fwd<T>,
+             &gelu_bwd<T>,
+             &adamw_update<T>,
              &pack_a<Tile::MR>,
              &pack_b<Tile::NR>};
 }

@@ -5,7 +5,7 @@
 //   T::kWidth         fp32 lanes per vector
 //   T::kRegisters     vector registers the ISA names (the tile budget in gemm_tiles.h)
 //   zero(), broadcast(float), load(const float*), store(float*, V)   (unaligned load/store)
-//   add, sub, mul, min, max, fma(a, b, c) = a·b + c
+//   add, sub, mul, div, sqrt, min, max, fma(a, b, c) = a·b + c   (div and sqrt correctly rounded)
 //                     fma is fused where the ISA has it (AVX2/AVX-512); a multiply and an add
 //                     elsewhere (scalar on baseline x86-64, SIMD128 without relaxed-simd).
 //                     min/max: which operand is returned for NaN or equal operands is unspecified.
@@ -67,6 +67,8 @@ struct VecScalar {
   static V add(V a, V b) { return a + b; }
   static V sub(V a, V b) { return a - b; }
   static V mul(V a, V b) { return a * b; }
+  static V div(V a, V b) { return a / b; }
+  static V sqrt(V a) { return __builtin_sqrtf(a); }
   static V min(V a, V b) { return a < b ? a : b; }
   static V max(V a, V b) { return a > b ? a : b; }
   static V fma(V a, V b, V c) { return a * b + c; }
@@ -102,6 +104,8 @@ struct VecAvx2 {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V sqrt(V a) { return _mm256_sqrt_ps(a); }
   static V min(V a, V b) { return _mm256_min_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
@@ -149,6 +153,8 @@ struct VecAvx512Emulated {
   static V add(V a, V b) { return {H::add(a.lo, b.lo), H::add(a.hi, b.hi)}; }
   static V sub(V a, V b) { return {H::sub(a.lo, b.lo), H::sub(a.hi, b.hi)}; }
   static V mul(V a, V b) { return {H::mul(a.lo, b.lo), H::mul(a.hi, b.hi)}; }
+  static V div(V a, V b) { return {H::div(a.lo, b.lo), H::div(a.hi, b.hi)}; }
+  static V sqrt(V a) { return {H::sqrt(a.lo), H::sqrt(a.hi)}; }
   static V min(V a, V b) { return {H::min(a.lo, b.lo), H::min(a.hi, b.hi)}; }
   static V max(V a, V b) { return {H::max(a.lo, b.lo), H::max(a.hi, b.hi)}; }
   static V fma(V a, V b, V c) { return {H::fma(a.lo, b.lo, c.lo), H::fma(a.hi, b.hi, c.hi)}; }
@@ -191,6 +197,8 @@ struct VecAvx512 {
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V sqrt(V a) { return _mm512_sqrt_ps(a); }
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
@@ -229,6 +237,8 @@ struct VecWasm128 {
   static V add(V a, V b) { return wasm_f32x4_add(a, b); }
   static V sub(V a, V b) { return wasm_f32x4_sub(a, b); }
   static V mul(V a, V b) { return wasm_f32x4_mul(a, b); }
+  static V div(V a, V b) { return wasm_f32x4_div(a, b); }
+  static V sqrt(V a) { return wasm_f32x4_sqrt(a); }
   static V min(V a, V b) { return wasm_f32x4_pmin(a, b); }  // pmin/pmax: one x86 instruction
   static V max(V a, V b) { return wasm_f32x4_pmax(a, b); }
 #if defined(PAR_WASM_RELAXED_MADD)
