@@ -9,6 +9,11 @@
 // - A Graph built with a BufferPool takes its op outputs, their gradients and op scratch from the
 //   pool; `graph.release()` gives them all back. Only do that when nothing the graph made is used
 //   afterwards (a training step's intermediates); parameter gradients are never pooled.
+// - `graph.output(shape)` is an op's forward result: its values are UNSPECIFIED (a recycled
+//   buffer is not zeroed) and the op must write every element. Gradients and `alloc` are zeroed.
+// - `graph.view(x, start, count)` is rows [start, start + count) of x's flat row layout as a Var
+//   sharing x's value and gradient buffers: no copy forward, nothing to do backward (its
+//   consumers accumulate straight into x's gradient).
 
 import type { Backend } from "./backend/backend.js";
 import type { BufferPool } from "./buffer-pool.js";
@@ -93,11 +98,30 @@ export class Graph {
     return false;
   }
 
-  /** A new op output; it requires a gradient iff any input does (and we record). */
+  /** A new op output (values unspecified: the op writes them all); it requires a gradient iff any input does (and we record). */
   output(shape: readonly number[], ...inputs: Array<Var | null | undefined>): Var {
     const size = shape.reduce((a, b) => a * b, 1);
-    const value = new Tensor(shape, this.alloc(size));
+    const value = new Tensor(shape, this.allocUnfilled(size));
     return new Var(value, this.needsGrad(...inputs), this.pool === null ? undefined : (n) => this.alloc(n));
+  }
+
+  /**
+   * Elements [start·C, (start + count)·C) of x (C = its last dimension) as a Var of `shape`,
+   * sharing x's buffers: its gradient is that range of x's gradient.
+   */
+  view(x: Var, start: number, count: number, shape: readonly number[]): Var {
+    const C = x.shape[x.shape.length - 1];
+    const from = start * C;
+    const to = from + count * C;
+    const value = new Tensor(shape, x.data.subarray(from, to));
+    return new Var(value, x.requiresGrad && this.recording, () => x.grad.subarray(from, to));
+  }
+
+  private allocUnfilled(n: number): Float32Array {
+    if (this.pool === null) return new Float32Array(n);
+    const a = this.pool.takeUnfilled(n);
+    this.taken.push(a);
+    return a;
   }
 
   record(backward: () => void): void {

@@ -6,7 +6,10 @@
 // sizes, so a step can reuse the previous step's buffers.
 //
 // Contract: `take(n)` returns a zero-filled Float32Array of length n that the caller owns until it
-// gives it back with `give(a)`; after that it must not be read or written. Buffers are kept per
+// gives it back with `give(a)`; after that it must not be read or written. `takeUnfilled(n)` is
+// the same without the zero fill: a recycled buffer keeps whatever it held, so it is only for
+// outputs that the caller overwrites entirely (an op's forward output; zeroing a 64 MB buffer
+// that a kernel then overwrites costs as much as the kernel). Buffers are kept per
 // exact length, up to `maxBytes` in total (more is left to the garbage collector). The default cap
 // suits a browser tab; the Trainer raises it to half the machine's memory.
 
@@ -17,11 +20,14 @@ export class BufferPool {
   constructor(public maxBytes = 4 * 2 ** 30) {}
 
   take(n: number): Float32Array {
+    return this.takeUnfilled(n).fill(0);
+  }
+
+  takeUnfilled(n: number): Float32Array {
     const list = this.free.get(n);
     const a = list?.pop();
     if (a === undefined) return new Float32Array(n);
     this.pooledBytes -= a.byteLength;
-    a.fill(0);
     return a;
   }
 

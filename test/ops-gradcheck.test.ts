@@ -70,7 +70,7 @@ describe("finite-difference gradients", () => {
   it("rows: a slice of sequence positions, on every backend and equal to the reference", () => {
     const native = loadNativeBackend();
     const backends: Backend[] = native === null ? [be] : [be, native];
-    const cases: Array<[number, number, number, number, number]> = [[1, 5, 3, 0, 5], [2, 7, 4, 3, 4], [3, 6, 1, 0, 2], [2, 5, 3, 4, 1], [1, 1, 2, 0, 1]];
+    const cases: Array<[number, number, number, number, number]> = [[1, 5, 3, 0, 5], [2, 7, 4, 3, 4], [3, 6, 1, 0, 2], [2, 5, 3, 4, 1], [1, 1, 2, 0, 1], [1, 7, 2, 2, 3], [3, 4, 2, 0, 4]];
     for (const [B, T, C, start, count] of cases) {
       const x = t([B, T, C], 40 + T);
       const outs = backends.map((backend) => {
@@ -93,6 +93,18 @@ describe("finite-difference gradients", () => {
         assert.deepEqual(o.y, outs[0].y, "forward equals the reference backend's");
         assert.deepEqual(o.dx, outs[0].dx, "backward equals the reference backend's");
       }
+    }
+  });
+
+  it("rows as views (batch 1): overlapping slices of one input and the input itself, gradients summed", () => {
+    const native = loadNativeBackend();
+    for (const backend of native === null ? [be] : [be, native]) {
+      const build = (g: Graph, [x]: Var[]): Var => {
+        const s = add(g, rows(g, x, 0, 3), rows(g, x, 1, 3)); // rows 1 and 2 read twice
+        return add(g, s, rows(g, gelu(g, x), 1, 3)); // and x itself, through another op
+      };
+      const { errors } = gradCheck(backend, build, [t([1, 4, 5], 61)]);
+      assert.ok(errors[0] < TOL, `overlapping row views on ${backend.name}: gradient error ${errors[0]}`);
     }
   });
 

@@ -12,14 +12,13 @@
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
 import { argmaxHits, crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
-import { gatherRows } from "../ops/gather-rows.js";
 import type { RotaryAngles } from "../ops/rotary.js";
 import { rows } from "../ops/rows.js";
 import { createCrossAttentionLayer, crossAttentionLayer, type CrossAttentionLayerParams } from "../nn/cross-attention-layer.js";
 import { createEmbedding, embed, type EmbeddingParams } from "../nn/embedding.js";
 import { CROSS_ATTENTION, INV_FREQ_BUFFER, selfAttentionLayerNames } from "../nn/parameter-names.js";
 import { normalInit, ParameterStore } from "../nn/parameters.js";
-import { angleRows, rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
+import { anglesFromTable, angleRows, rotaryAngles, rotaryInverseFrequencies } from "../nn/rotary-angles.js";
 import { createSelfAttentionLayer, selfAttentionLayer, type SelfAttentionLayerParams } from "../nn/self-attention-layer.js";
 import { createOutputHead, tiedOutput, type OutputHeadParams } from "../nn/tied-output.js";
 import { BufferPool } from "../buffer-pool.js";
@@ -87,6 +86,8 @@ export class PerceiverAR {
   backend: Backend;
   /** Recycled activation buffers of training and evaluation steps (see buffer-pool.ts). */
   readonly pool = new BufferPool();
+  /** The rotary angles of every position, and the inverse frequencies they were made from. */
+  private angleTable: { invFreq: Float32Array; angles: RotaryAngles } | null = null;
 
   constructor(config: Partial<PerceiverARConfig> | Record<string, unknown>, backend: Backend, options: ModelInitOptions = {}) {
     this.config = makeConfig(config as Record<string, unknown>);
@@ -208,23 +209,41 @@ export class PerceiverAR {
     const alloc = (n: number) => g.alloc(n);
     const L = this.layers;
 
-    const x = embed(g, L.embedding, ids, positions, [B, N]); // (B, N, C)
-    const angles = rotaryAngles(positions, L.rotaryInvFreq, alloc); // (B·N, r)
-    const latents = rows(g, x, P, M); // (B, M, C): x[:, P:]
-    const latentAngles = angleRows(angles, B, N, P, M, alloc); // (B·M, r)
-
-    // The prefix the latents attend to: x[:, :P], or (training with cross-attention dropout) a
-    // random subset of its rows. The keys are the prefix rows, then the latents: with the whole
-    // prefix that is every row of x, so their angles and padding are those of x.
+    // The rows of the input the step reads: every row, or (training with cross-attention dropout)
+    // per batch element a random subset of `keep` prefix rows, in order, then the latents. Only
+    // those rows are embedded; the dropped ones cost nothing.
     const keep = options.training && c.crossAttentionDropout > 0 && P > 0 ? P - Math.floor(P * c.crossAttentionDropout) : P;
-    const keys = keep === P ? { prefix: P > 0 ? rows(g, x, 0, P) : null, angles, pad: padMask } : droppedPrefix(g, x, angles, padMask, prep, keep, options.random);
+    const kept = keep === P ? null : keptRows(prep, keep, options.random); // (B·T) rows of (B·N), or null = all
+    const T = keep + M; // rows per batch element: the keys (prefix rows, then the latents)
+    const rowIds = kept === null ? ids : Int32Array.from(kept, (r) => ids[r]);
+    const rowPositions = kept === null ? positions : Int32Array.from(kept, (r) => positions[r]);
+    const keyPad = padMask === null || kept === null ? padMask : Uint8Array.from(kept, (r) => padMask[r]);
 
-    let h = crossAttentionLayer(g, L.crossAttention, latents, keys.prefix, { heads: c.numHeads, rotary: { q: latentAngles, k: keys.angles }, keyPad: keys.pad }); // (B, M, C)
+    const x = embed(g, L.embedding, rowIds, rowPositions, [B, T]); // (B, T, C)
+    const angles = anglesFromTable(this.positionAngles(), rowPositions, alloc); // (B·T, r)
+    const latents = rows(g, x, keep, M); // (B, M, C): x[:, keep:]
+    const latentAngles = angleRows(angles, B, T, keep, M, alloc); // (B·M, r)
+    const prefix = keep > 0 ? rows(g, x, 0, keep) : null; // (B, keep, C)
+
+    let h = crossAttentionLayer(g, L.crossAttention, latents, prefix, { heads: c.numHeads, rotary: { q: latentAngles, k: angles }, keyPad }); // (B, M, C)
     for (let l = 0; l < L.selfAttention.length; l++) {
       const rotary = selfAttentionUsesRotary(c, l) ? { q: latentAngles, k: latentAngles } : null;
       h = selfAttentionLayer(g, L.selfAttention[l], h, { heads: c.numHeads, rotary }); // (B, M, C)
     }
     return tiedOutput(g, L.output, h); // (B, M, V)
+  }
+
+  /**
+   * Rotary angles of positions 0 .. max_seq_len - 1 (max_seq_len, r), computed once and reused by
+   * every step (recomputed if the inverse frequencies were overwritten, e.g. by a checkpoint).
+   */
+  private positionAngles(): RotaryAngles {
+    const invFreq = this.layers.rotaryInvFreq;
+    const cached = this.angleTable;
+    if (cached !== null && cached.invFreq.every((f, i) => f === invFreq[i])) return cached.angles;
+    const positions = Int32Array.from({ length: this.config.maxSeqLen }, (_, i) => i);
+    this.angleTable = { invFreq: invFreq.slice(), angles: rotaryAngles(positions, invFreq) };
+    return this.angleTable.angles;
   }
 }
 
@@ -233,29 +252,17 @@ export function selfAttentionUsesRotary(c: PerceiverARConfig, l: number): boolea
   return c.numSelfAttentionRotaryLayers === -1 || l < c.numSelfAttentionRotaryLayers;
 }
 
-/** The cross-attention's key inputs: prefix rows (B, P', C), the key angle table (B·(P' + M), r) and padding (B, P' + M). */
-interface CrossAttentionKeys {
-  prefix: Var | null;
-  angles: RotaryAngles;
-  pad: Uint8Array | null;
-}
-
-/** Cross-attention dropout: per batch element `keep` random prefix rows of x (B, N, C) in order, then the latents. */
-function droppedPrefix(g: Graph, x: Var, angles: RotaryAngles, padMask: Uint8Array | null, prep: Prepared, keep: number, random: (() => number) | undefined): CrossAttentionKeys {
+/** Cross-attention dropout: per batch element `keep` random prefix rows of (B·N) in order, then its M latent rows -> (B·(keep + M)). */
+function keptRows(prep: Prepared, keep: number, random: (() => number) | undefined): Int32Array {
   if (random === undefined) throw new Error("training with cross-attention dropout needs options.random");
   const { B, N, P, M } = prep;
-  const prefixRows = new Int32Array(B * keep); // rows of x (B·N)
-  const keyRows = new Int32Array(B * (keep + M));
+  const out = new Int32Array(B * (keep + M));
   for (let b = 0; b < B; b++) {
     const kept = randomSubset(P, keep, random);
-    for (let i = 0; i < keep; i++) prefixRows[b * keep + i] = keyRows[b * (keep + M) + i] = b * N + kept[i];
-    for (let i = 0; i < M; i++) keyRows[b * (keep + M) + keep + i] = b * N + P + i;
+    for (let i = 0; i < keep; i++) out[b * (keep + M) + i] = b * N + kept[i];
+    for (let i = 0; i < M; i++) out[b * (keep + M) + keep + i] = b * N + P + i;
   }
-  return {
-    prefix: keep > 0 ? gatherRows(g, x, prefixRows, [B, keep]) : null, // (B, keep, C)
-    angles: selectAngles(angles, keyRows, (n) => g.alloc(n)),
-    pad: padMask === null ? null : Uint8Array.from(keyRows, (r) => padMask[r]),
-  };
+  return out;
 }
 
 /** `count` distinct sorted indices from [0, n), uniformly (partial Fisher-Yates). */

@@ -65,3 +65,21 @@ export function angleRows(a: RotaryAngles, batch: number, rowsPerBatch: number, 
   }
   return { cos, sin, rotDim };
 }
+
+/**
+ * Angle tables of `positions` (B·N rows) read from `table`, the angles of positions 0, 1, 2, ...
+ * (rotaryAngles of arange): a view of its first rows when the positions are exactly 0..n-1 (one
+ * unpadded sequence), else a gather of rows (the same values rotaryAngles(positions) computes).
+ */
+export function anglesFromTable(table: RotaryAngles, positions: Int32Array, alloc: Alloc = fresh): RotaryAngles {
+  const { rotDim } = table;
+  const rows = table.cos.length / rotDim;
+  let arange = true;
+  for (let i = 0; i < positions.length; i++) {
+    if (positions[i] >= rows || positions[i] < 0) throw new RangeError(`anglesFromTable: position ${positions[i]} outside the table's ${rows} rows`);
+    if (positions[i] !== i) arange = false;
+  }
+  if (arange) return { cos: table.cos.subarray(0, positions.length * rotDim), sin: table.sin.subarray(0, positions.length * rotDim), rotDim };
+  return selectAngles(table, positions, alloc);
+}
+

@@ -1,6 +1,8 @@
 // rows: a contiguous run of sequence positions, the slice y = x[:, start : start + count, :].
-// x (B, T, C) -> y (B, count, C). Memory-bound copies done in TypeScript (as concatSeq); the
-// backward adds dy back into those rows of dx (backend axpy), the other rows get nothing.
+// x (B, T, C) -> y (B, count, C). Where the slice is contiguous in memory (batch 1, or all rows)
+// it is a view of x (Graph.view: no copy, gradients flow straight into x's); otherwise
+// memory-bound copies done in TypeScript (as concatSeq), and the backward adds dy back into those
+// rows of dx (backend axpy), the other rows get nothing.
 //
 // This is how a model says "latents = rows P..N of x" instead of building index arrays; a random
 // subset of rows (cross-attention dropout) is a gatherRows instead.
@@ -14,6 +16,7 @@ export function rows(g: Graph, x: Var, start: number, count: number): Var {
   if (!Number.isInteger(count) || count < 0 || start + count > T) {
     throw new RangeError(`rows: count ${count} must be an integer in [0, ${T - start}] (start ${start} of ${T} rows)`);
   }
+  if (B === 1 || count === T) return g.view(x, start, B * count, [B, count, C]); // contiguous: no copy
   const y = g.output([B, count, C], x);
   const n = count * C; // elements per batch row of y
   for (let b = 0; b < B; b++) {
