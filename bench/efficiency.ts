@@ -4,9 +4,10 @@
 // lengths 1k..128k.
 //
 // Usage: node dist/bench/efficiency.js [--quick] [--contexts 1024,2048] [--models transformer,...]
-//        [--max-step-seconds 120] [--steps 3] [--rounds 2] [--threads N]
+//        [--max-step-seconds 120] [--steps 3] [--rounds 2] [--threads N] [--out NAME]
 //   --quick: contexts 1k-4k only, results written to bench/results/efficiency-quick.{md,svg}.
-//   Otherwise writes bench/results/efficiency.{md,svg}. Backend: getBackend() (native when its
+//   Otherwise writes bench/results/efficiency.{md,svg}; --out NAME writes bench/results/NAME.{md,svg}
+//   instead (e.g. for a run over a few contexts only). Backend: getBackend() (native when its
 //   addon loads; env PERCEIVER_AR_BACKEND=reference|native forces one).
 //
 // Contract of a cell (model, context N): measured in a FRESH child process (node --expose-gc
@@ -26,6 +27,9 @@
 // output norm, so the three share exactly the same layer code):
 //   perceiver-ar-512 / -1024: 1 cross-attention over all N positions (no cross-attention dropout:
 //     the full-cost case) + 5 self-attention layers over M latents; loss on M latent positions.
+//   perceiver-ar-1024-dropout (and, with --models, perceiver-ar-512-dropout): the same with the
+//     reference's default cross-attention dropout 0.5 (training mode: a random half of the prefix
+//     rows per step, seeded).
 //   transformer: PerceiverAR with M = N (prefix 0): 6 causal self-attention layers over N; loss on
 //     N positions.
 //   transformer-xl: "context" N = segment + memory with segment = memory = N/2 (the paper's 8,192
@@ -67,18 +71,27 @@ const LAYERS = 6;
 const ALL_CONTEXTS = [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072];
 const QUICK_CONTEXTS = [1024, 2048, 4096];
 
-type ModelId = "perceiver-ar-512" | "perceiver-ar-1024" | "transformer" | "transformer-xl";
+type ModelId = "perceiver-ar-512" | "perceiver-ar-1024" | "perceiver-ar-512-dropout" | "perceiver-ar-1024-dropout" | "transformer" | "transformer-xl";
 
 interface ModelSpec {
   id: ModelId;
   label: string;
   /** Latents for Perceiver AR; null = all positions (Transformer); undefined for XL. */
   latents?: number | null;
+  /** Perceiver AR's cross-attention dropout (fraction of prefix positions dropped per step); default 0. */
+  dropout?: number;
+  /** Run only when asked for with --models. */
+  optional?: boolean;
 }
+
+/** The reference's default cross-attention dropout (krasserm/perceiver-io CausalSequenceModel). */
+const REFERENCE_DROPOUT = 0.5;
 
 const MODELS: ModelSpec[] = [
   { id: "perceiver-ar-512", label: "Perceiver AR, 512 latents", latents: 512 },
   { id: "perceiver-ar-1024", label: "Perceiver AR, 1024 latents", latents: 1024 },
+  { id: "perceiver-ar-512-dropout", label: "Perceiver AR, 512 latents, dropout 0.5", latents: 512, dropout: REFERENCE_DROPOUT, optional: true },
+  { id: "perceiver-ar-1024-dropout", label: "Perceiver AR, 1024 latents, dropout 0.5", latents: 1024, dropout: REFERENCE_DROPOUT },
   { id: "transformer", label: "Transformer (M = N)", latents: null },
   { id: "transformer-xl", label: "Transformer-XL (seg = mem = N/2)" },
 ];
@@ -102,7 +115,7 @@ function shapeOf(spec: ModelSpec, N: number): CellShape {
   return { M, S: 0, R: 0, trained: M };
 }
 
-function parConfig(N: number, M: number): PerceiverARConfig {
+function parConfig(N: number, M: number, dropout = 0): PerceiverARConfig {
   return makeConfig({
     vocabSize: VOCAB,
     maxSeqLen: N,
@@ -113,7 +126,7 @@ function parConfig(N: number, M: number): PerceiverARConfig {
     numSelfAttentionRotaryLayers: -1,
     selfAttentionWideningFactor: 4,
     crossAttentionWideningFactor: 4,
-    crossAttentionDropout: 0,
+    crossAttentionDropout: dropout,
     absPosEmb: false,
     outputNorm: false,
     outputBias: true,
@@ -134,10 +147,18 @@ export function forwardFlops(spec: ModelSpec, N: number, width = WIDTH, dropout 
   return perceiverArForwardFlops({ N, M: sh.M, d: width, L: LAYERS - 1, V: VOCAB, p: dropout });
 }
 
+/** Forward FLOPs of one step of `spec` as this benchmark runs it (with its cross-attention dropout). */
+function cellFlops(spec: ModelSpec, N: number): number {
+  return forwardFlops(spec, N, WIDTH, spec.dropout ?? 0);
+}
+
 /** Estimated peak bytes of one training step. */
 function estimateBytes(spec: ModelSpec, N: number): number {
   const sh = shapeOf(spec, N);
-  if (spec.latents !== undefined) return estimateTrainingMemory(parConfig(N, sh.M), { seqLen: N, numLatents: sh.M, prefixDropout: false }).totalBytes;
+  if (spec.latents !== undefined) {
+    const dropout = spec.dropout ?? 0;
+    return estimateTrainingMemory(parConfig(N, sh.M, dropout), { seqLen: N, numLatents: sh.M, prefixDropout: dropout > 0 }).totalBytes;
+  }
   // Transformer-XL: per segment token and layer ~21·C live floats (as memory.ts counts a
   // self-attention layer), per memory position and layer 5·C (LN, concat, k, v, rotated k),
   // doubled for gradients; plus logits, the memory states (old and new) and rotary tables.
@@ -188,15 +209,17 @@ function runCell(id: ModelId, N: number, maxSteps: number, budgetSeconds: number
   let parameters: number;
   if (spec.latents !== undefined) {
     const M = sh.M;
-    const model = new PerceiverAR(parConfig(N, M), backend, { seed: 1 });
+    const dropout = spec.dropout ?? 0;
+    const model = new PerceiverAR(parConfig(N, M, dropout), backend, { seed: 1 });
     parameters = model.numParameters;
     const tok = randomTokens(N + 1, 2);
     const ids: IntBatch = { data: tok.subarray(0, N), shape: [1, N] }; // (1, N)
     const labels: IntBatch = { data: tok.slice(N - M + 1, N + 1), shape: [1, M] }; // (1, M) next tokens of the latents
     const opt = new AdamW(model.parameters, backend);
+    const random = uniformSource(3); // the kept prefix rows of each step (cross-attention dropout)
     step = () => {
       model.zeroGrads();
-      const r = model.lossAndGrad(ids, labels, { prefixLen: N - M });
+      const r = model.lossAndGrad(ids, labels, { prefixLen: N - M, training: dropout > 0, random });
       opt.update(1e-4);
       return r.loss;
     };
@@ -276,22 +299,25 @@ function checkedModel(spec: ModelSpec, b: Backend): CheckedModel {
   }
   const N = spec.latents === null ? CHECK.transformerTokens : CHECK.parTokens;
   const M = spec.latents === null ? N : CHECK.parLatents; // Perceiver AR: fewer latents than its max_latents
-  const config = spec.latents === null ? parConfig(N, N) : parConfig(Math.max(...ALL_CONTEXTS), spec.latents);
+  const dropout = spec.dropout ?? 0;
+  const config = spec.latents === null ? parConfig(N, N) : parConfig(Math.max(...ALL_CONTEXTS), spec.latents, dropout);
   const model = new PerceiverAR(config, b, { seed: 1 });
   const tok = randomTokens(N + 1, 2);
   const ids: IntBatch = { data: tok.subarray(0, N), shape: [1, N] }; // (1, N)
   const labels: IntBatch = { data: tok.slice(N - M + 1, N + 1), shape: [1, M] }; // (1, M)
   const prefixLen = N - M;
+  // With dropout, both backends draw the same kept rows (the same seed for each step call).
+  const training = (): { training: boolean; random: () => number } => ({ training: dropout > 0, random: uniformSource(3) });
   return {
     parameters: model.parameters,
-    step: () => ({ loss: model.lossAndGrad(ids, labels, { prefixLen }).loss, logits: model.forward(ids, { prefixLen }).data }),
+    step: () => ({ loss: model.lossAndGrad(ids, labels, { prefixLen, ...training() }).loss, logits: model.forward(ids, { prefixLen, ...training() }).data }),
   };
 }
 
 /** Throws a ValidationError when a model kind's first step on `backend` disagrees with the reference backend. */
 function validateModels(models: ModelSpec[], backend: Backend): string[] {
   const kinds = new Map<string, ModelSpec>();
-  for (const m of models) kinds.set(m.latents === undefined ? "Transformer-XL" : m.latents === null ? "Transformer" : "Perceiver AR", m);
+  for (const m of models) kinds.set(m.latents === undefined ? "Transformer-XL" : m.latents === null ? "Transformer" : m.dropout ? `Perceiver AR (cross-attention dropout ${m.dropout})` : "Perceiver AR", m);
   const lines: string[] = [];
   for (const [kind, spec] of kinds) {
     const check = checkAgainstReference(backend, (b) => checkedModel(spec, b));
@@ -382,7 +408,7 @@ async function main(): Promise<void> {
   }
   const quick = argv.includes("--quick");
   const contexts = arg(argv, "--contexts")?.split(",").map(Number) ?? (quick ? QUICK_CONTEXTS : ALL_CONTEXTS);
-  const modelIds = arg(argv, "--models")?.split(",") ?? MODELS.map((m) => m.id);
+  const modelIds = arg(argv, "--models")?.split(",") ?? MODELS.filter((m) => !m.optional).map((m) => m.id);
   const models = MODELS.filter((m) => modelIds.includes(m.id));
   const maxStep = Number(arg(argv, "--max-step-seconds") ?? 120);
   const steps = Number(arg(argv, "--steps") ?? 3);
@@ -411,7 +437,7 @@ async function main(): Promise<void> {
     const tag = `${spec.id.padEnd(18)} N=${String(N).padStart(6)}${rounds > 1 ? ` r${round}` : ""}`;
     if (cell.kind === "skipped") return console.log(`${tag}  ${cell.reason}`);
     const r = cell.r;
-    const gflops = (TRAINING_FLOPS_PER_FORWARD * forwardFlops(spec, N)) / r.bestSeconds / 1e9;
+    const gflops = (TRAINING_FLOPS_PER_FORWARD * cellFlops(spec, N)) / r.bestSeconds / 1e9;
     const pred = cell.predictedSeconds;
     console.log(
       `${tag}  step ${fmtS(r.bestSeconds).padStart(6)} s, cpu ${fmtS(r.bestCpuSeconds)} s (median ${fmtS(r.medianSeconds)} s of n=${r.stepSeconds.length}, warm-up ${fmtS(r.warmupSeconds)} s${pred ? `, predicted ${fmtS(pred)} s` : ""})  peak RSS ${formatBytes(r.maxRssBytes)} (est ${formatBytes(cell.estimateBytes)})  ~${gflops.toFixed(1)} GFLOP/s  loss ${r.loss.toFixed(3)}`,
@@ -426,7 +452,7 @@ async function main(): Promise<void> {
     for (const spec of models) {
       const prev = last.get(spec.id) ?? null;
       const est = estimateBytes(spec, N);
-      const predicted = prev ? prev.bestSeconds * (forwardFlops(spec, N) / forwardFlops(spec, prev.N)) : null;
+      const predicted = prev ? prev.bestSeconds * (cellFlops(spec, N) / cellFlops(spec, prev.N)) : null;
       let cell: Cell;
       if (est > memBudget) {
         cell = { kind: "skipped", reason: `skipped (memory estimate ${formatBytes(est)})`, predictedSeconds: predicted, estimateBytes: est };
@@ -482,6 +508,7 @@ async function main(): Promise<void> {
   lines.push(`Validated before timing (first training step on the ${backendName} backend vs the reference backend, small contexts; max error): ${validation.join("; ")}.`);
   lines.push("");
   lines.push("- **Perceiver AR**: 1 causal cross-attention layer over all N positions (no cross-attention dropout, i.e. the full cost) + 5 self-attention layers over M latents; loss on M positions per step.");
+  lines.push(`- **Perceiver AR, dropout ${REFERENCE_DROPOUT}**: the same with cross-attention dropout ${REFERENCE_DROPOUT} (the reference's default): each step keeps a random half of the prefix positions, and only those are embedded, projected to keys and values and attended to.`);
   lines.push("- **Transformer**: PerceiverAR with M = N (prefix 0) = 6 causal self-attention layers over N; loss on N positions.");
   lines.push("- **Transformer-XL**: context N = segment + memory, segment = memory = N/2: 6 layers, one step trains a segment of N/2 tokens attending to N/2 cached states per layer (no gradient into the memory); loss on N/2 positions.");
   lines.push(`- Cells are skipped when the memory estimate exceeds ${formatBytes(memBudget)} or the step time predicted from the previous measured context (scaled by the cost model's FLOPs, see bench/cost-model.ts) exceeds ${maxStep} s.`);
@@ -515,7 +542,7 @@ async function main(): Promise<void> {
     return !cpu && c.predictedSeconds !== null ? { s: c.predictedSeconds, predicted: true } : null;
   };
   const ratioLines: string[] = [];
-  for (const par of ["perceiver-ar-1024", "perceiver-ar-512"] as const) {
+  for (const par of ["perceiver-ar-1024", "perceiver-ar-1024-dropout", "perceiver-ar-512", "perceiver-ar-512-dropout"] as const) {
     for (const [other, NO] of [["transformer", 2048], ["transformer-xl", 8192]] as const) {
       const a = timeOf(par, 65536, false);
       const b = timeOf(other, NO, false);
@@ -558,7 +585,7 @@ async function main(): Promise<void> {
     hLine: { y: maxStep, label: `${maxStep} s limit` },
   });
   fs.mkdirSync(outDir, { recursive: true });
-  const base = quick ? "efficiency-quick" : "efficiency";
+  const base = arg(argv, "--out") ?? (quick ? "efficiency-quick" : "efficiency");
   fs.writeFileSync(path.join(outDir, `${base}.md`), md);
   fs.writeFileSync(path.join(outDir, `${base}.svg`), svg);
   console.log(`wrote ${path.relative(root, path.join(outDir, base + ".md"))} and ${base}.svg`);

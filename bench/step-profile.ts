@@ -2,10 +2,12 @@
 //
 // Contract:
 //   node dist/bench/step-profile.js [--preset standard|copy|<preset>] [--contexts 4096,16384,65536]
-//        [--batch B] [--reps 3] [--pool-gb G] [--threads n] [--adamw] [--top 12]
+//        [--batch B] [--reps 3] [--pool-gb G] [--threads n] [--adamw] [--top 12] [--dropout p]
 // - `standard` (the default) is the train-step config (bench/standard-config.ts, batch 1, random
 //   tokens, as bench/train-step.ts times it); any other name is a preset of src/models/presets.ts
 //   built at each context (max_seq_len) on a copy-task batch of --batch sequences (default 8).
+// - --dropout p: the model's cross-attention dropout, and the step in training mode (a seeded
+//   random subset of the prefix rows per step), to see where a dropout step's time goes.
 // - Times forward + backward (`lossAndGrad`; with --adamw also the optimizer step) --reps times;
 //   the last repetition is reported (the earlier ones warm the buffer pool).
 // - Every Backend method call is timed through a Proxy. The table lists the --top slowest kernels,
@@ -47,6 +49,7 @@ const { values: a } = parseArgs({
     threads: { type: "string" },
     adamw: { type: "boolean", default: false },
     top: { type: "string", default: "12" },
+    dropout: { type: "string" },
   },
 });
 if (a.threads !== undefined) setThreads(Number(a.threads));
@@ -66,9 +69,14 @@ interface Batch {
   prefixLen: number;
 }
 
+const dropout = a.dropout === undefined ? null : Number(a.dropout);
+/** The step's mode: training with a seeded dropout source when --dropout is given. */
+const mode = (): { training?: boolean; random?: () => number } => (dropout === null ? {} : { training: true, random: uniformSource(5) });
+
 function buildModel(N: number, backend: Backend): PerceiverAR {
-  if (standard) return new PerceiverAR({ ...STANDARD_MODEL, maxSeqLen: N }, backend, { seed: 0 });
-  return new PerceiverAR({ ...getPreset(a.preset).model, maxSeqLen: N }, backend);
+  const extra = dropout === null ? {} : { crossAttentionDropout: dropout };
+  if (standard) return new PerceiverAR({ ...STANDARD_MODEL, ...extra, maxSeqLen: N }, backend, { seed: 0 });
+  return new PerceiverAR({ ...getPreset(a.preset).model, ...extra, maxSeqLen: N }, backend);
 }
 
 /** The step's inputs (B, N) and labels on the M latent positions (B, M). */
@@ -95,7 +103,7 @@ function makeBatch(model: PerceiverAR, B: number, N: number): Batch {
 const check = checkAgainstReference(base, (b) => {
   const model = buildModel(CHECK_CONTEXT, b);
   const { ids, labels, prefixLen } = makeBatch(model, CHECK_BATCH, CHECK_CONTEXT);
-  return { parameters: model.parameters, step: () => ({ loss: model.lossAndGrad(ids, labels, { prefixLen }).loss, logits: model.forward(ids, { prefixLen }).data }) };
+  return { parameters: model.parameters, step: () => ({ loss: model.lossAndGrad(ids, labels, { prefixLen, ...mode() }).loss, logits: model.forward(ids, { prefixLen, ...mode() }).data }) };
 });
 requireValid(check, `${a.preset} at context ${CHECK_CONTEXT} on the ${base.name} backend vs the reference backend`);
 console.log(`${machineDescription()}; validated: ${check === null ? "reference backend itself" : `${a.preset} N ${CHECK_CONTEXT} batch ${CHECK_BATCH} vs the reference backend: ${describeCheck(check)}`}`);
@@ -149,7 +157,7 @@ for (const N of contexts) {
     model.zeroGrads();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    model.lossAndGrad(ids, labels, { prefixLen });
+    model.lossAndGrad(ids, labels, { prefixLen, ...mode() });
     opt?.update(1e-4);
     const total = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
@@ -163,7 +171,7 @@ for (const N of contexts) {
     const cap = (model.pool.maxBytes / 2 ** 30).toFixed(0);
     const pct = (v: number): string => `${((100 * v) / total).toFixed(0)}%`;
     console.log(
-      `${a.preset} N ${N} batch ${B}${opt ? " +AdamW" : ""} pool cap ${cap} GB: step ${ms(total)} ms (CPU ${ms((cpu.user + cpu.system) / 1000)} ms); ` +
+      `${a.preset} N ${N} batch ${B}${dropout === null ? "" : ` dropout ${dropout}`}${opt ? " +AdamW" : ""} pool cap ${cap} GB: step ${ms(total)} ms (CPU ${ms((cpu.user + cpu.system) / 1000)} ms); ` +
         `attention ${ms(attn)} (${pct(attn)}), matmul ${ms(gemm)} (${pct(gemm)}, ${(gemmFlops / gemm / 1e6).toFixed(0)} GFLOP/s), ` +
         `other kernels ${ms(inKernels - attn - gemm)} (${pct(inKernels - attn - gemm)}), outside kernels ${ms(total - inKernels)} (${pct(total - inKernels)})`,
     );
