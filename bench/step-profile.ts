@@ -108,11 +108,19 @@ const check = checkAgainstReference(base, (b) => {
 requireValid(check, `${a.preset} at context ${CHECK_CONTEXT} on the ${base.name} backend vs the reference backend`);
 console.log(`${machineDescription()}; validated: ${check === null ? "reference backend itself" : `${a.preset} N ${CHECK_CONTEXT} batch ${CHECK_BATCH} vs the reference backend: ${describeCheck(check)}`}`);
 
-/** Timing key of a call: matmul by shape (its FLOPs are 2·m·n·k), every other kernel by name. */
+/** Timing key of a call: the GEMM kernels by shape, every other kernel by name. */
 function keyOf(kernel: string, args: unknown[]): string {
+  if (kernel === "linearBackward") return `linearBackward ${args.slice(5, 8).join("x")}`; // rows x inF x outF
   if (kernel !== "matmul") return kernel;
   const [m, n, k, tA, tB, acc] = args.slice(3) as [number, number, number, boolean, boolean, boolean];
   return `matmul ${m}x${n}x${k}${tA ? " tA" : ""}${tB ? " tB" : ""}${acc ? " +=" : ""}`;
+}
+/** FLOPs of a GEMM kernel call (matmul 2·m·n·k; linearBackward two GEMMs of rows·inF·outF), or null. */
+function flopsOf(kernel: string, args: unknown[]): number | null {
+  const size = (i: number): number => args[i] as number;
+  if (kernel === "matmul") return 2 * size(3) * size(4) * size(5);
+  if (kernel === "linearBackward") return 4 * size(5) * size(6) * size(7);
+  return null;
 }
 const flops = new Map<string, number>();
 const timed = new Proxy(base, {
@@ -128,7 +136,8 @@ const timed = new Proxy(base, {
       const k = keyOf(key, args);
       times.set(k, (times.get(k) ?? 0) + t1 - t0);
       cpuTimes.set(k, (cpuTimes.get(k) ?? 0) + (c.user + c.system) / 1000);
-      if (key === "matmul") flops.set(k, (flops.get(k) ?? 0) + 2 * (args[3] as number) * (args[4] as number) * (args[5] as number));
+      const f = flopsOf(key, args);
+      if (f !== null) flops.set(k, (flops.get(k) ?? 0) + f);
       return r;
     };
   },
@@ -166,13 +175,13 @@ for (const N of contexts) {
     const kernels = [...times.entries()].sort((x, y) => y[1] - x[1]);
     const inKernels = kernels.reduce((s, [, v]) => s + v, 0);
     const attn = kernels.filter(([k]) => ATTENTION_KERNELS.has(k)).reduce((s, [, v]) => s + v, 0);
-    const gemm = kernels.filter(([k]) => k.startsWith("matmul")).reduce((s, [, v]) => s + v, 0);
+    const gemm = kernels.filter(([k]) => flops.has(k)).reduce((s, [, v]) => s + v, 0);
     const gemmFlops = [...flops.values()].reduce((s, v) => s + v, 0);
     const cap = (model.pool.maxBytes / 2 ** 30).toFixed(0);
     const pct = (v: number): string => `${((100 * v) / total).toFixed(0)}%`;
     console.log(
       `${a.preset} N ${N} batch ${B}${dropout === null ? "" : ` dropout ${dropout}`}${opt ? " +AdamW" : ""} pool cap ${cap} GB: step ${ms(total)} ms (CPU ${ms((cpu.user + cpu.system) / 1000)} ms); ` +
-        `attention ${ms(attn)} (${pct(attn)}), matmul ${ms(gemm)} (${pct(gemm)}, ${(gemmFlops / gemm / 1e6).toFixed(0)} GFLOP/s), ` +
+        `attention ${ms(attn)} (${pct(attn)}), GEMMs ${ms(gemm)} (${pct(gemm)}, ${(gemmFlops / gemm / 1e6).toFixed(0)} GFLOP/s), ` +
         `other kernels ${ms(inKernels - attn - gemm)} (${pct(inKernels - attn - gemm)}), outside kernels ${ms(total - inKernels)} (${pct(total - inKernels)})`,
     );
     const cpuIn = [...cpuTimes.values()].reduce((s, v) => s + v, 0);

@@ -146,6 +146,35 @@ describe("native backend vs reference", { skip }, () => {
     assert.deepEqual(c1, c2);
   });
 
+  it("linearBackward on every ISA: equals the reference and the two matmuls, the same bits at 1, 2 and 3 threads", () => {
+    const t0 = getNativeThreads();
+    try {
+      forEachIsa((isa) => {
+        for (const [rows, inF, outF] of [[1, 1, 1], [7, 5, 3], [130, 70, 33], [512, 96, 80]]) {
+          const dy = randn(rows * outF), x = randn(rows * inF), w = randn(outF * inF);
+          const dx0 = randn(rows * inF), dw0 = randn(outF * inF); // accumulated into
+          const dxR = dx0.slice(), dwR = dw0.slice();
+          R.linearBackward(dy, x, w, dxR, dwR, rows, inF, outF);
+          const dxM = dx0.slice(), dwM = dw0.slice();
+          B.matmul(dy, w, dxM, rows, inF, outF, false, false, true);
+          B.matmul(dy, x, dwM, outF, inF, rows, true, false, true);
+          for (const threads of [1, 2, 3]) {
+            setNativeThreads(threads);
+            const dx = dx0.slice(), dw = dw0.slice();
+            B.linearBackward(dy, x, w, dx, dw, rows, inF, outF);
+            close(`${isa} linearBackward dx ${rows}x${inF}x${outF}`, dx, dxR);
+            close(`${isa} linearBackward dw ${rows}x${inF}x${outF}`, dw, dwR);
+            assert.deepEqual(dx, dxM, `${isa} ${threads} threads: dx has the bits of the matmul`);
+            assert.deepEqual(dw, dwM, `${isa} ${threads} threads: dw has the bits of the matmul`);
+          }
+          setNativeThreads(t0);
+        }
+      });
+    } finally {
+      setNativeThreads(t0);
+    }
+  });
+
   it("attention forward/backward: causal offsets (incl. rows seeing nothing: uniform rows), key padding, no mask, few and many heads", () => {
     type Case = { s: AttentionShape; pad: "none" | "some" | "allrow" | "left" };
     const cases: Case[] = [];

@@ -93,6 +93,22 @@ export interface Backend {
     accumulate: boolean,
   ): void;
 
+  /**
+   * The backward of a linear layer y = x·Wᵀ (both gradients): dx (rows, inF) += dy·W and
+   * dW (outF, inF) += dyᵀ·x, for dy (rows, outF), x (rows, inF), W (outF, inF). The same sums as
+   * the two matmul calls; the native backend runs them side by side on the thread pool.
+   */
+  linearBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    dw: Float32Array,
+    rows: number,
+    inF: number,
+    outF: number,
+  ): void;
+
   /** out (rows, cols) += bias (cols) broadcast over rows. */
   addBias(out: Float32Array, bias: Float32Array, rows: number, cols: number): void;
 
@@ -315,6 +331,10 @@ export const KERNELS: { readonly [N in KernelName]: KernelSpec } = {
   matmul: {
     args: "f32[m*k] a, f32[k*n] b, f32[m*n] c, size m, size n, size k, bool transA, bool transB, bool accumulate",
     writes: ["c"],
+  },
+  linearBackward: {
+    args: "f32[rows*outF] dy, f32[rows*inF] x, f32[outF*inF] w, f32[rows*inF] dx, f32[outF*inF] dw, size rows, size inF, size outF",
+    writes: ["dx", "dw"],
   },
   addBias: { args: "f32[rows*cols] out, f32[cols] bias, size rows, size cols", writes: ["out"] },
   sumRows: { args: "f32[rows*cols] dout, f32[cols] dbias, size rows, size cols", writes: ["dbias"] },

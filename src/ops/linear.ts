@@ -17,8 +17,9 @@ export function linear(g: Graph, x: Var, w: Var, b: Var | null = null): Var {
   if (y.requiresGrad) {
     g.record(() => {
       const dy = y.grad;
-      if (x.requiresGrad) be.matmul(dy, w.data, x.grad, rows, inF, outF, false, false, true); // dx += dy·W
-      if (w.requiresGrad) be.matmul(dy, x.data, w.grad, outF, inF, rows, true, false, true); // dW += dyᵀ·x
+      if (x.requiresGrad && w.requiresGrad) be.linearBackward(dy, x.data, w.data, x.grad, w.grad, rows, inF, outF); // both below, side by side
+      else if (x.requiresGrad) be.matmul(dy, w.data, x.grad, rows, inF, outF, false, false, true); // dx += dy·W
+      else if (w.requiresGrad) be.matmul(dy, x.data, w.grad, outF, inF, rows, true, false, true); // dW += dyᵀ·x
       if (b !== null && b.requiresGrad) be.sumRows(dy, b.grad, rows, outF);
     });
   }

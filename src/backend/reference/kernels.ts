@@ -15,6 +15,11 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export const referenceKernels: Backend = {
   name: "reference",
 
+  linearBackward(dy, x, w, dx, dw, rows, inF, outF) {
+    referenceKernels.matmul(dy, w, dx, rows, inF, outF, false, false, true); // dx += dy·W
+    referenceKernels.matmul(dy, x, dw, outF, inF, rows, true, false, true); // dW += dyᵀ·x
+  },
+
   matmul(a, b, c, m, n, k, transA, transB, accumulate) {
     // op(A)[i, p] = transA ? a[p*m + i] : a[i*k + p];  op(B)[p, j] = transB ? b[j*k + p] : b[p*n + j]
     const row = new Float64Array(n);

@@ -218,6 +218,11 @@ const KernelDef kKernels[] = {
        const bool tA = c.flag(6), tB = c.flag(7);
        par::gemm(tA, tB, m, n, k, c.f32(0), tA ? m : k, c.f32(1), tB ? k : n, c.f32(2), n, c.flag(8));
      }},
+    {"linearBackward",
+     "f32[rows*outF] dy, f32[rows*inF] x, f32[outF*inF] w, f32[rows*inF] dx, f32[outF*inF] dw, size rows, size inF, size outF",
+     [](Call& c) {
+       par::linear_backward(c.f32(0), c.f32(1), c.f32(2), c.f32(3), c.f32(4), c.size(5), c.size(6), c.size(7));
+     }},
     {"addBias", "f32[rows*cols] out, f32[cols] bias, size rows, size cols",
      [](Call& c) { par::add_bias(c.f32(0), c.f32(1), c.size(2), c.size(3)); }},
     {"sumRows", "f32[rows*cols] dout, f32[cols] dbias, size rows, size cols",

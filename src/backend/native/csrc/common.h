@@ -70,6 +70,10 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
 void gemm_st(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B,
              i64 ldb, float* C, i64 ldc, bool acc, int tid);
 void gemm_reserve(i64 m, i64 n, i64 k);
+// The backward of y = x·Wᵀ: dx (rows × inF) += dy·W and dw (outF × inF) += dyᵀ·x, with dy
+// (rows × outF), x (rows × inF), w (outF × inF): the two GEMMs side by side (gemm.cc).
+void linear_backward(const float* dy, const float* x, const float* w, float* dx, float* dw,
+                     i64 rows, i64 inF, i64 outF);
 
 // ---------------------------------------------------------------------------------------------
 // Other kernels.

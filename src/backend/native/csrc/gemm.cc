@@ -82,4 +82,50 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
   });
 }
 
+namespace {
+
+// C (m×n) += op(A)·op(B) on the `group` threads of a parallel region (this one is `member`):
+// rows of C cut into `group` blocks aligned to MR, one per member, each a single-threaded GEMM.
+void gemm_rows_of_group(int member, int group, bool tA, bool tB, i64 m, i64 n, i64 k,
+                        const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+                        int tid) {
+  const i64 mr = isa().mr;
+  const i64 block = gemm_round_up((m + group - 1) / group, mr);
+  const i64 i0 = member * block;
+  if (i0 >= m) return;
+  const i64 mm = std::min(block, m - i0);
+  gemm_st(tA, tB, mm, n, k, tA ? A + i0 : A + i0 * lda, lda, B, ldb, C + i0 * ldc, ldc, true, tid);
+}
+
+}  // namespace
+
+// The two GEMMs of a linear layer's backward have the same FLOPs (rows·inF·outF multiply-adds
+// each) and share no output, so they run side by side: dx on the first half of the threads, dW on
+// the other half, each split by rows of its output within its half. Against two GEMMs one after
+// the other over all threads, the small GEMMs of the latent stack (e.g. 512×256×256) lose no time
+// to a second hand-off and do not pack their shared operand twice. Every element of dx and dW is
+// still one thread's sum in k order: the bits do not depend on the thread count.
+void linear_backward(const float* dy, const float* x, const float* w, float* dx, float* dw,
+                     i64 rows, i64 inF, i64 outF) {
+  const int nt = num_threads();
+  const double work = double(rows) * double(inF) * double(outF);
+  if (nt < 2 || in_parallel_region() || work < kMinParallelWork || rows <= 0 || inF <= 0 ||
+      outF <= 0) {
+    gemm(false, false, rows, inF, outF, dy, outF, w, inF, dx, inF, true);  // dx += dy·W
+    gemm(true, false, outF, inF, rows, dy, outF, x, inF, dw, inF, true);   // dW += dyᵀ·x
+    return;
+  }
+  const int half = nt / 2;
+  gemm_reserve(std::min(rows, gemm_round_up((rows + half - 1) / half, isa().mr)), inF, outF);
+  gemm_reserve(std::min(outF, gemm_round_up((outF + (nt - half) - 1) / (nt - half), isa().mr)),
+               inF, rows);
+  parallel(nt, [&](int tid) {
+    if (tid < half)
+      gemm_rows_of_group(tid, half, false, false, rows, inF, outF, dy, outF, w, inF, dx, inF, tid);
+    else
+      gemm_rows_of_group(tid - half, nt - half, true, false, outF, inF, rows, dy, outF, x, inF, dw,
+                         inF, tid);
+  });
+}
+
 }  // namespace par
