@@ -75,8 +75,12 @@ export class Graph {
     this.pool = pool;
   }
 
-  /** A zero-filled scratch array owned by this graph (pooled when the graph has a pool). */
-  alloc(n: number): Float32Array {
+  /**
+   * A scratch array owned by this graph (pooled when the graph has a pool): zero-filled, or with
+   * `filled` false unspecified values (for scratch a kernel overwrites).
+   */
+  alloc(n: number, filled = true): Float32Array {
+    if (!filled) return this.allocUnfilled(n);
     if (this.pool === null) return new Float32Array(n);
     const a = this.pool.take(n);
     this.taken.push(a);

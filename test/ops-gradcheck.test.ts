@@ -10,9 +10,10 @@ import { add } from "../src/ops/add.js";
 import { attention } from "../src/ops/attention.js";
 import { concatSeq } from "../src/ops/concat.js";
 import { crossEntropy } from "../src/ops/cross-entropy.js";
-import { gatherRows } from "../src/ops/gather-rows.js";
+import { gatherRows, gatherRowsSum } from "../src/ops/gather-rows.js";
 import { gelu } from "../src/ops/gelu.js";
 import { layerNorm } from "../src/ops/layer-norm.js";
+import { layerNormConcat } from "../src/ops/layer-norm-concat.js";
 import { linear } from "../src/ops/linear.js";
 import { rotary } from "../src/ops/rotary.js";
 import { lastRows, rows } from "../src/ops/rows.js";
@@ -60,6 +61,20 @@ describe("finite-difference gradients", () => {
     }
   });
 
+  it("layerNormConcat: two LayerNorms written into one concatenated output (batch 1 and 3, an empty part)", () => {
+    for (const [B, Ta, Tb, C] of [[1, 3, 2, 5], [3, 2, 4, 4], [2, 0, 3, 6]]) {
+      const build: OpBuilder = (g, [a, b, ga, ba, gb, bb]) => layerNormConcat(g, { x: a, gamma: ga, beta: ba }, { x: b, gamma: gb, beta: bb });
+      check(`layerNormConcat ${B}x(${Ta}+${Tb})x${C}`, build, [t([B, Ta, C], 71, 2), t([B, Tb, C], 72, 2), t([C], 73), t([C], 74), t([C], 75), t([C], 76)], true);
+      // Equal to concat(LN_a(a), LN_b(b)) from the separate ops, value for value.
+      const inputs = [t([B, Ta, C], 71, 2), t([B, Tb, C], 72, 2), t([C], 73), t([C], 74), t([C], 75), t([C], 76)].map((x) => new Var(x, false));
+      const [a, b, ga, ba, gb, bb] = inputs;
+      const g1 = new Graph(be, false);
+      const fused = layerNormConcat(g1, { x: a, gamma: ga, beta: ba }, { x: b, gamma: gb, beta: bb });
+      const apart = concatSeq(g1, layerNorm(g1, a, ga, ba), layerNorm(g1, b, gb, bb));
+      assert.deepEqual(fused.data, apart.data);
+    }
+  });
+
   it("gelu", () => {
     for (const n of [1, 7, 40]) check(`gelu ${n}`, (g, [x]) => gelu(g, x), [t([n], 9, 2)], true);
   });
@@ -73,6 +88,17 @@ describe("finite-difference gradients", () => {
     const ids = Int32Array.from([0, 3, 3, 1, 4, 0, 2]);
     check("gather", (g, [table]) => gatherRows(g, table, ids, [ids.length]), [t([5, 3], 13)]);
     check("gather (B,N)", (g, [table]) => gatherRows(g, table, Int32Array.from([1, 1, 0, 2]), [2, 2]), [t([3, 1], 14)]);
+  });
+
+  it("gatherRowsSum: token + position tables (repeated indices), equal to two gathers and an add", () => {
+    const ids = Int32Array.from([0, 3, 3, 1, 4, 0, 2]);
+    const pos = Int32Array.from([0, 1, 2, 3, 4, 5, 1]);
+    const build: OpBuilder = (g, [tok, p, q]) => gatherRowsSum(g, [{ table: tok, index: ids }, { table: p, index: pos }, { table: q, index: ids }], [1, ids.length]);
+    check("gatherRowsSum", build, [t([5, 3], 81), t([6, 3], 82), t([5, 3], 83)], true);
+    const [tok, p] = [t([5, 3], 81), t([6, 3], 82)].map((x) => new Var(x, false));
+    const g1 = new Graph(be, false);
+    const fused = gatherRowsSum(g1, [{ table: tok, index: ids }, { table: p, index: pos }], [ids.length]);
+    assert.deepEqual(fused.data, add(g1, gatherRows(g1, tok, ids, [ids.length]), gatherRows(g1, p, pos, [ids.length])).data);
   });
 
   it("sequence concat", () => {

@@ -13,11 +13,11 @@
 
 import type { Graph, Var } from "../autograd.js";
 import { add } from "../ops/add.js";
-import { concatSeq } from "../ops/concat.js";
+import { layerNormConcat } from "../ops/layer-norm-concat.js";
 import { lastRows } from "../ops/rows.js";
 import { createMlp, residualMlp, type MlpParams } from "./mlp.js";
 import { createAttention, forLastQueries, multiHeadAttention, type AttentionParams, type MultiHeadAttentionOptions } from "./multi-head-attention.js";
-import { createLayerNorm, norm, type LayerNormParams } from "./norm.js";
+import { createLayerNorm, norm, normed, type LayerNormParams } from "./norm.js";
 import type { CrossAttentionLayerNames } from "./parameter-names.js";
 import type { ParameterStore, WeightInit } from "./parameters.js";
 
@@ -45,8 +45,9 @@ export function createCrossAttentionLayer(ps: ParameterStore, names: CrossAttent
 export function crossAttentionLayer(g: Graph, p: CrossAttentionLayerParams, latents: Var, prefix: Var | null, o: CrossAttentionLayerOptions): Var {
   const [B, M] = latents.shape;
   const Mq = o.queryRows ?? M;
-  const q = norm(g, latents, p.qNorm); // (B, M, C)
-  const kv = prefix === null ? q : concatSeq(g, norm(g, prefix, p.kvNorm), q); // (B, P + M, C)
+  // kv = concat(LN_kv(prefix), LN_q(latents)), normalised straight into one buffer; q = its last M rows.
+  const kv = prefix === null ? norm(g, latents, p.qNorm) : layerNormConcat(g, normed(prefix, p.kvNorm), normed(latents, p.qNorm)); // (B, P + M, C)
+  const q = lastRows(g, kv, M); // (B, M, C): a view at batch 1
   const attn = multiHeadAttention(g, p.attention, lastRows(g, q, Mq), kv, forLastQueries(g, o, B, M, Mq)); // (B, Mq, C)
   const h = add(g, lastRows(g, latents, Mq), attn); // h = latents + attn(ln_q(latents) -> kv)
   return residualMlp(g, p.mlp, h); //                  h = h + mlp(ln(h))

@@ -3,8 +3,7 @@
 // The token embedding is also the (tied) output projection, see tied-output.ts.
 
 import type { Graph, Var } from "../autograd.js";
-import { add } from "../ops/add.js";
-import { gatherRows } from "../ops/gather-rows.js";
+import { gatherRows, gatherRowsSum } from "../ops/gather-rows.js";
 import { POSITION_EMBEDDING, TOKEN_EMBEDDING } from "./parameter-names.js";
 import type { ParameterStore, WeightInit } from "./parameters.js";
 
@@ -25,8 +24,7 @@ export function createEmbedding(ps: ParameterStore, vocabSize: number, channels:
 
 /** ids and positions (as many as the product of `shape`; null without a position table) -> x (...shape, C). */
 export function embed(g: Graph, p: EmbeddingParams, ids: Int32Array, positions: Int32Array | null, shape: readonly number[]): Var {
-  const x = gatherRows(g, p.token, ids, shape);
-  if (p.position === null) return x;
+  if (p.position === null) return gatherRows(g, p.token, ids, shape);
   if (positions === null) throw new RangeError("embed: a model with a position embedding needs positions");
-  return add(g, x, gatherRows(g, p.position, positions, shape));
+  return gatherRowsSum(g, [{ table: p.token, index: ids }, { table: p.position, index: positions }], shape); // token + position
 }

@@ -3,6 +3,7 @@
 
 import type { Graph, Var } from "../autograd.js";
 import { layerNorm } from "../ops/layer-norm.js";
+import type { NormedInput } from "../ops/layer-norm-concat.js";
 import type { LayerNormNames } from "./parameter-names.js";
 import { onesInit, zerosInit, type ParameterStore } from "./parameters.js";
 
@@ -17,4 +18,9 @@ export function createLayerNorm(ps: ParameterStore, names: LayerNormNames, chann
 
 export function norm(g: Graph, x: Var, p: LayerNormParams): Var {
   return layerNorm(g, x, p.weight, p.bias);
+}
+
+/** x with the LayerNorm it goes through, as layerNormConcat takes it. */
+export function normed(x: Var, p: LayerNormParams): NormedInput {
+  return { x, gamma: p.weight, beta: p.bias };
 }

@@ -13,11 +13,11 @@
 
 import type { Graph, Var } from "../autograd.js";
 import { add } from "../ops/add.js";
-import { concatSeq } from "../ops/concat.js";
+import { layerNormConcat } from "../ops/layer-norm-concat.js";
 import { lastRows } from "../ops/rows.js";
 import { createMlp, residualMlp, type MlpParams } from "./mlp.js";
 import { createAttention, forLastQueries, multiHeadAttention, type AttentionParams, type MultiHeadAttentionOptions } from "./multi-head-attention.js";
-import { createLayerNorm, norm, type LayerNormParams } from "./norm.js";
+import { createLayerNorm, norm, normed, type LayerNormParams } from "./norm.js";
 import type { SelfAttentionLayerNames } from "./parameter-names.js";
 import type { ParameterStore, WeightInit } from "./parameters.js";
 
@@ -44,8 +44,9 @@ export function createSelfAttentionLayer(ps: ParameterStore, names: SelfAttentio
 export function selfAttentionLayer(g: Graph, p: SelfAttentionLayerParams, x: Var, o: SelfAttentionLayerOptions): Var {
   const [B, T] = x.shape;
   const Tq = o.queryRows ?? T;
-  const n = norm(g, x, p.norm); // (B, T, C)
-  const kv = o.memory ? concatSeq(g, norm(g, o.memory, p.norm), n) : n; // (B, Lm + T, C)
+  // kv = concat(LN(memory), LN(x)), normalised straight into one buffer; n = LN(x) its last T rows.
+  const kv = o.memory ? layerNormConcat(g, normed(o.memory, p.norm), normed(x, p.norm)) : norm(g, x, p.norm); // (B, Lm + T, C)
+  const n = lastRows(g, kv, T); // (B, T, C): a view at batch 1
   const attn = multiHeadAttention(g, p.attention, lastRows(g, n, Tq), kv, forLastQueries(g, o, B, T, Tq)); // (B, Tq, C)
   const h = add(g, lastRows(g, x, Tq), attn); // x = x + attn(ln(x))
   return residualMlp(g, p.mlp, h); //           x = x + mlp(ln(x))
