@@ -8,3 +8,4 @@ export { getBackend } from "./backend/select-core.js";
 export { loadBestBackend } from "./browser/best-backend.js";
 export { loadModelFromFiles, loadModelFromUrl, saveModelToBlobs, BROWSER_MEMORY_BUDGET, type BrowserLoadedModel, type FileData, type ModelFileInput, type UrlLoadOptions } from "./browser/model-io.js";
 export { HfTokenizer } from "./data/hf-tokenizer-core.js";
+export { TrainingSession, type SessionOptions, type SessionStep } from "./browser/training-session.js";
