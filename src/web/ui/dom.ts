@@ -45,3 +45,8 @@ export function download(blob: Blob, name: string): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/** An integer with thousands separators. Not toLocaleString: its first call loads locale data (~100 ms) in the middle of a run. */
+export function formatCount(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}

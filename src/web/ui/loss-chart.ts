@@ -6,7 +6,14 @@ export class LossChart {
   private readonly val: [number, number][] = [];
   private scheduled = false;
 
-  constructor(private readonly canvas: HTMLCanvasElement) {}
+  private readonly ctx: CanvasRenderingContext2D;
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    // The first context and draw of a canvas can take ~100 ms (software rendering): do it now,
+    // while the page loads, not in the frame that shows the first step.
+    this.ctx = canvas.getContext("2d")!;
+    this.draw();
+  }
 
   clear(): void {
     this.train.length = 0;
@@ -34,22 +41,25 @@ export class LossChart {
   }
 
   private draw(): void {
-    const c = this.canvas.getContext("2d")!;
+    const c = this.ctx;
     const { width: W, height: H } = this.canvas;
     const pad = 36;
     c.clearRect(0, 0, W, H);
+    c.strokeStyle = "#999";
+    c.strokeRect(pad, pad, W - 2 * pad, H - 2 * pad);
+    c.fillStyle = "#444";
+    c.font = "11px sans-serif";
     const all = [...this.train, ...this.val];
-    if (all.length === 0) return;
+    if (all.length === 0) {
+      c.fillText("loss (no steps yet)", pad + 6, pad + 14); // also the first text draw: font set-up now, not mid-run
+      return;
+    }
     const maxStep = Math.max(...all.map((p) => p[0]), 1);
     const lo = Math.min(...all.map((p) => p[1]));
     const hi = Math.max(...all.map((p) => p[1]));
     const span = hi - lo || 1;
     const x = (s: number) => pad + ((W - 2 * pad) * s) / maxStep;
     const y = (l: number) => H - pad - ((H - 2 * pad) * (l - lo)) / span;
-    c.strokeStyle = "#999";
-    c.strokeRect(pad, pad, W - 2 * pad, H - 2 * pad);
-    c.fillStyle = "#444";
-    c.font = "11px sans-serif";
     c.fillText(hi.toFixed(2), 2, pad + 4);
     c.fillText(lo.toFixed(2), 2, H - pad);
     c.fillText(`step ${maxStep}`, W - pad - 50, H - pad + 14);

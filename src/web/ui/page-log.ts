@@ -1,7 +1,7 @@
 // What the page has shown, kept for people and tests (window.perceiverArPage): the losses, the
 // generated text, and the main thread's long tasks.
 
-import type { LongTask } from "./long-tasks.js";
+import type { MainThreadLog } from "./long-tasks.js";
 
 export interface PageLog {
   backend: string;
@@ -9,5 +9,5 @@ export interface PageLog {
   validation: { step: number; loss: number }[];
   /** Text pieces as they streamed in, with the time each arrived (performance.now()). */
   text: { piece: string; at: number }[];
-  longTasks: LongTask[];
+  mainThread: MainThreadLog;
 }

@@ -2,7 +2,7 @@
 // form controls, read into protocol.ts's SamplingSettings.
 
 import type { ModelInfo, SamplingSettings } from "../protocol.js";
-import { byId } from "./dom.js";
+import { byId, formatCount } from "./dom.js";
 
 export interface SamplingControls {
   read(): SamplingSettings;
@@ -50,5 +50,5 @@ export function samplingControls(containerId: string, defaults: { maxNewTokens: 
 }
 
 export function describeInfo(info: ModelInfo): string {
-  return `${info.source}: ${info.parameters.toLocaleString("en-US")} parameters, context ${info.maxSeqLen}, ${info.maxLatents} latents, vocabulary ${info.vocabSize}, tokenizer ${info.tokenizer}`;
+  return `${info.source}: ${formatCount(info.parameters)} parameters, context ${info.maxSeqLen}, ${info.maxLatents} latents, vocabulary ${info.vocabSize}, tokenizer ${info.tokenizer}`;
 }

@@ -2,7 +2,7 @@
 // loss chart, tokens/s and ETA, stop and continue, and the checkpoint's download.
 
 import type { WorkerEvent } from "../protocol.js";
-import { byId, download, onDrop, showError, showText } from "./dom.js";
+import { byId, download, formatCount, onDrop, showError, showText } from "./dom.js";
 import { LossChart } from "./loss-chart.js";
 import type { PageLog } from "./page-log.js";
 import type { WorkerClient } from "./worker-client.js";
@@ -23,7 +23,7 @@ export function trainTab(worker: WorkerClient, log: PageLog): void {
     if (e.kind === "train-step") {
       log.train.push({ step: e.step, loss: e.loss });
       chart.addTrain(e.step, e.loss);
-      showText("train-stats", `step ${e.step} / ${e.maxSteps} · loss ${e.loss.toFixed(3)} · ${Math.round(e.tokensPerSec).toLocaleString("en-US")} tokens/s · ETA ${Math.ceil(e.etaSeconds)} s`);
+      showText("train-stats", `step ${e.step} / ${e.maxSteps} · loss ${e.loss.toFixed(3)} · ${formatCount(e.tokensPerSec)} tokens/s · ETA ${Math.ceil(e.etaSeconds)} s`);
     } else if (e.kind === "validation") {
       log.validation.push({ step: e.step, loss: e.loss });
       chart.addValidation(e.step, e.loss);
