@@ -24,10 +24,9 @@ export function musicTab(worker: WorkerClient): void {
   byId("music-start").onclick = async () => {
     showText("music-stats", "generating…");
     try {
-      const r = await worker.call<{ notes: PlayedNote[]; midi: Blob; primerEvents: number; events: number; ms: number }>({ kind: "music", primer, ...settings.read() });
+      const r = await worker.call<{ notes: PlayedNote[]; midi: Blob; primerSeconds: number; primerEvents: number; events: number; ms: number }>({ kind: "music", primer, ...settings.read() });
       result = r;
-      const primerEnd = r.notes.length > 0 ? r.notes[0]!.start : 0;
-      drawPianoRoll(byId<HTMLCanvasElement>("music-roll"), r.notes, primerEnd + (primer === null ? 1 : 0));
+      drawPianoRoll(byId<HTMLCanvasElement>("music-roll"), r.notes, r.primerSeconds);
       showText("music-stats", `${r.primerEvents} primer events + ${r.events} generated in ${(r.ms / 1000).toFixed(1)} s · ${r.notes.length} notes`);
       byId<HTMLButtonElement>("music-play").disabled = false;
       byId<HTMLButtonElement>("music-download").disabled = false;

@@ -31,6 +31,7 @@ export function playNotes(notes: readonly PlayedNote[]): AudioContext {
   return ac;
 }
 
+/** Notes starting before `primerEnd` seconds (the primer) are grey, the continuation blue. */
 export function drawPianoRoll(canvas: HTMLCanvasElement, notes: readonly PlayedNote[], primerEnd: number): void {
   const c = canvas.getContext("2d")!;
   const { width: W, height: H } = canvas;

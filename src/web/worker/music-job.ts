@@ -18,5 +18,7 @@ export async function continueMusic(ctx: WorkerContext, primerMidi: Uint8Array |
   if (primer.length === 0) throw new RangeError("primer: the MIDI file holds no notes");
   const r = await streamTokens(ctx, slot.model, primer, s, () => {});
   const all = Int32Array.from([...primer, ...r.tokens]);
-  return { notes: eventsToNotes(all), primerEvents: primer.length, events: r.tokens.length, midi: new Blob([eventsToMidi(all) as BlobPart], { type: "audio/midi" }), ms: r.ms };
+  const primerNotes = eventsToNotes(primer);
+  const primerSeconds = primerNotes.reduce((t, n) => Math.max(t, n.end), 0);
+  return { notes: eventsToNotes(all), primerSeconds, primerEvents: primer.length, events: r.tokens.length, midi: new Blob([eventsToMidi(all) as BlobPart], { type: "audio/midi" }), ms: r.ms };
 }
