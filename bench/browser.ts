@@ -16,13 +16,11 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import { getBackend } from "../src/backend/select.js";
-import { TrainingSession } from "../src/browser/training-session.js";
-import { WindowSampler } from "../src/data/windows.js";
 import { generate } from "../src/generate/generate.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { getPreset } from "../src/models/presets.js";
-import { samplerBatchSource } from "../src/train/batch-source.js";
 import { Rng } from "../src/util/rng.js";
+import { timeTrainingSteps } from "../src/web/worker/compute-services.js";
 import { browserSkip, openPage } from "../test/helpers/browser.js";
 import { machineDescription, markdownTable, median } from "./harness.js";
 import { maxAbsOrRelError, requireClose, TOLERANCE, ValidationError } from "./validate.js";
@@ -36,23 +34,6 @@ const SEED = 0;
 const PROMPT_BYTES = 512;
 /** In-page vs Node reference logits of the same model: the same code on the same numbers. */
 const PARITY_TOLERANCE = 1e-5;
-
-/** The Node side of `time-steps` (src/web/worker/compute-services.ts): same model, data and seed. */
-function nodeSteps(backendName: "native"): { seconds: number[]; losses: number[] } {
-  const model = new PerceiverAR(getPreset(PRESET).model, getBackend(backendName), { seed: SEED });
-  const rng = new Rng(SEED);
-  const stream = Int32Array.from({ length: model.config.maxSeqLen * 4 + 1 }, () => 2 + rng.nextInt(256));
-  const session = new TrainingSession(model, samplerBatchSource(new WindowSampler(stream, { maxSeqLen: model.config.maxSeqLen, seed: SEED }), BATCH), { maxSteps: STEPS + 1, seed: SEED });
-  session.step();
-  const seconds: number[] = [];
-  const losses: number[] = [];
-  for (let i = 0; i < STEPS; i++) {
-    const s = session.step();
-    seconds.push(s.seconds);
-    losses.push(s.loss);
-  }
-  return { seconds, losses };
-}
 
 const PROMPT = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. ".repeat(8).slice(0, PROMPT_BYTES);
 
@@ -75,7 +56,7 @@ async function main(): Promise<void> {
 
     // 2. Training steps: page, then Node native right after.
     const pageSteps = await b.call<{ seconds: number[]; losses: number[] }>({ kind: "time-steps", preset: PRESET, batchSize: BATCH, steps: STEPS, seed: SEED });
-    const native = nodeSteps("native");
+    const native = timeTrainingSteps(new PerceiverAR(getPreset(PRESET).model, getBackend("native"), { seed: SEED }), { batchSize: BATCH, steps: STEPS, seed: SEED });
     requireClose(maxAbsOrRelError(pageSteps.losses, native.losses), TOLERANCE.loss, `training losses in the page (${hello.backend}) vs Node native`);
 
     // 3. Generation: tokens/s and time to first token in the page; Node native for reference.

@@ -35,6 +35,15 @@ describe("golden cases in the browser", { skip }, () => {
   });
   after(async () => b?.close());
 
+  it("the browser bundle's getBackend() works where there is no process object", async () => {
+    const r = await b.page.evaluate(async () => {
+      const lib = (await import(new URL("/perceiver-ar.js", location.href).href)) as { getBackend(): { name: string } };
+      return { hasProcess: typeof (globalThis as { process?: unknown }).process !== "undefined", backend: lib.getBackend().name };
+    });
+    assert.equal(r.hasProcess, false);
+    assert.ok(["reference", "wasm"].includes(r.backend), `getBackend() in the page gave ${r.backend}`);
+  });
+
   it("finds the golden cases", () => assert.ok(cases.length >= 3, `golden cases in ${GOLDEN_ROOT}: ${cases.join(", ")}`));
 
   for (const name of cases) {

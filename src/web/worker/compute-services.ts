@@ -37,7 +37,11 @@ export function trainedStateDict(ctx: WorkerContext): Record<string, number[]> {
 
 /** Seconds per training step of a preset's model on random byte windows (after one warm-up step). */
 export function timeSteps(ctx: WorkerContext, r: { preset: string; batchSize: number; steps: number; seed: number }) {
-  const model = new PerceiverAR(getPreset(r.preset).model, ctx.backend, { seed: r.seed });
+  return { backend: ctx.backend.name, ...timeTrainingSteps(new PerceiverAR(getPreset(r.preset).model, ctx.backend, { seed: r.seed }), r) };
+}
+
+/** Times `steps` training steps of `model` (batch `batchSize`) on seeded random bytes after one warm-up step; the benchmark's Node side runs the same. */
+export function timeTrainingSteps(model: PerceiverAR, r: { batchSize: number; steps: number; seed: number }): { seconds: number[]; losses: number[] } {
   const rng = new Rng(r.seed);
   const stream = Int32Array.from({ length: model.config.maxSeqLen * 4 + 1 }, () => 2 + rng.nextInt(256));
   const session = new TrainingSession(model, samplerBatchSource(new WindowSampler(stream, { maxSeqLen: model.config.maxSeqLen, seed: r.seed }), r.batchSize), { maxSteps: r.steps + 1, seed: r.seed });
@@ -49,5 +53,5 @@ export function timeSteps(ctx: WorkerContext, r: { preset: string; batchSize: nu
     seconds.push(s.seconds);
     losses.push(s.loss);
   }
-  return { backend: ctx.backend.name, seconds, losses };
+  return { seconds, losses };
 }
