@@ -32,13 +32,9 @@ export function emit(event: WorkerEvent): void {
   (self as unknown as { postMessage(m: FromWorker): void }).postMessage({ id: -1, kind: "event", event });
 }
 
-/** Lets queued messages (a stop request) in: a macrotask turn without the 4 ms clamp of nested timers. */
+/** Lets queued messages (a stop request) in: a macrotask turn without the 4 ms clamp of nested timers (set-immediate.ts). */
 export function yieldToMessages(): Promise<void> {
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => resolve();
-    ch.port2.postMessage(null);
-  });
+  return new Promise((resolve) => (globalThis as unknown as { setImmediate(f: () => void): void }).setImmediate(resolve));
 }
 
 /** Describes a loaded model for the page. */

@@ -2,6 +2,7 @@
 // renders). It takes the best backend the browser offers (loadBestBackend) and answers the
 // requests of protocol.ts one at a time, except that "stop" is handled at once.
 
+import "./set-immediate.js";
 import { loadBestBackend, saveModelToBlobs } from "../../index.browser.js";
 import type { FromWorker, Request } from "../protocol.js";
 import type { WorkerContext } from "./context.js";
