@@ -1,5 +1,5 @@
 // The page in a real browser (Chromium), driven as a person would: paste text, train a small
-// model for a few steps (its loss falls), generate with it (tokens stream in), download the
+// model for a few steps, stopping and continuing on the way (its loss falls), generate with it (tokens stream in), download the
 // checkpoint (Blob downloads) and load it back in Node with identical weights; during training and
 // generation the long-task observers see no main-thread task of the page over 50 ms.
 
@@ -37,14 +37,24 @@ describe("the page trains, generates and saves", { skip }, () => {
   });
   after(async () => b?.close());
 
-  it(`trains the tiny preset for ${STEPS} steps and the loss falls`, async () => {
+  it(`trains the tiny preset for ${STEPS} steps with a stop and a continue, and the loss falls`, async () => {
     await b.page.fill("#train-text", "Perceiver AR reads a long prefix with one cross-attention layer. ".repeat(50));
     await b.page.selectOption("#train-preset", "tiny");
     await b.page.fill("#train-steps", String(STEPS));
     computeStart = await b.page.evaluate(() => performance.now());
     await b.page.click("#train-start");
-    await b.page.waitForSelector("#train-save:not([disabled])", { timeout: 60_000 });
+    // Stop part-way, then continue for the remaining steps.
+    await b.page.waitForFunction(() => (window as unknown as { perceiverArPage: { log: PageLog } }).perceiverArPage.log.train.length >= 10, null, { timeout: 60_000 });
+    await b.page.click("#train-stop");
+    await b.page.waitForSelector("#train-continue:not([disabled])", { timeout: 60_000 });
+    assert.match((await b.page.textContent("#train-stats")) ?? "", /stopped$/);
+    const stoppedAt = (await readLog()).train.length;
+    assert.ok(stoppedAt < STEPS, `the run did not stop: ${stoppedAt} steps`);
+    await b.page.fill("#train-steps", String(STEPS - stoppedAt));
+    await b.page.click("#train-continue");
+    await b.page.waitForFunction(() => /done$/.test(document.querySelector("#train-stats")?.textContent ?? ""), null, { timeout: 60_000 });
     const log = await readLog();
+    assert.deepEqual(log.train.map((t) => t.step), Array.from({ length: STEPS }, (_, i) => i + 1), "steps 1..STEPS once each across stop and continue");
     assert.equal(log.train.length, STEPS, await b.page.textContent("#train-stats") ?? "");
     const mean = (xs: { loss: number }[]) => xs.reduce((s, x) => s + x.loss, 0) / xs.length;
     const first = mean(log.train.slice(0, 3));
