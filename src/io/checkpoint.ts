@@ -12,6 +12,7 @@ import { makeConfig, toReferenceConfig } from "../models/config.js";
 import { INV_FREQ_BUFFER, PerceiverAR } from "../models/perceiver-ar.js";
 import { readSafetensorsFile, writeSafetensorsFile, type StoredTensor, type WritableTensor } from "./safetensors.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { modelFolderOf } from "../train/run-folder.js";
 
 export const WEIGHT_FILES = ["weights.safetensors", "model.safetensors"];
 const PREFIXES = ["backend_model.", "model."];
@@ -46,8 +47,9 @@ export function findWeightsFile(dir: string): string {
   throw new CheckpointError(`no ${WEIGHT_FILES.join(" or ")} in ${dir}`);
 }
 
-/** Load a reference model folder. */
+/** Load a reference model folder, or the model of a run folder (its best/ or last checkpoint, src/train/run-folder.ts). */
 export function loadModel(dir: string, backend: Backend): PerceiverAR {
+  dir = modelFolderOf(dir);
   const config = makeConfig(readConfigFile(dir));
   const model = new PerceiverAR(config, backend);
   const { tensors } = readSafetensorsFile(findWeightsFile(dir));
