@@ -19,7 +19,7 @@
 // zeroGrads + forward + backward (lossAndGrad) + one AdamW update (src/train/adamw.ts) of every
 // parameter, batch 1. The parent skips a cell whose estimated memory exceeds the machine's budget,
 // or whose step time predicted from the previous measured cell of the same model with the cost
-// model below exceeds --max-step-seconds (and then every longer context of that model).
+// model exceeds --max-step-seconds (and then every longer context of that model).
 //
 // Models (width 256, 4 heads, vocab 256, 6 attention layers each, MLP widening 4; rotary
 // positions on all channels of every layer, no absolute position embedding, output bias, no
@@ -32,13 +32,16 @@
 //     Transformer-XL comparison counts segment + memory): 6 layers, one step trains one segment of
 //     N/2 tokens attending to a full memory of N/2 cached states per layer; loss on N/2 positions.
 //
-// Cost model (forward FLOPs, counting only the causally visible query-key pairs; d = 256, V = 256):
-//   Perceiver AR: 4·N·d² + 20·M·d² + 4·d·(M·P + M(M+1)/2) + L·(24·M·d² + 4·d·M(M+1)/2) + 2·M·d·V
-//                 (P = N - M, L = 5); the Transformer is the case M = N.
-//   Transformer-XL: L·(24·S·d² + 4·R·d² + 4·d·(S·R + S(S+1)/2)) + 2·S·d·V   (S segment, R memory)
-// A training step is ~3x the forward; the model is used for extrapolation ratios and GFLOP/s.
+// Cost model: bench/cost-model.ts (DESIGN.md §2; forward FLOPs counting only the causally visible
+// query-key pairs; d = 256, V = 256; a training step ~3x the forward), used for extrapolation
+// ratios and GFLOP/s.
+//
+// Validation before timing: before the grid, each model kind of the run (Perceiver AR, Transformer,
+// Transformer-XL) is built on the benchmark's backend and on the reference backend at a small
+// context with this benchmark's width, heads and layers (bench/validate.ts); their first training
+// step (loss, Perceiver AR's logits, every gradient) must agree within the golden tolerances, or the
+// script exits 1 without timing anything.
 
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -51,7 +54,10 @@ import { estimateTrainingMemory, formatBytes } from "../src/models/memory.js";
 import { PerceiverAR, seededUniform, type IntBatch } from "../src/models/perceiver-ar.js";
 import { TransformerXL, type TransformerXLConfig } from "../src/models/transformer-xl.js";
 import { AdamW } from "../src/train/adamw.js";
+import { perceiverArForwardFlops, TRAINING_FLOPS_PER_FORWARD, transformerXlForwardFlops } from "./cost-model.js";
+import { machineDescription, median, peakRssMb, runJsonChild, writeJsonResult } from "./harness.js";
 import { logLogChart, type ChartSeries } from "./plot-svg.js";
+import { checkAgainstReference, describeCheck, requireValid, type CheckedModel } from "./validate.js";
 
 const WIDTH = 256;
 const HEADS = 4;
@@ -118,22 +124,13 @@ function xlConfig(S: number, R: number): Partial<TransformerXLConfig> {
 }
 
 /**
- * Forward FLOPs of one step (see the header). `width` defaults to the benchmark's; `dropout` is
+ * Forward FLOPs of one step (bench/cost-model.ts). `width` defaults to the benchmark's; `dropout` is
  * Perceiver AR's cross-attention dropout p (the fraction of prefix positions dropped; 0 here).
  */
 export function forwardFlops(spec: ModelSpec, N: number, width = WIDTH, dropout = 0): number {
-  const d = width;
-  const V = VOCAB;
   const sh = shapeOf(spec, N);
-  if (spec.latents === undefined) {
-    const { S, R } = sh;
-    return LAYERS * (24 * S * d * d + 4 * R * d * d + 4 * d * (S * R + (S * (S + 1)) / 2)) + 2 * S * d * V;
-  }
-  const M = sh.M;
-  const P = (N - sh.M) * (1 - dropout); // kept prefix positions
-  const L = LAYERS - 1;
-  const tri = (M * (M + 1)) / 2;
-  return 4 * (M + P) * d * d + 20 * M * d * d + 4 * d * (M * P + tri) + L * (24 * M * d * d + 4 * d * tri) + 2 * M * d * V;
+  if (spec.latents === undefined) return transformerXlForwardFlops({ S: sh.S, R: sh.R, d: width, L: LAYERS, V: VOCAB });
+  return perceiverArForwardFlops({ N, M: sh.M, d: width, L: LAYERS - 1, V: VOCAB, p: dropout });
 }
 
 /** Estimated peak bytes of one training step. */
@@ -241,7 +238,7 @@ function runCell(id: ModelId, N: number, maxSteps: number, budgetSeconds: number
     stepCpuSeconds.push(t.cpu);
     spent += t.wall;
   }
-  const sorted = [...(stepSeconds.length > 0 ? stepSeconds : [warm.wall])].sort((a, b) => a - b);
+  const timedOrWarm = stepSeconds.length > 0 ? stepSeconds : [warm.wall];
   return {
     model: id,
     N,
@@ -251,12 +248,56 @@ function runCell(id: ModelId, N: number, maxSteps: number, budgetSeconds: number
     warmupSeconds: warm.wall,
     stepSeconds,
     stepCpuSeconds,
-    medianSeconds: sorted[Math.floor((sorted.length - 1) / 2)],
-    bestSeconds: sorted[0],
+    medianSeconds: median(timedOrWarm),
+    bestSeconds: Math.min(...timedOrWarm),
     bestCpuSeconds: Math.min(...(stepCpuSeconds.length > 0 ? stepCpuSeconds : [warm.cpu])),
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    maxRssBytes: peakRssMb() * 2 ** 20,
     loss: warm.loss,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation: each model kind against the reference backend, at a small context.
+
+/** Small checked shapes (the reference backend takes a few seconds for each). */
+const CHECK = { parTokens: 640, parLatents: 128, transformerTokens: 128, xlSegment: 128 };
+
+/** A checked model of `spec`'s kind on backend b (same seeds as a cell, small shapes). */
+function checkedModel(spec: ModelSpec, b: Backend): CheckedModel {
+  if (spec.latents === undefined) {
+    const S = CHECK.xlSegment;
+    const model = new TransformerXL(xlConfig(S, S), b, { seed: 1 });
+    const tok = randomTokens(2 * S + 1, 2);
+    const memory = model.forward({ data: tok.slice(0, S), shape: [1, S] }).newMemory; // (S cached states per layer)
+    const ids: IntBatch = { data: tok.slice(S, 2 * S), shape: [1, S] };
+    const labels: IntBatch = { data: tok.slice(S + 1, 2 * S + 1), shape: [1, S] };
+    return { parameters: model.parameters, step: () => ({ loss: model.lossAndGrad(ids, labels, memory).loss }) };
+  }
+  const N = spec.latents === null ? CHECK.transformerTokens : CHECK.parTokens;
+  const M = spec.latents === null ? N : CHECK.parLatents; // Perceiver AR: fewer latents than its max_latents
+  const config = spec.latents === null ? parConfig(N, N) : parConfig(Math.max(...ALL_CONTEXTS), spec.latents);
+  const model = new PerceiverAR(config, b, { seed: 1 });
+  const tok = randomTokens(N + 1, 2);
+  const ids: IntBatch = { data: tok.subarray(0, N), shape: [1, N] }; // (1, N)
+  const labels: IntBatch = { data: tok.slice(N - M + 1, N + 1), shape: [1, M] }; // (1, M)
+  const prefixLen = N - M;
+  return {
+    parameters: model.parameters,
+    step: () => ({ loss: model.lossAndGrad(ids, labels, { prefixLen }).loss, logits: model.forward(ids, { prefixLen }).data }),
+  };
+}
+
+/** Throws a ValidationError when a model kind's first step on `backend` disagrees with the reference backend. */
+function validateModels(models: ModelSpec[], backend: Backend): string[] {
+  const kinds = new Map<string, ModelSpec>();
+  for (const m of models) kinds.set(m.latents === undefined ? "Transformer-XL" : m.latents === null ? "Transformer" : "Perceiver AR", m);
+  const lines: string[] = [];
+  for (const [kind, spec] of kinds) {
+    const check = checkAgainstReference(backend, (b) => checkedModel(spec, b));
+    requireValid(check, `${kind} on the ${backend.name} backend vs the reference backend`);
+    lines.push(`${kind}: ${check === null ? "reference backend itself" : describeCheck(check)}`);
+  }
+  return lines;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,21 +318,8 @@ async function runChild(script: string, id: ModelId, N: number, steps: number, b
 }
 
 function runChildOnce(script: string, id: ModelId, N: number, steps: number, budget: number, minTimed: number, timeoutSeconds: number): Promise<CellResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["--expose-gc", script, "--cell", id, String(N), "--steps", String(steps), "--budget", String(budget), "--min-timed", String(minTimed)],
-      { maxBuffer: 16 * 2 ** 20, timeout: Math.ceil(timeoutSeconds * 1000), killSignal: "SIGTERM", env: process.env },
-      (err, stdout, stderr) => {
-        const line = stdout.split("\n").find((l) => l.startsWith("CELL_RESULT "));
-        if (line) return resolve(JSON.parse(line.slice("CELL_RESULT ".length)) as CellResult);
-        const why = err ? (err.signal ? `killed by ${err.signal}` : `exit code ${String(err.code)}`) : "no result";
-        const lines = stderr.trim().split("\n");
-        const errLine = lines.find((l) => /Error|error:/.test(l)) ?? lines.slice(-3).join(" | ");
-        reject(new Error(`${why}: ${errLine.trim()}`));
-      },
-    );
-  });
+  const args = ["--expose-gc", script, "--cell", id, String(N), "--steps", String(steps), "--budget", String(budget), "--min-timed", String(minTimed)];
+  return runJsonChild<CellResult>(process.execPath, args, { timeoutSeconds, echoStderr: false });
 }
 
 /** Merge two measurements of one cell: fastest wall time, least CPU time, largest peak RSS. */
@@ -348,7 +376,7 @@ async function main(): Promise<void> {
   const cellAt = argv.indexOf("--cell");
   if (cellAt >= 0) {
     const r = runCell(argv[cellAt + 1] as ModelId, Number(argv[cellAt + 2]), Number(arg(argv, "--steps") ?? 3), Number(arg(argv, "--budget") ?? 30), Number(arg(argv, "--min-timed") ?? 1));
-    process.stdout.write(`CELL_RESULT ${JSON.stringify(r)}\n`);
+    writeJsonResult(r);
     return;
   }
   const quick = argv.includes("--quick");
@@ -368,8 +396,12 @@ async function main(): Promise<void> {
   const backendName = getBackend().name;
   const threads = backendName === "native" ? getNativeThreads() : 1;
   const isa = backendName === "native" ? nativeIsa() : null;
-  const machine = `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${formatBytes(os.totalmem())} RAM`;
+  const machine = machineDescription();
   console.log(`efficiency: backend ${backendName}${isa ? ` (${isa}, ${threads} threads)` : ""}; ${machine}; memory budget ${formatBytes(memBudget)}; max ${maxStep} s/step; ${rounds} round(s)`);
+
+  console.log(`validating each model kind against the reference backend (small contexts)...`);
+  const validation = validateModels(models, getBackend());
+  for (const l of validation) console.log(`  ${l}`);
 
   const loads: number[] = [os.loadavg()[0]];
   const cells = new Map<string, Cell>();
@@ -378,7 +410,7 @@ async function main(): Promise<void> {
     const tag = `${spec.id.padEnd(18)} N=${String(N).padStart(6)}${rounds > 1 ? ` r${round}` : ""}`;
     if (cell.kind === "skipped") return console.log(`${tag}  ${cell.reason}`);
     const r = cell.r;
-    const gflops = (3 * forwardFlops(spec, N)) / r.bestSeconds / 1e9;
+    const gflops = (TRAINING_FLOPS_PER_FORWARD * forwardFlops(spec, N)) / r.bestSeconds / 1e9;
     const pred = cell.predictedSeconds;
     console.log(
       `${tag}  step ${fmtS(r.bestSeconds).padStart(6)} s, cpu ${fmtS(r.bestCpuSeconds)} s (median ${fmtS(r.medianSeconds)} s of n=${r.stepSeconds.length}, warm-up ${fmtS(r.warmupSeconds)} s${pred ? `, predicted ${fmtS(pred)} s` : ""})  peak RSS ${formatBytes(r.maxRssBytes)} (est ${formatBytes(cell.estimateBytes)})  ~${gflops.toFixed(1)} GFLOP/s  loss ${r.loss.toFixed(3)}`,
@@ -446,10 +478,12 @@ async function main(): Promise<void> {
     `A step = forward + backward + AdamW update of all parameters. Each cell runs in a fresh \`node --expose-gc\` child: a warm-up step, then up to ${steps} timed steps (at least one unless a step is predicted over 60 s), ${rounds > 1 ? `and every measured cell is run in ${rounds} rounds (separate children, interleaved with the other cells); ` : ""}reported: the **fastest** wall-clock step, the least disturbed by other load on this shared machine, and the process CPU time (user + system over all threads) of the least-CPU step (on this VM it leaves out time the host deschedules the vCPU, so it can be below the wall time even for one thread). Memory = the child's peak RSS (\`process.resourceUsage().maxRSS\`), model and optimizer state included.`,
   );
   lines.push("");
+  lines.push(`Validated before timing (first training step on the ${backendName} backend vs the reference backend, small contexts; max error): ${validation.join("; ")}.`);
+  lines.push("");
   lines.push("- **Perceiver AR**: 1 causal cross-attention layer over all N positions (no cross-attention dropout, i.e. the full cost) + 5 self-attention layers over M latents; loss on M positions per step.");
   lines.push("- **Transformer**: PerceiverAR with M = N (prefix 0) = 6 causal self-attention layers over N; loss on N positions.");
   lines.push("- **Transformer-XL**: context N = segment + memory, segment = memory = N/2: 6 layers, one step trains a segment of N/2 tokens attending to N/2 cached states per layer (no gradient into the memory); loss on N/2 positions.");
-  lines.push(`- Cells are skipped when the memory estimate exceeds ${formatBytes(memBudget)} or the step time predicted from the previous measured context (scaled by the cost model's FLOPs, see bench/efficiency.ts) exceeds ${maxStep} s.`);
+  lines.push(`- Cells are skipped when the memory estimate exceeds ${formatBytes(memBudget)} or the step time predicted from the previous measured context (scaled by the cost model's FLOPs, see bench/cost-model.ts) exceeds ${maxStep} s.`);
   lines.push("");
   // One markdown table: a row per context, a column per model; `text` renders a cell.
   const pushTable = (title: string, text: (c: Cell) => string): void => {

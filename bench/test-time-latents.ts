@@ -22,16 +22,27 @@
 //     each the median of 3 runs.
 // - Timings are taken round-robin over the latent counts (k1, k2, k3, k1, ...), so a change in
 //   machine load affects every row alike.
+// - Validation before timing (bench/validate.ts): for each k, the forward logits of the timed window
+//   must equal the same model's on the reference backend (golden tolerance 1e-4), and the cached
+//   decoder's first generation step (the same schedule and cap as `generateStream`) must equal a
+//   full forward on that step's window (1e-4, the cache tests' tolerance); the scoring with all M
+//   latents must reproduce `evaluate`'s bits/byte (1e-4). Otherwise the script stops without a table.
 // - Output: a markdown table on stdout (progress on stderr). Backend: getBackend() (native unless
 //   --backend or env PERCEIVER_AR_BACKEND says otherwise).
 
-import * as os from "node:os";
 import { parseArgs } from "node:util";
+import { referenceBackend } from "../src/backend/reference/index.js";
 import { selectBackend, openModel, taskFor } from "../src/cli/common.js";
-import { generateStream } from "../src/generate/generate.js";
-import { effectiveConfig } from "../src/generate/schedule.js";
+import { CachedDecoder } from "../src/generate/cached-decoder.js";
+import { generateStream, lastPositionLogits } from "../src/generate/generate.js";
+import { defaultNumLatents, effectiveConfig, generationSchedule } from "../src/generate/schedule.js";
 import { TextTask } from "../src/tasks/text-task.js";
 import { evaluate } from "../src/train/evaluate.js";
+import { machineDescription, markdownTable, median } from "./harness.js";
+import { maxAbsDiff, maxAbsOrRelError, requireClose, TOLERANCE } from "./validate.js";
+
+/** bits/byte of the same tokens computed two ways (float64 sums of float32 log-probabilities). */
+const BPB_TOLERANCE = 1e-4;
 
 function usage(msg: string): never {
   process.stderr.write(`${msg}\nusage: node dist/bench/test-time-latents.js <model-or-run-folder> [--windows K] [--tokens T] [--reps R] [--backend name] [--threads n]\n`);
@@ -43,12 +54,6 @@ function intArg(v: string | undefined, name: string, dflt: number): number {
   const n = Number(v);
   if (v.trim() === "" || !Number.isInteger(n) || n < 1) usage(`--${name} must be an integer >= 1, got "${v}"`);
   return n;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const { values, positionals } = parseArgs({
@@ -80,7 +85,7 @@ const windows = val.windows;
 const prompt = windows[0].subarray(0, c.maxSeqLen); // max_seq_len tokens: every capped window is full
 console.log(
   `model ${dir}: ${model.numParameters.toLocaleString()} parameters, max_seq_len ${c.maxSeqLen}, max_latents ${M}, ` +
-    `abs_pos_emb ${c.absPosEmb}; backend ${backend.name}; ${os.cpus().length} CPUs (load average ${os.loadavg()[0].toFixed(1)}); data ${task.spec.data}`,
+    `abs_pos_emb ${c.absPosEmb}; backend ${backend.name}; ${machineDescription()}; data ${task.spec.data}`,
 );
 console.log(`${windows.length} validation windows of ${c.maxSeqLen + 1} tokens; forward median of ${reps}; generation ${newTokens} greedy tokens after a ${prompt.length}-token prompt (median of ${GEN_RUNS})`);
 console.log("");
@@ -146,14 +151,37 @@ const evals = counts.map((k) => {
   process.stderr.write(`latents ${k}: evaluating...\n`);
   const e = evaluate(model, windows, { numLatents: k, tokenByteLength: val.tokenByteLength, backend });
   const bpbAtM = bitsPerByteAtM(fullLp, k);
-  if (k === M && Math.abs(bpbAtM - e.bitsPerByte) > 1e-4) throw new Error(`internal: full-model scoring ${bpbAtM} != evaluate ${e.bitsPerByte}`);
+  if (k === M) requireClose(Math.abs(bpbAtM - e.bitsPerByte), BPB_TOLERANCE, `bits/byte of the full-model scoring (${bpbAtM}) vs evaluate (${e.bitsPerByte})`);
   if (effectiveConfig(c, k).maxSeqLen !== e.contextLen) throw new Error(`internal: capped generation window != eval context ${e.contextLen}`);
   return { e, bpbAtM };
 });
 
+const fwdInputs = evals.map(({ e }, i) => ({ win: windows[0].subarray(c.maxSeqLen - e.contextLen, c.maxSeqLen), P: e.contextLen - counts[i] }));
+
+// Validation before timing: the timed forward against the reference backend, and the cached
+// decoder's first generation step against a full forward, for every latent count.
+process.stderr.write("validating against the reference backend and the uncached decoder...\n");
+const reference = backend.name === referenceBackend.name ? null : openModel(positionals[0], referenceBackend).model;
+const checks = counts.map((k, i) => {
+  const f = fwdInputs[i];
+  let forwardError: number | null = null;
+  if (reference !== null) {
+    forwardError = maxAbsOrRelError(model.forward([f.win], { prefixLen: f.P }).data, reference.forward([f.win], { prefixLen: f.P }).data);
+    requireClose(forwardError, TOLERANCE.logits, `latents ${k}: forward logits vs the reference backend`);
+  }
+  const view = effectiveConfig(c, k);
+  const [first] = generationSchedule(view, prompt.length, defaultNumLatents(view, prompt.length), 1);
+  const decoder = new CachedDecoder(model, { maxLatents: k });
+  decoder.push(prompt);
+  const cacheError = maxAbsDiff(decoder.logits(first.prefixLen), lastPositionLogits(model, prompt.subarray(first.windowStart), first.prefixLen));
+  requireClose(cacheError, TOLERANCE.cache, `latents ${k}: first generation step, cached vs uncached logits`);
+  return `${k} latents: forward vs reference ${forwardError === null ? "-" : forwardError.toExponential(1)}, cached vs uncached ${cacheError.toExponential(1)}`;
+});
+console.log(`validated (max errors): ${checks.join("; ")}`);
+console.log("");
+
 // 2. Forward latency, interleaved across latent counts (round-robin) so load changes hit all alike.
 process.stderr.write("forward latency...\n");
-const fwdInputs = evals.map(({ e }, i) => ({ win: windows[0].subarray(c.maxSeqLen - e.contextLen, c.maxSeqLen), P: e.contextLen - counts[i] }));
 for (const f of fwdInputs) model.forward([f.win], { prefixLen: f.P });
 const fwdTimes: number[][] = counts.map(() => []);
 for (let r = 0; r < reps; r++) {
@@ -190,15 +218,35 @@ const rows: Row[] = counts.map((k, i) => ({
 }));
 
 const full = rows[0];
-console.log(
-  "| latents | context | val bits/byte | same tokens with M latents | Δ (cost of fewer latents) | forward ms/window, batch 1: median (min) | forward speedup (median) | gen first token ms (prefill) | gen tok/s (sliding, cached) | gen speedup |",
-);
-console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-for (const r of rows) {
+const table = rows.map((r) => {
   const d = r.bpb - r.bpbAtM;
-  console.log(
-    `| ${r.k}${r.k === M ? " (M)" : ""} | ${r.context} | ${r.bpb.toFixed(4)} | ${r.bpbAtM.toFixed(4)} | ${r === full ? "—" : (d >= 0 ? "+" : "") + d.toFixed(4)} | ` +
-      `${r.forwardMs.toFixed(2)} (${r.forwardMinMs.toFixed(2)}) | ${(full.forwardMs / r.forwardMs).toFixed(2)}× | ${r.prefillMs.toFixed(1)} | ` +
-      `${r.genTokPerSec.toFixed(1)} | ${(r.genTokPerSec / full.genTokPerSec).toFixed(2)}× |`,
-  );
-}
+  return [
+    `${r.k}${r.k === M ? " (M)" : ""}`,
+    String(r.context),
+    r.bpb.toFixed(4),
+    r.bpbAtM.toFixed(4),
+    r === full ? "—" : (d >= 0 ? "+" : "") + d.toFixed(4),
+    `${r.forwardMs.toFixed(2)} (${r.forwardMinMs.toFixed(2)})`,
+    `${(full.forwardMs / r.forwardMs).toFixed(2)}×`,
+    r.prefillMs.toFixed(1),
+    r.genTokPerSec.toFixed(1),
+    `${(r.genTokPerSec / full.genTokPerSec).toFixed(2)}×`,
+  ];
+});
+console.log(
+  markdownTable(
+    [
+      "latents",
+      "context",
+      "val bits/byte",
+      "same tokens with M latents",
+      "Δ (cost of fewer latents)",
+      "forward ms/window, batch 1: median (min)",
+      "forward speedup (median)",
+      "gen first token ms (prefill)",
+      "gen tok/s (sliding, cached)",
+      "gen speedup",
+    ],
+    table,
+  ),
+);

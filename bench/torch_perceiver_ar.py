@@ -23,8 +23,16 @@ uses it.
 
 Usage:
   python3 bench/torch_perceiver_ar.py --seq-len 4096 --latents 512 --channels 256 --heads 4 \
-      --layers 5 --vocab 256 --batch 1 --steps 3 --warmup 1 --threads 2
-      -> prints one JSON line {median_step_s, min_step_s, peak_rss_mb, torch_version, threads, ...}
+      --layers 5 --vocab 256 --batch 1 --steps 5 --warmup 2 --threads 2
+      -> prints one JSON line {median_step_s, min_step_s, step_times_s, baseline_rss_mb,
+         peak_rss_mb, losses, gemm_gflops, torch_version, threads, env, ...}; baseline_rss_mb is the
+         RSS with the interpreter, numpy and torch loaded and no model yet; gemm_gflops is the best
+         1024^3 torch.mm after the steps, in the same process (what its BLAS can do here)
+  python3 bench/torch_perceiver_ar.py --init-from DIR --steps 5 --warmup 2 --threads 2
+      -> the same, with the model config, weights, tokens and labels of a golden-layout folder
+         (config.json, weights.safetensors, meta.json, forward.safetensors: what
+         bench/train-step.ts writes from our model); the first step's logits, loss and gradients
+         are compared with the folder's (golden tolerances) and reported as "check" {ok, ...}
   python3 bench/torch_perceiver_ar.py --check-golden /work/shared/golden/abs
       -> compares logits / loss / gradients with the golden vectors, prints JSON, exit 1 on mismatch
 """
@@ -210,59 +218,79 @@ class PerceiverAR(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
-# safetensors (read only; header = u64 length + JSON, then raw little-endian data)
+# safetensors (read only; header = u64 length + JSON, then raw little-endian data). Tensors are
+# read one at a time, so that loading a large state dict does not hold a second copy of it.
 
 _DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64, "U8": np.uint8,
            "F16": np.float16}
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
+class SafetensorsFile:
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+        self.data_start = 8 + n
+        self.entries = {k: v for k, v in header.items() if k != "__metadata__"}
+
+    def names(self):
+        return list(self.entries)
+
+    def __contains__(self, name):
+        return name in self.entries
+
+    def get(self, name):
+        info = self.entries[name]
         a, b = info["data_offsets"]
         dt = np.dtype(_DTYPES[info["dtype"]])
         count = int(np.prod(info["shape"])) if info["shape"] else 1
         assert count * dt.itemsize == b - a, name
-        out[name] = np.frombuffer(raw, dtype=dt, count=count, offset=8 + n + a).reshape(info["shape"]).copy()
-    return out
+        with open(self.path, "rb") as f:
+            f.seek(self.data_start + a)
+            raw = f.read(b - a)
+        return np.frombuffer(raw, dtype=dt, count=count).reshape(info["shape"]).copy()
 
 
-def check_golden(folder, dtype):
+def load_weights(model, path, dtype):
+    """Copy a state dict (reference names, parameters and buffers) into `model`, strictly."""
+    st = SafetensorsFile(path)
+    own = model.state_dict()
+    unknown = sorted(set(st.names()) - set(own))
+    missing = sorted(set(own) - set(st.names()))
+    if unknown or missing:
+        raise SystemExit(f"{path}: state dict does not match the model: unknown {unknown}, missing {missing}")
+    with torch.no_grad():
+        for name, t in own.items():
+            t.copy_(torch.from_numpy(st.get(name)).to(dtype))
+
+
+def config_model(folder, dtype, impl="einsum"):
+    """The model of a golden-layout folder (config.json + weights.safetensors)."""
     cfg = json.load(open(os.path.join(folder, "config.json")))
-    meta = json.load(open(os.path.join(folder, "meta.json")))
     assert cfg.get("abs_pos_emb", True) and not cfg.get("output_norm", False) and cfg.get("output_bias", True), \
         "this script models the abs_pos_emb / output-bias layout only"
     model = PerceiverAR(cfg["vocab_size"], cfg["max_seq_len"], cfg["max_latents"], cfg["num_channels"],
                         cfg["num_heads"], cfg["num_self_attention_layers"],
-                        cfg.get("num_self_attention_rotary_layers", 1)).to(dtype)
-    weights = read_safetensors(os.path.join(folder, "weights.safetensors"))
-    model.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in weights.items()}, strict=True)
-    fw = read_safetensors(os.path.join(folder, "forward.safetensors"))
-    ids = torch.from_numpy(fw["input_ids"]).long()
-    pad = torch.from_numpy(fw["pad_mask"]).bool()
-    labels = torch.from_numpy(fw["labels"]).long()
-    logits = model(ids, pad, meta["prefix_len"])
-    loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
-    loss.backward()
+                        cfg.get("num_self_attention_rotary_layers", 1), impl=impl).to(dtype)
+    load_weights(model, os.path.join(folder, "weights.safetensors"), dtype)
+    return model
 
-    def rel(a, b):  # max |a - b| / max(1, |b|) elementwise: "absolute or relative, whichever is larger"
-        return float((np.abs(a - b) / np.maximum(1.0, np.abs(b))).max())
 
-    res = {"golden": folder, "dtype": str(dtype).replace("torch.", ""),
-           "logits_max_err": rel(logits.detach().double().numpy(), fw["logits"].astype(np.float64)),
-           "loss": float(loss), "loss_golden": float(fw["loss"][0]),
-           "loss_err": rel(np.array([float(loss)]), fw["loss"].astype(np.float64))}
+def rel(a, b):  # max |a - b| / max(1, |b|) elementwise: "absolute or relative, whichever is larger"
+    return float((np.abs(a - b) / np.maximum(1.0, np.abs(b))).max())
+
+
+def compare_step(model, logits, loss, fw):
+    """Logits, loss and every parameter gradient against forward.safetensors `fw` (golden tolerances)."""
+    res = {"logits_max_err": rel(logits.detach().double().numpy(), fw.get("logits").astype(np.float64)),
+           "loss": float(loss), "loss_expected": float(fw.get("loss")[0])}
+    res["loss_err"] = rel(np.array([float(loss)]), np.array([res["loss_expected"]]))
     worst, worst_name = 0.0, None
     for name, p in model.named_parameters():
-        g = fw["grad/" + name].astype(np.float64)
+        g = fw.get("grad/" + name).astype(np.float64)
         e = float(np.abs(p.grad.double().numpy() - g).max() / max(np.abs(g).max(), 1e-30))
-        if e > worst:
+        if worst_name is None or e > worst:
             worst, worst_name = e, name
     res["grad_max_rel_err"] = worst
     res["grad_worst_param"] = worst_name
@@ -270,48 +298,103 @@ def check_golden(folder, dtype):
     return res
 
 
+def case_inputs(fw):
+    """input_ids, pad_mask (None when absent) and labels of forward.safetensors `fw`."""
+    ids = torch.from_numpy(fw.get("input_ids")).long()
+    pad = torch.from_numpy(fw.get("pad_mask")).bool() if "pad_mask" in fw else None
+    labels = torch.from_numpy(fw.get("labels")).long()
+    return ids, pad, labels
+
+
+def check_golden(folder, dtype):
+    meta = json.load(open(os.path.join(folder, "meta.json")))
+    model = config_model(folder, dtype)
+    fw = SafetensorsFile(os.path.join(folder, "forward.safetensors"))
+    ids, pad, labels = case_inputs(fw)
+    logits = model(ids, pad, meta["prefix_len"])
+    loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
+    loss.backward()
+    return {"golden": folder, "dtype": str(dtype).replace("torch.", ""), **compare_step(model, logits, loss, fw)}
+
+
 # ----------------------------------------------------------------------------------------------
 # Benchmark
 
 
+def gemm_gflops(size=1024, min_seconds=0.5):
+    """Best GFLOP/s of a size^3 fp32 torch.mm in this process and environment: PyTorch's own roof."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(size, size, generator=g) - 0.5
+    y = torch.rand(size, size, generator=g) - 0.5
+    z = torch.mm(x, y)
+    err = float((z.double() - x.double() @ y.double()).abs().max())
+    assert err < 1e-3, f"torch.mm differs from float64 by {err}"
+    best, calls, start = float("inf"), 0, time.perf_counter()
+    while calls < 5 or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        torch.mm(x, y, out=z)
+        best = min(best, time.perf_counter() - t0)
+        calls += 1
+    return 2 * size ** 3 / best / 1e9
+
+
 def bench(a):
+    # Interpreter + numpy + torch imported, no model yet: what any PyTorch training run pays.
+    baseline_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     torch.manual_seed(0)
     impl = a.attention
     if impl == "auto":
         impl = "sdpa" if hasattr(F, "scaled_dot_product_attention") else "einsum"
-    N, M = a.seq_len, a.latents
-    model = PerceiverAR(a.vocab, N, M, a.channels, a.heads, a.layers, impl=impl)
+    fw = None
+    if a.init_from:
+        # Weights, tokens and the expected first step (our model's) from a golden-layout folder.
+        model = config_model(a.init_from, torch.float32, impl)
+        fw = SafetensorsFile(os.path.join(a.init_from, "forward.safetensors"))
+        ids, pad, labels = case_inputs(fw)
+        prefix_len = json.load(open(os.path.join(a.init_from, "meta.json")))["prefix_len"]
+        N, M = ids.shape[1], ids.shape[1] - prefix_len
+    else:
+        N, M = a.seq_len, a.latents
+        model = PerceiverAR(a.vocab, N, M, a.channels, a.heads, a.layers, impl=impl)
+        g = torch.Generator().manual_seed(1)
+        seq = torch.randint(0, a.vocab, (a.batch, N + 1), generator=g)
+        ids, pad, labels = seq[:, :N], None, seq[:, N - M + 1:]  # labels: next token at each latent position
+        prefix_len = N - M
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
-    g = torch.Generator().manual_seed(1)
-    seq = torch.randint(0, a.vocab, (a.batch, N + 1), generator=g)
-    ids, labels = seq[:, :N], seq[:, N - M + 1:]  # labels: next token at each latent position
 
-    fwd_times, times, last_loss = [], [], float("nan")
+    fwd_times, times, losses, check = [], [], [], None
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        logits = model(ids)
-        loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten())
+        logits = model(ids, pad, prefix_len)
+        loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
         t1 = time.perf_counter()
         loss.backward()
+        t_check = 0.0
+        if step == 0 and fw is not None:  # validate the first step before any time is reported
+            c0 = time.perf_counter()
+            check = compare_step(model, logits, loss, fw)
+            t_check = time.perf_counter() - c0
         opt.step()
         t2 = time.perf_counter()
-        last_loss = float(loss)
+        losses.append(float(loss))
         if step >= a.warmup:
             fwd_times.append(t1 - t0)
-            times.append(t2 - t0)
+            times.append(t2 - t0 - t_check)
         del logits, loss
+    torch_gemm = gemm_gflops()
     return {
-        "n": N, "latents": M, "channels": a.channels, "heads": a.heads, "layers": a.layers,
-        "vocab": a.vocab, "batch": a.batch, "steps": a.steps, "warmup": a.warmup,
+        "n": N, "latents": M, "steps": a.steps, "warmup": a.warmup,
         "median_step_s": statistics.median(times), "min_step_s": min(times),
         "median_forward_s": statistics.median(fwd_times),
         "step_times_s": [round(t, 4) for t in times],
+        "baseline_rss_mb": baseline_rss_mb,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "loss": last_loss, "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+        "losses": losses, "check": check, "gemm_gflops": torch_gemm,
+        "torch_version": torch.__version__, "threads": torch.get_num_threads(),
         "attention": impl, "parameters": sum(p.numel() for p in model.parameters()),
         "python": sys.executable,
-        "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")},
+        "env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_") or k.startswith("OMP_")},
     }
 
 
@@ -324,10 +407,12 @@ def main():
     ap.add_argument("--layers", type=int, default=5, help="self-attention layers (after 1 cross-attention)")
     ap.add_argument("--vocab", type=int, default=256)
     ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--attention", choices=["auto", "einsum", "sdpa"], default="auto")
+    ap.add_argument("--init-from", metavar="DIR",
+                    help="golden-layout folder: take the model config, weights, tokens and the expected first step from it")
     ap.add_argument("--check-golden", metavar="DIR", help="compare with golden vectors instead of benchmarking")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)

@@ -2,7 +2,8 @@
 // Builds the native backend (src/backend/native, node-gyp) — run by npm's "install" script.
 // Never fails the install: on any error it prints
 //   "perceiver-ar: native backend unavailable, falling back to reference: <reason>"
-// and exits 0, and the package then runs on the reference backend.
+// and exits 0, and the package then runs on the reference backend — except with
+// PERCEIVER_AR_REQUIRE_NATIVE=1 (CI, see .ci/run), where a failed build exits 1.
 // Skip with PERCEIVER_AR_SKIP_NATIVE=1. Headers: uses npm's configured nodedir, else the headers
 // installed next to the running node binary (<prefix>/include/node), else lets node-gyp fetch them.
 
@@ -15,6 +16,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const nativeDir = join(root, "src", "backend", "native");
 
 function fallback(reason) {
+  if (process.env.PERCEIVER_AR_REQUIRE_NATIVE === "1") {
+    process.stderr.write(`perceiver-ar: native backend build FAILED and PERCEIVER_AR_REQUIRE_NATIVE=1: ${reason}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`perceiver-ar: native backend unavailable, falling back to reference: ${reason}\n`);
   process.exit(0);
 }

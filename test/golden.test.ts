@@ -1,21 +1,30 @@
 // Golden tests: our PerceiverAR against the reference PyTorch implementation's float64 numbers
 // (../shared/golden), on every available backend. Logits and loss within 1e-4, every parameter
-// gradient within 1e-3 of that tensor's largest magnitude.
+// gradient within 1e-3 of that tensor's largest magnitude. Every golden folder with a state dict
+// (weights.safetensors) and a forward record with gradients is a case; the shapes, prefix length
+// and names all come from its files.
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import type { Backend } from "../src/backend/backend.js";
 import { loadModel } from "../src/io/checkpoint.js";
-import { loadNativeBackend, nativeBackendError } from "../src/backend/native/index.js";
-import { loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
+import { GOLDEN_ROOT, loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
+import { nativeForTests } from "./helpers/native.js";
 
-const native = loadNativeBackend();
-if (native === null) console.log(`# native backend unavailable (${nativeBackendError}); golden tests run on the reference backend only`);
+const { native } = nativeForTests();
 const backends: Backend[] = native === null ? [referenceBackend] : [referenceBackend, native];
 
+const cases = fs
+  .readdirSync(GOLDEN_ROOT)
+  .filter((d) => ["config.json", "weights.safetensors", "forward.safetensors", "meta.json"].every((f) => fs.existsSync(path.join(GOLDEN_ROOT, d, f))))
+  .sort();
+assert.ok(cases.length >= 2, `golden cases found in ${GOLDEN_ROOT}: ${cases.join(", ")}`);
+
 for (const backend of backends) {
-  for (const name of ["abs", "rot"]) {
+  for (const name of cases) {
     describe(`golden ${name} on ${backend.name}`, () => {
       const golden = loadGolden(name);
       const f = golden.forward;

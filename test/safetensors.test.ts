@@ -585,3 +585,39 @@ test("golden: shared/golden/rot/weights.safetensors parses and re-serializes byt
   // Re-serializing in the same order reproduces the reference writer's bytes exactly.
   assert.deepEqual(Buffer.from(serializeSafetensors(tensors)), readFileSync(path));
 });
+
+// ---------------------------------------------------------------------------------------------
+// Headers that cost nothing to parse; ambiguity is an error
+
+test("header bounds: deep nesting, too many entries and long arrays are refused before JSON.parse", () => {
+  const deep = `{"w":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+  expectError(rawFile(deep, 0), /header: nesting deeper than 3 levels/);
+  const many = `{${Array.from({ length: (1 << 16) + 1 }, (_, i) => `"t${i}":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}`).join(",")}}`;
+  const t0 = performance.now();
+  expectError(rawFile(many, 0), /more than 65536 keys in one object/);
+  assert.ok(performance.now() - t0 < 2000, "refusing a huge header is fast");
+  const meta = `{"__metadata__":{${Array.from({ length: 5000 }, (_, i) => `"k${i}":"v"`).join(",")}}}`;
+  expectError(rawFile(meta, 0), /more than 4096 keys in one object \(at "__metadata__"\)/);
+  expectError(rawFile({ w: { dtype: "U8", shape: new Array(65).fill(1), data_offsets: [0, 1] } }, 1), /array longer than 64 elements/);
+});
+
+test("ambiguity: duplicate tensor names, duplicate fields and unknown fields are refused", () => {
+  const dup = '{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}';
+  expectError(rawFile(dup, 2), /duplicate key "w".*ambiguous/);
+  // The same name spelled with an escape is the same key.
+  expectError(rawFile('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"\\u0077":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', 2), /duplicate key "w"/);
+  expectError(rawFile('{"w":{"dtype":"U8","dtype":"F32","shape":[1],"data_offsets":[0,1]}}', 1), /duplicate key "dtype" \(at "w"\)/);
+  expectError(rawFile({ w: { dtype: "U8", shape: [1], data_offsets: [0, 1], extra: 1 } }, 1), /unknown header field "extra"/);
+});
+
+test("lazy index: entries point into the file and read one tensor at a time", async () => {
+  const { readSafetensorsIndex, readSafetensorsTensor } = await import("../src/io/safetensors.js");
+  const { bytesReader } = await import("../src/io/byte-reader.js");
+  const bytes = serializeSafetensors(sampleTensors());
+  const r = bytesReader(bytes);
+  const index = readSafetensorsIndex(r);
+  assert.deepEqual([...index.entries.keys()], [...sampleTensors().keys()]);
+  const e = index.entries.get("w.f16")!;
+  assert.equal(e.end - e.begin, 8);
+  assert.deepEqual(readSafetensorsTensor(r, e).data, new Float32Array([1, -2, 0.5, 65504]));
+});

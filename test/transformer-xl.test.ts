@@ -11,18 +11,19 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadNativeBackend } from "../src/backend/native/index.js";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import type { Backend } from "../src/backend/backend.js";
 import { PerceiverAR, type IntBatch } from "../src/models/perceiver-ar.js";
 import { PRESETS } from "../src/models/presets.js";
+import { CROSS_ATTENTION, OUTPUT_HEAD, selfAttentionLayerNames, TOKEN_EMBEDDING } from "../src/nn/parameter-names.js";
 import { evaluateSequence, splitSegments, trainOnSequence, TransformerXL, type TransformerXLConfig } from "../src/models/transformer-xl.js";
 import { AdamW } from "../src/train/adamw.js";
 import { Tensor } from "../src/tensor.js";
 import { randn } from "./helpers/gradcheck.js";
+import { nativeForTests } from "./helpers/native.js";
 
 // The reference backend always; the native one too when its addon loads.
-const native = loadNativeBackend();
+const { native } = nativeForTests();
 const backends: Backend[] = native ? [referenceBackend, native] : [referenceBackend];
 
 function tokens(B: number, T: number, vocab: number, seed: number): IntBatch {
@@ -48,6 +49,15 @@ function logitRows(l: Tensor, from: number, to: number): Float32Array {
   const out = new Float32Array(B * n * V);
   for (let b = 0; b < B; b++) out.set(l.data.subarray((b * T + from) * V, (b * T + to) * V), b * n * V);
   return out;
+}
+
+/** Pair the names of two name objects of the same layout (nn/parameter-names.ts) leaf by leaf into `map` (a -> b). */
+function zipNames(a: object, b: object, map: Map<string, string>): void {
+  for (const [key, x] of Object.entries(a)) {
+    const y = (b as Record<string, unknown>)[key];
+    if (typeof x === "string" && typeof y === "string") map.set(x, y);
+    else if (x !== null && typeof x === "object" && y !== null && typeof y === "object") zipNames(x, y, map);
+  }
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -109,25 +119,22 @@ for (const be of backends) {
         },
         be,
       );
-      const map = new Map<string, string>([["input_adapter.txt_embedding.weight", "input_adapter.txt_embedding.weight"]]);
-      map.set("cross_attention.0.module.q_norm.weight", "self_attention.0.0.module.norm.weight");
-      map.set("cross_attention.0.module.q_norm.bias", "self_attention.0.0.module.norm.bias");
-      for (const p of ["q", "k", "v", "o"]) map.set(`cross_attention.0.module.attention.${p}_proj.weight`, `self_attention.0.0.module.attention.${p}_proj.weight`);
-      for (const p of ["0.weight", "0.bias", "1.weight", "3.weight"]) map.set(`cross_attention.1.module.${p}`, `self_attention.0.1.module.${p}`);
-      for (const [name] of xl.parameters) {
-        const m = /^self_attention\.(\d+)\.(.*)$/.exec(name);
-        if (m && Number(m[1]) > 0) map.set(`self_attention.${Number(m[1]) - 1}.${m[2]}`, name);
-      }
-      for (const n of ["out_norm.weight", "out_norm.bias", "output_adapter.bias"]) map.set(n, n);
+      // PerceiverAR name -> TransformerXL name: XL layer 0 is the cross-attention (with no prefix,
+      // self-attention whose norm is the q norm), XL layer l > 0 is self-attention layer l - 1.
+      const map = new Map<string, string>([[TOKEN_EMBEDDING, TOKEN_EMBEDDING]]);
+      const { qNorm, attention, mlp } = CROSS_ATTENTION;
+      zipNames({ norm: qNorm, attention, mlp }, selfAttentionLayerNames(0), map);
+      for (let l = 1; l < L; l++) zipNames(selfAttentionLayerNames(l - 1), selfAttentionLayerNames(l), map);
+      zipNames(OUTPUT_HEAD, OUTPUT_HEAD, map);
       // Non-zero biases so the output norm / output bias mapping is exercised.
-      xl.parameters.get("output_adapter.bias")!.data.set(randn(11, 41));
-      xl.parameters.get("out_norm.bias")!.data.set(randn(8, 42, 0.1));
+      xl.layers.output.bias!.data.set(randn(11, 41));
+      xl.layers.output.norm!.bias.data.set(randn(8, 42, 0.1));
       for (const [pName, pv] of par.parameters) {
         const src = map.get(pName);
         if (src === undefined) {
           // Only the unused kv_norm (no prefix) and the cross-attention o_proj bias (zero) remain.
-          assert.match(pName, /kv_norm|o_proj\.bias/);
-          if (pName.endsWith("o_proj.bias")) pv.data.fill(0);
+          assert.ok([CROSS_ATTENTION.kvNorm.weight, CROSS_ATTENTION.kvNorm.bias, CROSS_ATTENTION.attention.oBias].includes(pName), pName);
+          if (pName === CROSS_ATTENTION.attention.oBias) pv.data.fill(0);
           continue;
         }
         pv.data.set(xl.parameters.get(src)!.data);
@@ -144,7 +151,7 @@ for (const be of backends) {
 
     it("gradients match finite differences with a fixed, detached memory", () => {
       const model = new TransformerXL({ ...TINY, outputNorm: true }, be, { seed: 2 });
-      model.parameters.get("output_adapter.bias")!.data.set(randn(11, 31, 0.3));
+      model.layers.output.bias!.data.set(randn(11, 31, 0.3));
       const seq = tokens(2, 9, 11, 4);
       const mem = model.forward(cols(seq, 0, 4)).newMemory; // computed once, then held fixed
       assert.equal(mem.length, 4);
@@ -157,18 +164,8 @@ for (const be of backends) {
       const lossAt = (): number => model.loss(ids, labels, mem).loss;
       // (a) single entries of parameters on every path: memory k/v (norm, k/v proj), queries, MLP, output.
       const eps = 1e-3;
-      const names = [
-        "self_attention.0.0.module.norm.weight",
-        "self_attention.0.0.module.norm.bias",
-        "self_attention.0.0.module.attention.k_proj.weight",
-        "self_attention.0.0.module.attention.v_proj.weight",
-        "self_attention.1.0.module.attention.q_proj.weight",
-        "self_attention.1.0.module.attention.o_proj.weight",
-        "self_attention.1.1.module.1.weight",
-        "out_norm.weight",
-        "output_adapter.bias",
-        "input_adapter.txt_embedding.weight",
-      ];
+      const [l0, l1] = [selfAttentionLayerNames(0), selfAttentionLayerNames(1)];
+      const names = [l0.norm.weight, l0.norm.bias, l0.attention.k, l0.attention.v, l1.attention.q, l1.attention.o, l1.mlp.up, OUTPUT_HEAD.norm.weight, OUTPUT_HEAD.bias, TOKEN_EMBEDDING];
       for (const name of names) {
         const p = model.parameters.get(name)!;
         let scale = 1e-3;

@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
-import { CROSS_ATTENTION_QUERY, POSITION_TABLE, remapPositionTable, rotateQueryRows, warmStart, WarmStartError } from "../src/models/warm-start.js";
+import { remapPositionTable, rotateQueryRows, warmStart, WarmStartError } from "../src/models/warm-start.js";
+import { CROSS_ATTENTION, POSITION_EMBEDDING } from "../src/nn/parameter-names.js";
 import { Graph, Var } from "../src/autograd.js";
 import { linear } from "../src/ops/linear.js";
 import { rotary } from "../src/ops/rotary.js";
@@ -38,18 +39,18 @@ test("warmStart: same context reproduces the source's logits exactly", () => {
 test("warmStart: a longer context copies every parameter, re-maps the position rows and rotates the cross-attention queries", () => {
   const source = new PerceiverAR(SMALL, referenceBackend, { seed: 3 });
   const target = new PerceiverAR({ ...SMALL, maxSeqLen: 40 }, referenceBackend, { seed: 9 });
-  const freshTable = Float32Array.from(target.parameters.get(POSITION_TABLE)!.data);
+  const freshTable = Float32Array.from(target.parameters.get(POSITION_EMBEDDING)!.data);
   warmStart(target, source);
   const C = SMALL.numChannels;
   for (const [name, v] of target.parameters) {
     const s = source.parameters.get(name)!.data;
-    if (name === CROSS_ATTENTION_QUERY) {
+    if (name === CROSS_ATTENTION.attention.q) {
       const expected = Float32Array.from(s);
       rotateQueryRows(expected, C, 2, 4, rotaryInverseFrequencies(4), -16); // head size 8, half rotated; latents moved by 16
       assert.deepEqual(v.data, expected, name);
       continue;
     }
-    if (name !== POSITION_TABLE) {
+    if (name !== POSITION_EMBEDDING) {
       assert.deepEqual(v.data, s, name);
       continue;
     }

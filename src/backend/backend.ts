@@ -1,18 +1,55 @@
 // The compute backend contract: every numeric kernel the model needs, on raw typed arrays.
 //
-// A backend is a bag of synchronous kernels over row-major, contiguous Float32Arrays whose sizes
-// are passed explicitly. The `reference` backend implements them as plain TypeScript loops and is
-// the oracle; faster backends (native C++, later WASM/WebGPU) implement the same functions and
-// are tested against it. Model and autograd code only ever talk to this interface.
+// A backend is a bag of synchronous kernels over row-major Float32Arrays whose sizes are passed
+// explicitly. The `reference` backend implements them as plain TypeScript loops and is the
+// oracle; faster backends (native C++, later WASM/WebGPU) implement the same functions and are
+// tested against it. Model and autograd code only ever talk to this interface.
+//
+// One description of every kernel's arguments: `KERNELS` below (kinds, lengths, which arguments
+// are written and which may alias). `validate.ts` checks every call against it, for every backend
+// (backend selection hands out only validated backends, see `select.ts`); the native addon carries
+// the same argument strings in its registration table (`native/csrc/addon.cc`) and is refused at
+// load time when they differ. Adding a kernel: its method here and its `KERNELS` row, the
+// reference loop, the native kernel (declared in csrc/common.h) and its one addon table row;
+// nothing in the TypeScript loader or the validation changes.
 //
 // Conventions shared by all kernels:
 // - Shapes are given in the comment of each kernel; sizes are element counts, not bytes.
 // - Forward kernels OVERWRITE their outputs.
 // - Backward kernels ACCUMULATE (+=) into their gradient outputs, so that a tensor used by several
 //   ops sums its gradients without extra buffers. Callers zero gradient buffers before use.
-// - Callers validate shapes and index ranges before calling (see `checks.ts`); a kernel may assume
-//   its arguments are consistent, but a native kernel must still never write out of bounds for
-//   inputs that passed validation.
+// - Same inputs give bit-identical outputs on every call (no dependence on thread timing); the
+//   native backend also gives the same bits at any thread count (test/native-determinism.test.ts).
+//
+// Ownership, views and aliasing (enforced by `validated()` where it can be checked):
+// - The CALLER allocates every argument array, owns it, and frees it (drops it; for the pooled
+//   buffers of a training step, gives it back to the BufferPool). A kernel never keeps a
+//   reference to an argument after it returns, never frees one, and allocates nothing the caller
+//   sees; a backend may keep private scratch of its own (the native thread pool's grow-only
+//   per-thread buffers), which it allocates and frees itself.
+// - Every array argument may be a view (`subarray`) anywhere in a larger buffer, a plain
+//   ArrayBuffer or a SharedArrayBuffer. A kernel touches only the first `length` elements the
+//   `KERNELS` row gives for it (e.g. m·k of `a` for matmul) and ignores the rest of the view, so a
+//   capacity-sized KV cache can be passed with a smaller `keys` count.
+// - Read-only arguments may overlap each other freely (add(a, a, out) is fine). An argument the
+//   kernel WRITES must not overlap any other argument, except where its `KERNELS` row allows an
+//   exact alias (same buffer, same start): add's `out` may be `a` or `b`, rotaryForward's `y` may
+//   be `x`. Anything else is refused by validation (a partial overlap would give
+//   order-dependent garbage on a threaded backend).
+//
+// Backends whose memory is not the JavaScript heap fit the same contract:
+// - WebAssembly: tensors live in the module's linear memory, and a Float32Array view of that
+//   memory is a valid argument as it is, so the kernel signatures do not change. Storage is then
+//   asked of the backend rather than made with `new Float32Array`: the backend gains
+//   `allocate(n)` / `free(a)` (used by Graph.alloc and BufferPool), and an argument outside its
+//   memory is either copied in or refused by its validation. Views must be re-made after the
+//   memory grows (growing detaches a plain memory's views; a shared memory's views survive with
+//   their old lengths), which is why no kernel retains a view past its call.
+// - GPU (WebGPU): tensors are device buffers, not typed arrays. The interface becomes generic in
+//   its storage type (`Backend<S>`, S = Float32Array here, GPUBuffer there) with explicit
+//   `allocate`, `free`, `write(host -> S)` and `read(S -> host)`; the `KERNELS` descriptions
+//   (element counts, written arguments, allowed aliases) and the ownership rules above carry over
+//   unchanged, and kernels may then run asynchronously as long as `read` waits for them.
 
 /** Shape and masking of one fused multi-head attention call. */
 export interface AttentionShape {
@@ -160,7 +197,12 @@ export interface Backend {
    * Fused multi-head attention, never materialising the (Tq, Tk) score matrix.
    * q: (B, Tq, H, D); k, v: (B, Tk, H, D); keyPad: (B, Tk) with 1 = padding (masked) or null;
    * out: (B, Tq, H, D); lse: (B, H, Tq) the row log-sum-exp of the scaled, masked scores.
-   * A query row with no visible key gets out = 0 and lse = -Infinity.
+   * A query row whose every visible key is masked (by the pad mask and/or the causal limit) gets,
+   * as the reference PyTorch implementation computes it (it fills masked scores with -finfo.max,
+   * not -inf), a UNIFORM softmax over all Tk keys of the call, future and padded keys included:
+   * out = the mean of all Tk value rows, and lse = -Infinity marks the row. With Tk = 0, out = 0.
+   * (A padded latent whose padding covers the whole prefix is such a row; the real latents read
+   * its output in self-attention, so this is visible in their logits: golden case `padlat/`.)
    */
   attentionForward(
     s: AttentionShape,
@@ -174,7 +216,9 @@ export interface Backend {
 
   /**
    * Backward of attentionForward, recomputing probabilities from the saved lse.
-   * Accumulates dq (B, Tq, H, D), dk and dv (B, Tk, H, D).
+   * Accumulates dq (B, Tq, H, D), dk and dv (B, Tk, H, D). A row marked lse = -Infinity (the
+   * uniform row above) adds dout/Tk to dv of every key and nothing to dq or dk: all its scores
+   * were masked constants.
    */
   attentionBackward(
     s: AttentionShape,
@@ -193,7 +237,7 @@ export interface Backend {
   /**
    * Softmax cross-entropy per row. logits (rows, vocab); labels (rows), a label equal to
    * `ignoreIndex` contributes nothing. Writes lse (rows) and losses (rows; 0 where ignored).
-   * Labels are validated to be in [0, vocab) or ignoreIndex by the caller.
+   * Labels must lie in [0, vocab) or equal ignoreIndex (checked by validation).
    */
   crossEntropyForward(
     logits: Float32Array,
@@ -241,3 +285,77 @@ export interface AdamWStep {
   weightDecay: number;
   t: number;
 }
+
+/** The kernels of a Backend: every member but `name`. */
+export type KernelName = Exclude<keyof Backend, "name">;
+
+/**
+ * One kernel's arguments, the single description that validation (`validate.ts`) and the native
+ * addon's registration table (`native/csrc/addon.cc`, same strings, compared at load) are built on.
+ *
+ * `args` lists the arguments in call order, comma-separated, each as `kind[length] name`:
+ * - kinds: `f32`, `i32`, `u8` (Float32Array, Int32Array, Uint8Array; `u8?` also takes null),
+ *   `size` (a non-negative safe integer), `int` (a safe integer), `num` (a finite number), `bool`,
+ *   `attn` (an AttentionShape: its fields batch, heads, queries, keys, headDim are sizes that
+ *   lengths may name, causalOffset is an int or null, scale a num) and `adamw` (an AdamWStep:
+ *   lr, beta1, beta2, eps, weightDecay, t, all nums);
+ * - `[length]` (arrays only) is a product of size names and integer literals: the array must hold
+ *   at least that many elements, and the kernel touches only those. Without it, any length.
+ * Value checks that a length cannot express (index and label ranges, rotDim) are in validate.ts.
+ */
+export interface KernelSpec {
+  readonly args: string;
+  /** Arrays the kernel writes: they must not overlap any other argument... */
+  readonly writes: readonly string[];
+  /** ...except the exact aliases (same buffer, same start) listed here. */
+  readonly mayAlias?: Readonly<Record<string, readonly string[]>>;
+}
+
+export const KERNELS: { readonly [N in KernelName]: KernelSpec } = {
+  matmul: {
+    args: "f32[m*k] a, f32[k*n] b, f32[m*n] c, size m, size n, size k, bool transA, bool transB, bool accumulate",
+    writes: ["c"],
+  },
+  addBias: { args: "f32[rows*cols] out, f32[cols] bias, size rows, size cols", writes: ["out"] },
+  sumRows: { args: "f32[rows*cols] dout, f32[cols] dbias, size rows, size cols", writes: ["dbias"] },
+  layerNormForward: {
+    args: "f32[rows*cols] x, f32[cols] gamma, f32[cols] beta, f32[rows*cols] y, f32[rows] mean, f32[rows] rstd, size rows, size cols, num eps",
+    writes: ["y", "mean", "rstd"],
+  },
+  layerNormBackward: {
+    args: "f32[rows*cols] dy, f32[rows*cols] x, f32[cols] gamma, f32[rows] mean, f32[rows] rstd, f32[rows*cols] dx, f32[cols] dgamma, f32[cols] dbeta, size rows, size cols",
+    writes: ["dx", "dgamma", "dbeta"],
+  },
+  geluForward: { args: "f32[n] x, f32[n] y, size n", writes: ["y"] },
+  geluBackward: { args: "f32[n] x, f32[n] dy, f32[n] dx, size n", writes: ["dx"] },
+  add: { args: "f32[n] a, f32[n] b, f32[n] out, size n", writes: ["out"], mayAlias: { out: ["a", "b"] } },
+  axpy: { args: "num alpha, f32[n] src, f32[n] dst, size n", writes: ["dst"] },
+  gatherRows: { args: "f32 src, i32[count] index, f32[count*cols] dst, size count, size cols", writes: ["dst"] },
+  scatterAddRows: { args: "f32[count*cols] ddst, i32[count] index, f32 dsrc, size count, size cols", writes: ["dsrc"] },
+  rotaryForward: {
+    args: "f32[rows*heads*headDim] x, f32[rows*rotDim] cos, f32[rows*rotDim] sin, f32[rows*heads*headDim] y, size rows, size heads, size headDim, size rotDim",
+    writes: ["y"],
+    mayAlias: { y: ["x"] },
+  },
+  rotaryBackward: {
+    args: "f32[rows*heads*headDim] dy, f32[rows*rotDim] cos, f32[rows*rotDim] sin, f32[rows*heads*headDim] dx, size rows, size heads, size headDim, size rotDim",
+    writes: ["dx"],
+  },
+  attentionForward: {
+    args: "attn s, f32[batch*queries*heads*headDim] q, f32[batch*keys*heads*headDim] k, f32[batch*keys*heads*headDim] v, u8?[batch*keys] keyPad, f32[batch*queries*heads*headDim] out, f32[batch*heads*queries] lse",
+    writes: ["out", "lse"],
+  },
+  attentionBackward: {
+    args: "attn s, f32[batch*queries*heads*headDim] q, f32[batch*keys*heads*headDim] k, f32[batch*keys*heads*headDim] v, u8?[batch*keys] keyPad, f32[batch*queries*heads*headDim] out, f32[batch*queries*heads*headDim] dout, f32[batch*heads*queries] lse, f32[batch*queries*heads*headDim] dq, f32[batch*keys*heads*headDim] dk, f32[batch*keys*heads*headDim] dv",
+    writes: ["dq", "dk", "dv"],
+  },
+  crossEntropyForward: {
+    args: "f32[rows*vocab] logits, i32[rows] labels, f32[rows] lse, f32[rows] losses, size rows, size vocab, int ignoreIndex",
+    writes: ["lse", "losses"],
+  },
+  crossEntropyBackward: {
+    args: "f32[rows*vocab] logits, i32[rows] labels, f32[rows] lse, f32[rows*vocab] dlogits, size rows, size vocab, int ignoreIndex, num scale",
+    writes: ["dlogits"],
+  },
+  adamw: { args: "f32[n] param, f32[n] grad, f32[n] m, f32[n] v, size n, adamw o", writes: ["param", "m", "v"] },
+};

@@ -1,11 +1,13 @@
 // Backend selection: `getBackend()` returns the native backend when its addon loads and the
 // reference backend otherwise (printing ONE warning per process with the reason). The choice can
 // be forced with the argument, `setDefaultBackend`, or env PERCEIVER_AR_BACKEND=native|reference;
-// explicitly asking for native when it cannot load throws.
+// explicitly asking for native when it cannot load throws. Every backend handed out here is
+// behind the boundary's validation (validate.ts), a custom Backend object included.
 
 import type { Backend } from "./backend.js";
 import { loadNativeBackend, nativeBackendError, setNativeThreads } from "./native/index.js";
 import { referenceBackend } from "./reference/index.js";
+import { validated } from "./validate.js";
 
 export type BackendName = "native" | "reference" | "auto";
 
@@ -20,11 +22,14 @@ function fromEnv(): BackendName {
 }
 
 /**
- * The backend to use. `name` overrides the default set by `setDefaultBackend`, which overrides
- * env PERCEIVER_AR_BACKEND, which defaults to "auto".
+ * The backend to use, validated. `name` overrides the default set by `setDefaultBackend`, which
+ * overrides env PERCEIVER_AR_BACKEND, which defaults to "auto".
  */
 export function getBackend(name?: BackendName): Backend {
-  const choice = name ?? defaultChoice ?? fromEnv();
+  return validated(choose(name ?? defaultChoice ?? fromEnv()));
+}
+
+function choose(choice: BackendName | Backend): Backend {
   if (typeof choice === "object") return choice;
   switch (choice) {
     case "reference":
@@ -56,6 +61,7 @@ export function setDefaultBackend(choice: BackendName | Backend | null): void {
     throw new RangeError(`unknown backend ${JSON.stringify(choice)}`);
   }
   if (choice === "native") getBackend("native"); // throw now if it cannot load
+  if (typeof choice === "object" && choice !== null) validated(choice); // throw now if a kernel is missing
   defaultChoice = choice;
 }
 

@@ -20,6 +20,10 @@ import { sampleCommand, type SampleFlags } from "./sample.js";
 import { fetchDataset, type DatasetName } from "../data/dataset-cache.js";
 import { CheckpointError } from "../io/checkpoint.js";
 import { DataError } from "../data/data-error.js";
+import { SafetensorsError } from "../io/safetensors.js";
+import { registerConvertCommand } from "./convert.js";
+import { registerExportCommand } from "./export.js";
+import { resolveModelPath } from "./model-source.js";
 import { NonFiniteError } from "../train/grad-clip.js";
 import { RunFolderError } from "../train/run-folder.js";
 import { integerFlag } from "./flags.js";
@@ -28,7 +32,7 @@ import { defaultFlag, TRAINING_DEFAULTS, type TrainingDefaultName } from "../tra
 const VERSION = JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
 
 /** Errors that are the user's to fix: printed as one line, exit code 2. */
-const EXPECTED_ERRORS: (abstract new (...args: never[]) => Error)[] = [UsageError, ConfigError, RangeError, SyntaxError, CheckpointError, NonFiniteError, WarmStartError, DataError, RunFolderError];
+const EXPECTED_ERRORS: (abstract new (...args: never[]) => Error)[] = [UsageError, ConfigError, RangeError, SyntaxError, CheckpointError, SafetensorsError, NonFiniteError, WarmStartError, DataError, RunFolderError];
 /** Exit code of usage errors. */
 const USAGE_EXIT_CODE = 2;
 /** Largest info --batch-size (the training batch limit). */
@@ -54,7 +58,7 @@ function withDefault(name: TrainingDefaultName, value: string, description: stri
 function addInfo(program: Command): void {
   program
     .command("info")
-    .description("show a model config, its parameter count and memory estimates (of a preset, a config, or a model or run folder given first)")
+    .description("show a model config, its parameter count and memory estimates (of a preset, a config, or a model folder, run folder or hub id given first)")
     .option("-p, --preset <name>", `start from a preset (${presetNames().join(", ")})`)
     .option("-c, --config <path>", "a config.json file, a model folder or a run folder")
     .option("-b, --batch-size <n>", "batch size for the training estimate", "1")
@@ -70,18 +74,20 @@ Examples:
   perceiver-ar info --preset standard --max-seq-len 65536
   perceiver-ar info runs/text                        # a run folder (its best/ or checkpoint/ model)
   perceiver-ar info --config runs/text/checkpoint
+  perceiver-ar info krasserm/perceiver-ar-clm-base
 
 Presets:
 ${Object.entries(PRESETS)
   .map(([k, p]) => `  ${k.padEnd(16)} ${p.description}`)
   .join("\n")}`,
     )
-    .action((opts: { preset?: string; config?: string; batchSize: string }, cmd: Command) => {
+    .action(async (opts: { preset?: string; config?: string; batchSize: string }, cmd: Command) => {
       const batchSize = integerFlag("batch-size", opts.batchSize, 1, MAX_INFO_BATCH);
       const [first, ...rest] = cmd.args;
       const positional = first !== undefined && !first.startsWith("-");
       if (positional && opts.config !== undefined) throw new UsageError(`give a model either as ${first} or as --config ${opts.config}, not both`);
-      const cfg = resolveModelConfig(positional ? { ...opts, config: first } : opts, positional ? rest : cmd.args, {}, flagsOf(cmd));
+      const model = positional ? await resolveModelPath(first, { configOnly: true }) : undefined;
+      const cfg = resolveModelConfig(model !== undefined ? { ...opts, config: model } : opts, positional ? rest : cmd.args, {}, flagsOf(cmd));
       console.log(describeConfig(cfg as never, { batchSize }));
     });
 }
@@ -197,7 +203,7 @@ function addData(program: Command): void {
 }
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: ((program: Command) => void)[] = [addInfo, addTrain, addEval, addSample, addData];
+const COMMANDS: ((program: Command) => void)[] = [addInfo, addTrain, addEval, addSample, registerConvertCommand, registerExportCommand, addData];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -10,6 +10,7 @@ import type { GenerateOptions } from "../generate/generate.js";
 import type { SampleRequest } from "../tasks/task.js";
 import { openModel, openTask, selectBackend, type BackendFlags } from "./common.js";
 import { integerFlag, numberFlag, optionalIntegerFlag } from "./flags.js";
+import { resolveModelPath } from "./model-source.js";
 import { ProgressDisplay } from "./progress.js";
 
 export interface SampleFlags extends BackendFlags {
@@ -56,7 +57,7 @@ function sampling(flags: SampleFlags, vocabSize: number, modelMaxLatents: number
 
 export async function sampleCommand(modelPath: string, flags: SampleFlags): Promise<void> {
   const backend = selectBackend(flags);
-  const { model, dir } = openModel(modelPath, backend);
+  const { model, dir } = openModel(await resolveModelPath(modelPath), backend);
   const generation = sampling(flags, model.config.vocabSize, model.config.maxLatents);
   const maxNewTokens = optionalIntegerFlag("max-tokens", flags.maxTokens, 0, MAX_NEW_TOKENS);
   const count = optionalIntegerFlag("count", flags.count, 1, MAX_COUNT);

@@ -14,9 +14,10 @@
 //
 // Why it is exact (stream index j, window start w0, first latent ls = w0 + prefixLen):
 // - Per-token quantities depend only on the token and its position: the embedding x_j, the
-//   cross-attention query rot(Wq·LN_q(x_j)), the latent-form key/value (LN_q) and the prefix-form
-//   key/value (LN_kv). Each is computed once: the q-form when the token arrives, the kv-form when it
-//   enters the prefix (its K/V row is then overwritten, since a token is never both).
+//   cross-attention's latent-form key/value (from LN_q) and prefix-form key/value (from LN_kv).
+//   The embedding is computed once, when the token arrives; the prefix form once, when the token
+//   enters the prefix (its K/V row is then overwritten, since a token is never both); the latent
+//   form with the latent's hidden state (below).
 // - Positions: with rotary only (abs_pos_emb false) scores depend on position differences only, so
 //   we rotate with absolute stream positions j (the model uses j - w0): sliding the window does not
 //   invalidate any cached rotated key. With abs_pos_emb the embedding of every token changes when
@@ -24,24 +25,26 @@
 // - Latent hidden states depend on the latent set start ls and the window start w0 (the first latent
 //   sees exactly the keys [w0, ls]). While both are unchanged (latents growing), old latents' states
 //   and their per-layer self-attention K/V stay valid and only new positions are computed. When ls or
-//   w0 moves (prefix grows, window slides), every latent is recomputed from the cached cross K/V.
-// - The last self-attention layer (or the cross-attention MLP when there is none) runs its query
-//   side for the last position only: no other position's output is ever needed.
+//   w0 moves (prefix grows, window slides), every latent is recomputed over the cached prefix K/V.
+// - The last layer runs its query side for the last position only: no other position's output is
+//   ever needed.
 //
-// Only Backend ops through a non-recording Graph are used, so a faster backend speeds this up.
+// The layers are the model's own (nn/cross-attention-layer.ts, nn/self-attention-layer.ts,
+// nn/tied-output.ts), called on the rows whose values are new, with a key/value cache hook that
+// stores those rows' K/V and returns the cached ones; this file only does the bookkeeping of which
+// rows are new. Only Backend ops through a non-recording Graph are used.
 
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
-import { add } from "../ops/add.js";
-import { attention } from "../ops/attention.js";
-import { gatherRows } from "../ops/gather-rows.js";
-import { layerNorm } from "../ops/layer-norm.js";
-import { linear } from "../ops/linear.js";
-import { rotary, type RotaryAngles } from "../ops/rotary.js";
-import { residualMlp } from "../nn/mlp.js";
+import type { RotaryAngles } from "../ops/rotary.js";
+import { crossAttentionLayer } from "../nn/cross-attention-layer.js";
+import { embed } from "../nn/embedding.js";
+import type { KeyValueCache } from "../nn/multi-head-attention.js";
 import { rotaryAngles } from "../nn/rotary-angles.js";
+import { selfAttentionLayer } from "../nn/self-attention-layer.js";
+import { tiedOutput } from "../nn/tied-output.js";
 import { rotatedChannelsPerHead, type PerceiverARConfig } from "../models/config.js";
-import { INV_FREQ_BUFFER, type PerceiverAR } from "../models/perceiver-ar.js";
+import { selfAttentionUsesRotary, type PerceiverAR } from "../models/perceiver-ar.js";
 import { Tensor } from "../tensor.js";
 import { effectiveConfig } from "./schedule.js";
 
@@ -56,8 +59,6 @@ export interface DecoderStepStats {
   /** Latent positions whose hidden states were computed. */
   latentRows: number;
 }
-
-const CA = "cross_attention.0.module";
 
 export class CachedDecoder {
   readonly model: PerceiverAR;
@@ -81,12 +82,11 @@ export class CachedDecoder {
   // Stream-indexed row buffers: row r holds stream index base + r.
   private base = 0;
   private readonly X: Float32Array; // (cap, C) embedding (+ position embedding)
-  private readonly Qc: Float32Array; // (cap, C) cross-attention queries, rotated
-  private readonly Kc: Float32Array; // (cap, C) cross keys: prefix form below kvFormEnd, latent form above
+  private readonly Kc: Float32Array; // (cap, C) cross keys, rotated: prefix form below kvFormEnd, latent form above
   private readonly Vc: Float32Array; // (cap, C) cross values, same forms
   private readonly cos: Float32Array; // (cap, rotDim)
   private readonly sin: Float32Array; // (cap, rotDim)
-  /** Rows [.., filled) hold X, angles and (for rows >= the first latent at fill time) latent-form Q/K/V. */
+  /** Rows [.., filled) hold X and angles. */
   private filled = 0;
   /** Rows [windowStart, kvFormEnd) hold prefix-form K/V. */
   private kvFormEnd = 0;
@@ -115,11 +115,10 @@ export class CachedDecoder {
     this.maxPrefix = eff.maxSeqLen - eff.maxLatents;
     const C = (this.C = c.numChannels);
     this.rotDim = rotatedChannelsPerHead(c);
-    this.invFreq = model.store.buffers.get(INV_FREQ_BUFFER)!.data;
+    this.invFreq = model.layers.rotaryInvFreq;
     // Slack rows let the window slide for a while before compaction (amortised copy cost).
     this.capacity = this.maxWindow + Math.max(16, Math.ceil(this.maxWindow / 4));
     this.X = new Float32Array(this.capacity * C);
-    this.Qc = new Float32Array(this.capacity * C);
     this.Kc = new Float32Array(this.capacity * C);
     this.Vc = new Float32Array(this.capacity * C);
     this.cos = new Float32Array(this.capacity * this.rotDim);
@@ -187,26 +186,21 @@ export class CachedDecoder {
     this.makeRoom(w0, T);
 
     const g = new Graph(this.backend, false);
-    // 1. New tokens: embeddings and angles; latent-form Q/K/V for those at or after the first latent.
+    // 1. New tokens: embeddings and angles.
     if (this.filled < T) {
       stats.newTokens = T - this.filled;
       this.embed(g, this.filled, T);
-      const from = Math.max(this.filled, ls);
-      if (from < T) this.latentForm(g, from, T);
       this.filled = T;
     }
-    // 2. Tokens entering the prefix: prefix-form K/V (overwrites their latent-form rows).
-    if (this.kvFormEnd < ls) {
-      stats.prefixTokens = ls - this.kvFormEnd;
-      this.prefixForm(g, this.kvFormEnd, ls);
-      this.kvFormEnd = ls;
-    }
-    // 3. Latent hidden states: only the new ones while the latent set and window start are unchanged.
+    // 2. Latent rows [r0, T) to compute: only the new ones while the latent set and window start
+    // are unchanged; tokens [kvFormEnd, ls) entering the prefix get their prefix-form K/V with them.
     let r0 = ls;
     if (this.latentStart === ls && this.latentWindowStart === w0 && this.latentDone > ls) r0 = this.latentDone;
     if (r0 === T) r0 = T - 1; // nothing new (repeated call): recompute the last position
+    stats.prefixTokens = ls - this.kvFormEnd;
     stats.latentRows = T - r0;
-    const out = this.latents(g, w0, ls, r0, T);
+    const out = this.latents(g, w0, this.kvFormEnd, ls, r0, T);
+    this.kvFormEnd = ls;
     this.latentStart = ls;
     this.latentWindowStart = w0;
     this.latentDone = T;
@@ -231,15 +225,15 @@ export class CachedDecoder {
     const r = this.rotDim;
     const from = w0 - this.base;
     const to = Math.max(this.filled - this.base, from);
-    for (const buf of [this.X, this.Qc, this.Kc, this.Vc]) buf.copyWithin(0, from * C, to * C);
+    for (const buf of [this.X, this.Kc, this.Vc]) buf.copyWithin(0, from * C, to * C);
     for (const buf of [this.cos, this.sin]) buf.copyWithin(0, from * r, to * r);
     this.base = w0;
   }
 
-  /** A (1, count, width) Var viewing rows [start, start + count) of a stream buffer (no copy). */
-  private rows(buf: Float32Array, start: number, count: number, width = this.C): Var {
-    const o = (start - this.base) * width;
-    return new Var(new Tensor([1, count, width], buf.subarray(o, o + count * width)));
+  /** A (1, count, C) Var viewing rows [start, start + count) of a stream buffer (no copy). */
+  private view(buf: Float32Array, start: number, count: number): Var {
+    const o = (start - this.base) * this.C;
+    return new Var(new Tensor([1, count, this.C], buf.subarray(o, o + count * this.C)));
   }
 
   private angles(start: number, count: number): RotaryAngles {
@@ -248,13 +242,8 @@ export class CachedDecoder {
     return { cos: this.cos.subarray(o, o + count * r), sin: this.sin.subarray(o, o + count * r), rotDim: r };
   }
 
-  private write(buf: Float32Array, start: number, v: Var): void {
-    buf.set(v.data, (start - this.base) * this.C);
-  }
-
   /** X rows and rotary angles for stream indices [a, b). */
   private embed(g: Graph, a: number, b: number): void {
-    const ps = this.model.store;
     const count = b - a;
     const ids = new Int32Array(count);
     const pos = new Int32Array(count);
@@ -262,82 +251,60 @@ export class CachedDecoder {
       ids[i] = this.tokens[a + i];
       pos[i] = a + i - this.posBase;
     }
-    let x = gatherRows(g, ps.get("input_adapter.txt_embedding.weight"), ids, [1, count]); // (1, count, C)
-    if (this.c.absPosEmb) x = add(g, x, gatherRows(g, ps.get("input_adapter.pos_embedding.weight"), pos, [1, count]));
-    this.write(this.X, a, x);
+    const x = embed(g, this.model.layers.embedding, ids, pos, [1, count]); // (1, count, C)
+    this.X.set(x.data, (a - this.base) * this.C);
     const ang = rotaryAngles(pos, this.invFreq); // (count, rotDim)
     this.cos.set(ang.cos, (a - this.base) * this.rotDim);
     this.sin.set(ang.sin, (a - this.base) * this.rotDim);
   }
 
-  /** Latent-form cross-attention Q, K, V (from LN_q) for stream indices [a, b). */
-  private latentForm(g: Graph, a: number, b: number): void {
-    const ps = this.model.store;
-    const H = this.c.numHeads;
-    const ang = this.angles(a, b - a);
-    const nq = layerNorm(g, this.rows(this.X, a, b - a), ps.get(`${CA}.q_norm.weight`), ps.get(`${CA}.q_norm.bias`)); // (1, R, C)
-    this.write(this.Qc, a, rotary(g, linear(g, nq, ps.get(`${CA}.attention.q_proj.weight`)), ang, H));
-    this.write(this.Kc, a, rotary(g, linear(g, nq, ps.get(`${CA}.attention.k_proj.weight`)), ang, H));
-    this.write(this.Vc, a, linear(g, nq, ps.get(`${CA}.attention.v_proj.weight`)));
-  }
-
-  /** Prefix-form cross-attention K, V (from LN_kv) for stream indices [a, b). */
-  private prefixForm(g: Graph, a: number, b: number): void {
-    const ps = this.model.store;
-    const H = this.c.numHeads;
-    const nkv = layerNorm(g, this.rows(this.X, a, b - a), ps.get(`${CA}.kv_norm.weight`), ps.get(`${CA}.kv_norm.bias`)); // (1, R, C)
-    this.write(this.Kc, a, rotary(g, linear(g, nkv, ps.get(`${CA}.attention.k_proj.weight`)), this.angles(a, b - a), H));
-    this.write(this.Vc, a, linear(g, nkv, ps.get(`${CA}.attention.v_proj.weight`)));
-  }
-
   /**
-   * Hidden states of latents [r0, T) (window [w0, T), first latent ls), filling the per-layer K/V
-   * caches, and the logits (V) of position T - 1.
+   * Hidden states of latents [r0, T) (window [w0, T), first latent ls), with the prefix-form K/V of
+   * the tokens [p0, ls) that entered the prefix and the per-layer self-attention K/V of the new
+   * latents cached on the way; returns the logits (V) of position T - 1.
    */
-  private latents(g: Graph, w0: number, ls: number, r0: number, T: number): Float32Array {
+  private latents(g: Graph, w0: number, p0: number, ls: number, r0: number, T: number): Float32Array {
     const c = this.c;
-    const ps = this.model.store;
+    const layers = this.model.layers;
     const H = c.numHeads;
     const C = this.C;
-    const L = c.numSelfAttentionLayers;
+    const L = layers.selfAttention.length;
     const R = T - r0;
-    const lastOnly = (v: Var): Var => (v.shape[1] === 1 ? v : new Var(new Tensor([1, 1, C], v.data.subarray((v.shape[1] - 1) * C))));
-
-    // Cross-attention: queries [r0, T) over keys [w0, T); query r0 + i sees keys up to r0 + i.
-    const o = attention(g, this.rows(this.Qc, r0, R), this.rows(this.Kc, w0, T - w0), this.rows(this.Vc, w0, T - w0), {
+    const M = T - ls;
+    // New cross-attention K/V rows: [p0, ls) in prefix form, then [r0, T) in latent form. Tokens
+    // enter the prefix only when the latent set moved, and then every latent is recomputed
+    // (r0 = ls), so the new rows [k0, T) are contiguous.
+    if (p0 < ls && r0 !== ls) throw new Error(`CachedDecoder: prefix rows [${p0}, ${ls}) are new but latents start at ${r0}`);
+    const k0 = p0 < ls ? p0 : r0;
+    const crossCache: KeyValueCache = (k, v) => {
+      this.Kc.set(k.data, (k0 - this.base) * C);
+      this.Vc.set(v.data, (k0 - this.base) * C);
+      return { k: this.view(this.Kc, w0, T - w0), v: this.view(this.Vc, w0, T - w0) }; // (1, T - w0, C)
+    };
+    const prefix = p0 < ls ? this.view(this.X, p0, ls - p0) : null; // (1, ls - p0, C)
+    let h = crossAttentionLayer(g, layers.crossAttention, this.view(this.X, r0, R), prefix, {
       heads: H,
-      causalOffset: r0 - w0,
-    }); // (1, R, C)
-    let h = add(g, this.rows(this.X, r0, R), linear(g, o, ps.get(`${CA}.attention.o_proj.weight`), ps.get(`${CA}.attention.o_proj.bias`)));
-    if (L === 0) h = lastOnly(h);
-    h = residualMlp(g, ps, "cross_attention.1.module", h); // (1, R or 1, C)
+      rotary: { q: this.angles(r0, R), k: this.angles(k0, T - k0) },
+      kvCache: crossCache,
+      queryRows: L === 0 ? 1 : R,
+    }); // (1, R or 1, C)
 
     const ang = this.angles(r0, R);
-    const lastAng = this.angles(T - 1, 1);
     for (let l = 0; l < L; l++) {
-      const sa = `self_attention.${l}.0.module`;
-      const useRotary = c.numSelfAttentionRotaryLayers === -1 || l < c.numSelfAttentionRotaryLayers;
-      const nrm = layerNorm(g, h, ps.get(`${sa}.norm.weight`), ps.get(`${sa}.norm.bias`)); // (1, R, C)
-      let k = linear(g, nrm, ps.get(`${sa}.attention.k_proj.weight`));
-      if (useRotary) k = rotary(g, k, ang, H);
-      const v = linear(g, nrm, ps.get(`${sa}.attention.v_proj.weight`));
-      this.layerK[l].set(k.data, (r0 - ls) * C);
-      this.layerV[l].set(v.data, (r0 - ls) * C);
-      const final = l === L - 1;
-      const qIn = final ? lastOnly(nrm) : nrm; // the last layer's outputs are only needed at T - 1
-      let q = linear(g, qIn, ps.get(`${sa}.attention.q_proj.weight`)); // (1, R or 1, C)
-      if (useRotary) q = rotary(g, q, final ? lastAng : ang, H);
-      const M = T - ls;
-      const kAll = new Var(new Tensor([1, M, C], this.layerK[l].subarray(0, M * C))); // (1, M, C)
-      const vAll = new Var(new Tensor([1, M, C], this.layerV[l].subarray(0, M * C)));
-      const a = attention(g, q, kAll, vAll, { heads: H, causalOffset: (final ? T - 1 : r0) - ls });
-      h = add(g, final ? lastOnly(h) : h, linear(g, a, ps.get(`${sa}.attention.o_proj.weight`)));
-      h = residualMlp(g, ps, `self_attention.${l}.1.module`, h);
+      const K = this.layerK[l];
+      const V = this.layerV[l];
+      const selfCache: KeyValueCache = (k, v) => {
+        K.set(k.data, (r0 - ls) * C);
+        V.set(v.data, (r0 - ls) * C);
+        return { k: new Var(new Tensor([1, M, C], K.subarray(0, M * C))), v: new Var(new Tensor([1, M, C], V.subarray(0, M * C))) }; // (1, M, C)
+      };
+      h = selfAttentionLayer(g, layers.selfAttention[l], h, {
+        heads: H,
+        rotary: selfAttentionUsesRotary(c, l) ? { q: ang, k: ang } : null,
+        kvCache: selfCache,
+        queryRows: l === L - 1 ? 1 : R,
+      }); // (1, R or 1, C)
     }
-
-    h = lastOnly(h); // (1, 1, C)
-    if (c.outputNorm) h = layerNorm(g, h, ps.get("out_norm.weight"), ps.get("out_norm.bias"));
-    const emb = ps.get("input_adapter.txt_embedding.weight");
-    return linear(g, h, emb, c.outputBias ? ps.get("output_adapter.bias") : null).data; // (1, 1, V)
+    return tiedOutput(g, layers.output, h).data; // (1, 1, V)
   }
 }

@@ -6,22 +6,30 @@
 // optional "__metadata__" string→string map. All tensor data is little-endian.
 //
 // Contract:
-// - `parseSafetensors` validates everything before trusting it: a truncated or malformed input
-//   throws a `SafetensorsError` naming the file (when known), the tensor and the problem. It never
-//   allocates more than the input size, and never throws any other error type for bad input.
-//   Tensors must tile the data buffer exactly (no gaps, overlaps or trailing bytes).
+// - `readSafetensorsIndex(reader)` reads only the header, through a ByteReader (a file on disk is
+//   never read whole), and validates everything before trusting it: a truncated, malformed or
+//   ambiguous input throws a `SafetensorsError` naming the file (when known), the tensor and the
+//   problem, never any other error type. The header's structure is bounded before JSON.parse runs
+//   (depth 3, SAFETENSORS_HEADER_LIMITS entries, shapes of rank <= 64), so a hostile header costs
+//   time and memory linear in its size and small; duplicate names, duplicate or unknown entry
+//   fields are refused. Tensors must tile the data buffer exactly (no gaps, overlaps or trailing
+//   bytes). `readSafetensorsTensor` / `readFloatsInto` then read one tensor at a time.
 // - Floating-point tensors (F32, F16, BF16, and F64 narrowed) are returned as fresh Float32Arrays;
 //   F16/BF16 widening is exact. I32 → Int32Array, I64 → BigInt64Array, U8 (and BOOL) →
-//   Uint8Array. Returned arrays never alias the input buffer.
+//   Uint8Array. Returned arrays never alias the input buffer. `parseSafetensors(bytes)` and
+//   `readSafetensorsFile(path)` read every tensor (index + reads).
 // - `serializeSafetensors` writes tensors in the order given (a Map keeps insertion order; note a
 //   plain object lists integer-like keys first), "__metadata__" first in the header, and pads the
 //   header with spaces to a multiple of 8 bytes like the reference writer. Float32Array data may
 //   be stored as F16 or BF16 with round-to-nearest-even.
-// - `writeSafetensorsFile` is atomic: temp file in the same directory, fsync, rename, fsync dir.
+// - `writeSafetensorsFile` is atomic: temp file in the same directory, fsync, rename, fsync dir;
+//   `writeSafetensorsFileLazy` writes tensor by tensor (one tensor in memory at a time).
 // - Parsing returns tensors in data-buffer order, so write → read preserves the order.
 
-import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic, writeFileAtomicStreamed } from "./atomic-write.js";
+import { bytesReader, type ByteReader } from "./byte-reader.js";
+import { withFileReader } from "./file-reader.js";
+import { checkJsonBounds, JsonBoundsError } from "./json-bounds.js";
 
 /** Tensor element types this module writes (and reads). */
 export type SafeDType = "F32" | "F16" | "BF16" | "I32" | "I64" | "U8";
@@ -93,7 +101,8 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
 const METADATA_KEY = "__metadata__";
 
-type FileDType = SafeDType | ReadOnlyDType;
+/** File dtypes, with F64/BOOL that are converted on read. */
+export type FileDType = SafeDType | ReadOnlyDType;
 
 const DTYPE_SIZE: Record<FileDType, number> = {
   F32: 4,
@@ -227,37 +236,24 @@ function swapBytes(bytes: Uint8Array, size: number): void {
   }
 }
 
-/** Copies a little-endian byte range into a fresh, aligned, host-endian buffer. */
-function copyHostOrder(src: Uint8Array, begin: number, end: number, size: number): ArrayBuffer {
-  const buf = new ArrayBuffer(end - begin);
-  const u8 = new Uint8Array(buf);
-  u8.set(src.subarray(begin, end));
-  if (!LITTLE_ENDIAN) swapBytes(u8, size);
-  return buf;
+/** Bytes converted per step when widening F16/BF16/F64 into a Float32Array (one reused scratch buffer). */
+const WIDEN_CHUNK_BYTES = 1 << 16;
+let scratchBuffer: Uint8Array | undefined;
+
+/** The module's widening scratch (allocated once; reading is synchronous, so one is enough). */
+function widenScratch(): Uint8Array {
+  scratchBuffer ??= new Uint8Array(WIDEN_CHUNK_BYTES);
+  return scratchBuffer;
 }
 
-function decodeTensor(src: Uint8Array, begin: number, end: number, dtype: FileDType): TensorData {
-  const buf = copyHostOrder(src, begin, end, DTYPE_SIZE[dtype]);
+/** Decodes little-endian bytes of `dtype` into a fresh typed array (floats widen to float32). */
+function decodeBytes(bytes: Uint8Array, dtype: FileDType): TensorData {
+  const size = DTYPE_SIZE[dtype];
+  if (!LITTLE_ENDIAN) swapBytes(bytes, size);
+  const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   switch (dtype) {
     case "F32":
       return new Float32Array(buf);
-    case "F64":
-      return Float32Array.from(new Float64Array(buf));
-    case "F16": {
-      const h = new Uint16Array(buf);
-      const out = new Float32Array(h.length);
-      const bits = new Uint32Array(out.buffer);
-      const table = getF16Table();
-      for (let i = 0; i < h.length; i++) bits[i] = table[h[i]!]!;
-      return out;
-    }
-    case "BF16": {
-      const h = new Uint16Array(buf);
-      const out = new Float32Array(h.length);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < h.length; i++) bits[i] = h[i]! << 16;
-      return out;
-    }
     case "I32":
       return new Int32Array(buf);
     case "I64":
@@ -265,6 +261,68 @@ function decodeTensor(src: Uint8Array, begin: number, end: number, dtype: FileDT
     case "U8":
     case "BOOL":
       return new Uint8Array(buf);
+    default: {
+      const out = new Float32Array(bytes.length / size);
+      widenInto(new Uint8Array(buf), dtype, out, 0);
+      return out;
+    }
+  }
+}
+
+/** Widens host-order `bytes` of a float dtype into out[at, at + n). */
+function widenInto(bytes: Uint8Array, dtype: FileDType, out: Float32Array, at: number): void {
+  switch (dtype) {
+    case "F32":
+      out.set(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), at);
+      return;
+    case "F64": {
+      const d = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
+      for (let i = 0; i < d.length; i++) out[at + i] = d[i]!;
+      return;
+    }
+    case "F16": {
+      const h = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+      const bits = new Uint32Array(out.buffer, out.byteOffset + at * 4, h.length);
+      const table = getF16Table();
+      for (let i = 0; i < h.length; i++) bits[i] = table[h[i]!]!;
+      return;
+    }
+    case "BF16": {
+      const h = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+      const bits = new Uint32Array(out.buffer, out.byteOffset + at * 4, h.length);
+      for (let i = 0; i < h.length; i++) bits[i] = h[i]! << 16;
+      return;
+    }
+    default:
+      throw new Error(`widenInto: ${dtype} is not a float dtype`);
+  }
+}
+
+/** Whether tensors of this file dtype are read as float32. */
+export function isFloatDType(dtype: string): boolean {
+  return dtype === "F32" || dtype === "F16" || dtype === "BF16" || dtype === "F64";
+}
+
+/**
+ * Reads `count` elements of float `dtype` stored little-endian at `offset` of `reader` into
+ * `target` (a Float32Array of at least `count` elements), widening on the way: F32 is read
+ * straight into the target's memory, F16/BF16/F64 through a bounded scratch buffer.
+ */
+export function readFloatsInto(reader: ByteReader, offset: number, dtype: FileDType, count: number, target: Float32Array): void {
+  if (target.length < count) throw new RangeError(`readFloatsInto: target has ${target.length} elements, need ${count}`);
+  const size = DTYPE_SIZE[dtype];
+  if (dtype === "F32" && LITTLE_ENDIAN) {
+    reader.readInto(offset, new Uint8Array(target.buffer, target.byteOffset, count * 4));
+    return;
+  }
+  const perChunk = Math.max(1, Math.floor(WIDEN_CHUNK_BYTES / size));
+  const scratch = widenScratch();
+  for (let done = 0; done < count; done += perChunk) {
+    const n = Math.min(perChunk, count - done);
+    const bytes = scratch.subarray(0, n * size);
+    reader.readInto(offset + done * size, bytes);
+    if (!LITTLE_ENDIAN) swapBytes(bytes, size);
+    widenInto(bytes, dtype, target, done);
   }
 }
 
@@ -283,22 +341,49 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-interface Entry {
+/** One tensor of a safetensors file: where its bytes are, not the bytes. */
+export interface SafetensorsEntry {
   name: string;
   dtype: FileDType;
   shape: number[];
+  /** Absolute byte range [begin, end) in the file. */
   begin: number;
   end: number;
 }
 
+/** The parsed header of a safetensors file: every tensor's place, nothing read yet. */
+export interface SafetensorsIndex {
+  /** Entries in data-buffer order. */
+  entries: Map<string, SafetensorsEntry>;
+  /** The "__metadata__" map, or `{}` when absent. */
+  metadata: Record<string, string>;
+}
+
 /**
- * Parses a complete safetensors file image.
- *
- * @param bytes the whole file.
- * @param file optional file name, used only in error messages.
- * @throws SafetensorsError if the data is truncated or malformed in any way.
+ * Structural bounds of a header, checked before JSON.parse builds anything: the deepest legal
+ * header is 3 levels (top object > entry > shape array).
  */
-export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsContents {
+export const SAFETENSORS_HEADER_LIMITS = {
+  /** Tensors (+ "__metadata__") per file: the largest published shards hold a few thousand. */
+  maxEntries: 1 << 16,
+  /** "__metadata__" keys: writers store a handful (format, step, ...). */
+  maxMetadataEntries: 1 << 12,
+  /** Dimensions of a shape: PyTorch's own limit on tensor rank is 64. */
+  maxRank: 64,
+};
+
+/** Bytes per element of each file dtype. */
+export function dtypeSize(dtype: FileDType): number {
+  return DTYPE_SIZE[dtype];
+}
+
+/**
+ * Reads and validates the header of a safetensors file (8-byte length, JSON), without reading
+ * any tensor data.
+ *
+ * @throws SafetensorsError for every malformed or ambiguous header (duplicate names included).
+ */
+export function readSafetensorsIndex(reader: ByteReader, file: string | undefined = reader.name): SafetensorsIndex {
   const fail = (problem: string, tensor?: string): never => {
     const opts: { file?: string; tensor?: string } = {};
     if (file !== undefined) opts.file = file;
@@ -306,26 +391,35 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
     throw new SafetensorsError(problem, opts);
   };
 
-  if (bytes.length < 8) {
-    fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen64 = view.getBigUint64(0, true);
+  const size = reader.size;
+  if (size < 8) fail(`file is ${size} bytes, shorter than the 8-byte header length prefix`);
+  const prefix = new Uint8Array(8);
+  reader.readInto(0, prefix);
+  const headerLen64 = new DataView(prefix.buffer).getBigUint64(0, true);
   if (headerLen64 > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
     fail(`header length ${headerLen64} exceeds the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
   }
   const headerLen = Number(headerLen64);
-  if (headerLen > bytes.length - 8) {
-    fail(`header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length prefix (file truncated or corrupt)`);
+  if (headerLen > size - 8) {
+    fail(`header length ${headerLen} exceeds the ${size - 8} bytes after the length prefix (file truncated or corrupt)`);
   }
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = size - dataStart;
+  const headerBytes = new Uint8Array(headerLen);
+  reader.readInto(8, headerBytes);
 
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes);
   } catch {
     return fail("header is not valid UTF-8");
+  }
+  const L = SAFETENSORS_HEADER_LIMITS;
+  try {
+    checkJsonBounds(text, { maxDepth: 3, maxKeys: [L.maxEntries, Math.max(L.maxMetadataEntries, 8)], maxArrayLength: L.maxRank });
+  } catch (e) {
+    if (e instanceof JsonBoundsError) return fail(`header: ${e.message}`);
+    throw e;
   }
   let header: unknown;
   try {
@@ -338,8 +432,9 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
   }
 
   let metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
-  for (const [name, raw] of Object.entries(header)) {
+  const entries: SafetensorsEntry[] = [];
+  for (const name of Object.keys(header)) {
+    const raw = header[name];
     if (name === METADATA_KEY) {
       if (!isPlainObject(raw)) fail(`"${METADATA_KEY}" must be an object of strings, got ${describe(raw)}`);
       const pairs: [string, string][] = [];
@@ -349,11 +444,15 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
         }
         pairs.push([k, v as string]);
       }
+      if (pairs.length > L.maxMetadataEntries) fail(`"${METADATA_KEY}" has ${pairs.length} entries, more than the ${L.maxMetadataEntries} accepted`);
       metadata = Object.fromEntries(pairs);
       continue;
     }
     if (!isPlainObject(raw)) fail(`header entry must be an object, got ${describe(raw)}`, name);
     const info = raw as Record<string, unknown>;
+    for (const key of Object.keys(info)) {
+      if (key !== "dtype" && key !== "shape" && key !== "data_offsets") fail(`unknown header field ${JSON.stringify(key)} (expected dtype, shape, data_offsets)`, name);
+    }
 
     const dtype = info["dtype"];
     if (dtype === undefined) fail(`missing "dtype"`, name);
@@ -400,7 +499,7 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
   // The tensors must tile the data buffer exactly.
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
-  let previous: Entry | undefined;
+  let previous: SafetensorsEntry | undefined;
   for (const e of entries) {
     if (e.begin < expected) {
       fail(`data_offsets [${e.begin}, ${e.end}] overlap tensor ${JSON.stringify(previous!.name)} [${previous!.begin}, ${previous!.end}]`, e.name);
@@ -414,18 +513,47 @@ export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsC
   if (expected !== dataLen) {
     fail(`data buffer has ${dataLen - expected} trailing bytes not covered by any tensor (tensors end at ${expected}, buffer is ${dataLen} bytes)`);
   }
+  const byName = new Map<string, SafetensorsEntry>();
+  for (const e of entries) byName.set(e.name, { ...e, begin: dataStart + e.begin, end: dataStart + e.end });
+  return { entries: byName, metadata };
+}
 
-  const tensors = new Map<string, StoredTensor>();
-  for (const e of entries) {
-    const data = decodeTensor(bytes, dataStart + e.begin, dataStart + e.end, e.dtype);
-    const t: StoredTensor = {
-      dtype: e.dtype === "F64" ? "F32" : e.dtype === "BOOL" ? "U8" : e.dtype,
-      shape: e.shape,
-      data,
-    };
-    if (e.dtype === "F64" || e.dtype === "BOOL") t.sourceDtype = e.dtype;
-    tensors.set(e.name, t);
+/** Reads one tensor of an index into a fresh typed array (see StoredTensor). */
+export function readSafetensorsTensor(reader: ByteReader, entry: SafetensorsEntry): StoredTensor {
+  const n = entry.end - entry.begin;
+  let data: TensorData;
+  if (isFloatDType(entry.dtype)) {
+    data = new Float32Array(n / DTYPE_SIZE[entry.dtype]);
+    readFloatsInto(reader, entry.begin, entry.dtype, data.length, data);
+  } else {
+    const bytes = new Uint8Array(n); // a fresh, aligned buffer the typed array takes over
+    reader.readInto(entry.begin, bytes);
+    data = decodeBytes(bytes, entry.dtype);
   }
+  const t: StoredTensor = {
+    dtype: entry.dtype === "F64" ? "F32" : entry.dtype === "BOOL" ? "U8" : entry.dtype,
+    shape: entry.shape.slice(),
+    data,
+  };
+  if (entry.dtype === "F64" || entry.dtype === "BOOL") t.sourceDtype = entry.dtype;
+  return t;
+}
+
+/**
+ * Parses a complete safetensors file image.
+ *
+ * @param bytes the whole file.
+ * @param file optional file name, used only in error messages.
+ * @throws SafetensorsError if the data is truncated or malformed in any way.
+ */
+export function parseSafetensors(bytes: Uint8Array, file?: string): SafetensorsContents {
+  return readAll(bytesReader(bytes, file), file);
+}
+
+function readAll(reader: ByteReader, file: string | undefined): SafetensorsContents {
+  const { entries, metadata } = readSafetensorsIndex(reader, file);
+  const tensors = new Map<string, StoredTensor>();
+  for (const [name, e] of entries) tensors.set(name, readSafetensorsTensor(reader, e));
   return { tensors, metadata };
 }
 
@@ -545,7 +673,7 @@ export function serializeSafetensors(
  * format errors throw SafetensorsError naming `path`.
  */
 export function readSafetensorsFile(path: string): SafetensorsContents {
-  return parseSafetensors(readFileSync(path), path);
+  return withFileReader(path, (r) => readAll(r, path));
 }
 
 /**
@@ -560,4 +688,51 @@ export function writeSafetensorsFile(
   metadata?: Record<string, string>,
 ): void {
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+}
+
+/** A tensor to be written whose data is produced only when its turn comes (see writeSafetensorsFileLazy). */
+export interface LazyTensor {
+  dtype: SafeDType;
+  shape: number[];
+  data: () => TensorData;
+}
+
+/**
+ * Writes a safetensors file tensor by tensor: the header is computed from dtypes and shapes, then
+ * each tensor's data is produced, encoded and written in turn, so at most one tensor is in memory.
+ * Atomic like writeSafetensorsFile (temp file, fsync, rename, fsync of the folder).
+ */
+export function writeSafetensorsFileLazy(path: string, tensors: Map<string, LazyTensor>, metadata?: Record<string, string>): void {
+  const sizes: number[] = [];
+  const header = new Map<string, WritableTensor>();
+  for (const [name, t] of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    sizes.push(count);
+    // A zero-length stand-in of the right dtype lets serializeSafetensors check names and dtypes.
+    header.set(name, { dtype: t.dtype, shape: [0], data: t.dtype === "I64" ? new BigInt64Array(0) : t.dtype === "I32" ? new Int32Array(0) : t.dtype === "U8" ? new Uint8Array(0) : new Float32Array(0) });
+  }
+  serializeSafetensors(header, metadata); // validation only
+  const parts: string[] = [];
+  if (metadata !== undefined) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  let offset = 0;
+  let i = 0;
+  for (const [name, t] of tensors) {
+    const bytes = sizes[i++]! * DTYPE_SIZE[t.dtype];
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${offset + bytes}]}`);
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(`{${parts.join(",")}}`);
+  const headerLen = Math.ceil(json.length / 8) * 8;
+  const head = new Uint8Array(8 + headerLen).fill(0x20, 8 + json.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLen), true);
+  head.set(json, 8);
+  writeFileAtomicStreamed(path, function* () {
+    yield head;
+    let k = 0;
+    for (const [name, t] of tensors) {
+      const data = t.data();
+      if (data.length !== sizes[k++]) throw new SafetensorsError(`produced ${data.length} elements, shape [${t.shape.join(", ")}] needs ${sizes[k - 1]}`, { tensor: name });
+      yield encodeTensor(data, t.dtype);
+    }
+  });
 }

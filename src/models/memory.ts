@@ -9,7 +9,7 @@
 // gradients, plus logits and their gradient (2·V). Parameters cost 16 bytes each in training
 // (value, gradient, two AdamW moments).
 
-import type { PerceiverARConfig } from "./config.js";
+import { ConfigError, type PerceiverARConfig } from "./config.js";
 import { rotatedChannelsPerHead } from "./config.js";
 
 export interface MemoryEstimate {
@@ -94,4 +94,47 @@ export function formatBytes(n: number): string {
     i++;
   }
   return `${n.toFixed(n >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+/** Bytes of one float32 parameter held for inference (no gradient, no optimizer state). */
+const INFERENCE_BYTES_PER_PARAMETER = 4;
+
+/**
+ * The terms of the parameter count, each with the config fields that size it, largest first: the
+ * field of the largest term is the one to name when a config cannot fit.
+ */
+export function parameterBreakdown(c: PerceiverARConfig): { what: string; fields: string; count: number }[] {
+  const C = c.numChannels;
+  const selfLayer = 2 * C + 4 * C * C + 2 * C + 2 * c.selfAttentionWideningFactor * C * C;
+  const terms = [
+    { what: "token embedding", fields: `vocab_size = ${c.vocabSize} x num_channels = ${C}`, count: c.vocabSize * C },
+    { what: "position embedding", fields: `max_seq_len = ${c.maxSeqLen} x num_channels = ${C}`, count: c.absPosEmb ? c.maxSeqLen * C : 0 },
+    {
+      what: "cross-attention layer",
+      fields: `num_channels = ${C} (${4 + 2 * c.crossAttentionWideningFactor}·C² with cross_attention_widening_factor = ${c.crossAttentionWideningFactor})`,
+      count: 4 * C + 4 * C * C + C + 2 * C + 2 * c.crossAttentionWideningFactor * C * C,
+    },
+    {
+      what: "self-attention layers",
+      fields: `num_self_attention_layers = ${c.numSelfAttentionLayers} x ${4 + 2 * c.selfAttentionWideningFactor}·num_channels² (num_channels = ${C}, self_attention_widening_factor = ${c.selfAttentionWideningFactor})`,
+      count: c.numSelfAttentionLayers * selfLayer,
+    },
+  ];
+  return terms.filter((t) => t.count > 0).sort((a, b) => b.count - a.count);
+}
+
+/**
+ * Refuses (ConfigError) a config whose float32 parameters alone exceed `budgetBytes` (the
+ * machine's memory), before anything is allocated: the message names the field that sizes the
+ * largest part, the estimate and the budget.
+ */
+export function assertModelFits(c: PerceiverARConfig, budgetBytes: number, what = "this machine's memory"): void {
+  const params = countParameters(c);
+  const bytes = params * INFERENCE_BYTES_PER_PARAMETER + RUNTIME_BYTES;
+  if (bytes <= budgetBytes) return;
+  const top = parameterBreakdown(c)[0]!;
+  throw new ConfigError(
+    `model config does not fit: ${params.toLocaleString("en-US")} parameters need ~${formatBytes(bytes)} as float32, more than ${what} (${formatBytes(budgetBytes)}); ` +
+      `the largest part is the ${top.what} (${top.count.toLocaleString("en-US")} parameters from ${top.fields})`,
+  );
 }

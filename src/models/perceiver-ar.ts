@@ -11,36 +11,31 @@
 
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
-import { add } from "../ops/add.js";
-import { concatSeq } from "../ops/concat.js";
 import { argmaxHits, crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
 import { gatherRows } from "../ops/gather-rows.js";
-import { layerNorm } from "../ops/layer-norm.js";
-import { addAttentionParameters, attentionBlock } from "../nn/attention-block.js";
-import { addMlpParameters, residualMlp } from "../nn/mlp.js";
-import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
-import { addOutputParameters, tiedOutput } from "../nn/tied-output.js";
-import { normalInit, onesInit, ParameterStore, zerosInit } from "../nn/parameters.js";
-import { rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
+import type { RotaryAngles } from "../ops/rotary.js";
+import { rows } from "../ops/rows.js";
+import { createCrossAttentionLayer, crossAttentionLayer, type CrossAttentionLayerParams } from "../nn/cross-attention-layer.js";
+import { createEmbedding, embed, type EmbeddingParams } from "../nn/embedding.js";
+import { CROSS_ATTENTION, INV_FREQ_BUFFER, selfAttentionLayerNames } from "../nn/parameter-names.js";
+import { normalInit, ParameterStore } from "../nn/parameters.js";
+import { angleRows, rotaryAngles, rotaryInverseFrequencies, selectAngles } from "../nn/rotary-angles.js";
+import { createSelfAttentionLayer, selfAttentionLayer, type SelfAttentionLayerParams } from "../nn/self-attention-layer.js";
+import { createOutputHead, tiedOutput, type OutputHeadParams } from "../nn/tied-output.js";
 import { BufferPool } from "../buffer-pool.js";
 import { Tensor } from "../tensor.js";
 import { makeConfig, rotatedChannelsPerHead, type PerceiverARConfig } from "./config.js";
+import { batchShape, labelRange, toIntBatch, toPadMask, vocabularyRange, type TokenBatch } from "./token-batch.js";
 
-export const INV_FREQ_BUFFER = "input_adapter.frq_pos_encoding.inv_freq";
+export type { IntBatch, TokenBatch } from "./token-batch.js";
 
 export interface ModelInitOptions {
   /** Seed of the parameter initialisation (ignored when `random` is given). Default 0. */
   seed?: number;
   /** Uniform [0, 1) source for the initialisation. */
   random?: () => number;
-}
-
-/** Token ids of a batch: nested arrays (batch rows of equal length) or a row-major (batch, seqLen) Int32Array with its shape. */
-export type TokenBatch = ArrayLike<number>[] | IntBatch;
-
-export interface IntBatch {
-  data: Int32Array;
-  shape: readonly [number, number];
+  /** Initial values by parameter name (e.g. from a checkpoint); `undefined` = random init. Called before each parameter is allocated. */
+  weights?: (name: string, shape: readonly number[]) => Float32Array | undefined;
 }
 
 export interface ForwardOptions {
@@ -64,6 +59,16 @@ export interface LossResult {
   correct?: number;
 }
 
+/** A model's parameters bound once into typed objects (the same Vars as `parameters`, by layer). */
+export interface PerceiverARLayers {
+  embedding: EmbeddingParams;
+  /** The rotary inverse frequencies (r/2), the data of the INV_FREQ_BUFFER buffer. */
+  rotaryInvFreq: Float32Array;
+  crossAttention: CrossAttentionLayerParams;
+  selfAttention: SelfAttentionLayerParams[];
+  output: OutputHeadParams;
+}
+
 interface Prepared {
   B: number;
   N: number;
@@ -77,6 +82,7 @@ interface Prepared {
 export class PerceiverAR {
   readonly config: PerceiverARConfig;
   readonly store: ParameterStore;
+  readonly layers: PerceiverARLayers;
   backend: Backend;
   /** Recycled activation buffers of training and evaluation steps (see buffer-pool.ts). */
   readonly pool = new BufferPool();
@@ -84,8 +90,8 @@ export class PerceiverAR {
   constructor(config: Partial<PerceiverARConfig> | Record<string, unknown>, backend: Backend, options: ModelInitOptions = {}) {
     this.config = makeConfig(config as Record<string, unknown>);
     this.backend = backend;
-    this.store = new ParameterStore();
-    this.initParameters(options.random ?? seededUniform(options.seed ?? 0));
+    this.store = new ParameterStore(options.weights);
+    this.layers = this.createLayers(options.random ?? seededUniform(options.seed ?? 0));
   }
 
   get numParameters(): number {
@@ -97,26 +103,23 @@ export class PerceiverAR {
     return this.store.params;
   }
 
-  private initParameters(u: () => number): void {
+  /** Every parameter, created through `store.add` in the reference's state-dict order. */
+  private createLayers(u: () => number): PerceiverARLayers {
     const c = this.config;
     const C = c.numChannels;
-    const std = c.initScale;
+    const init = normalInit(u, c.initScale);
     const ps = this.store;
-    ps.add("input_adapter.txt_embedding.weight", [c.vocabSize, C], normalInit(u, std));
-    if (c.absPosEmb) ps.add("input_adapter.pos_embedding.weight", [c.maxSeqLen, C], normalInit(u, std));
+    const embedding = createEmbedding(ps, c.vocabSize, C, c.absPosEmb ? c.maxSeqLen : null, init);
     const rot = rotatedChannelsPerHead(c);
-    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([rot / 2], rotaryInverseFrequencies(rot)));
-    const ca = "cross_attention.0.module";
-    for (const n of ["q_norm", "kv_norm"]) {
-      ps.add(`${ca}.${n}.weight`, [C], onesInit);
-      ps.add(`${ca}.${n}.bias`, [C], zerosInit);
-    }
-    addAttentionParameters(ps, `${ca}.attention`, C, u, std, true);
-    addMlpParameters(ps, "cross_attention.1.module", C, c.crossAttentionWideningFactor, u, std);
+    const rotaryInvFreq = rotaryInverseFrequencies(rot);
+    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([rot / 2], rotaryInvFreq));
+    const crossAttention = createCrossAttentionLayer(ps, CROSS_ATTENTION, C, c.crossAttentionWideningFactor, init);
+    const selfAttention: SelfAttentionLayerParams[] = [];
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
-      addSelfAttentionLayerParameters(ps, l, C, c.selfAttentionWideningFactor, u, std);
+      selfAttention.push(createSelfAttentionLayer(ps, selfAttentionLayerNames(l), C, c.selfAttentionWideningFactor, init));
     }
-    addOutputParameters(ps, C, c.vocabSize, c);
+    const output = createOutputHead(ps, embedding.token, c);
+    return { embedding, rotaryInvFreq, crossAttention, selfAttention, output };
   }
 
   /** Logits (B, M, V) for the latent positions; no gradients recorded. */
@@ -131,31 +134,25 @@ export class PerceiverAR {
    * with `zeroGrads()`, or let them accumulate over micro-batches).
    */
   lossAndGrad(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions = {}): LossResult {
-    const g = new Graph(options.backend ?? this.backend, true, this.pool);
-    const prep = this.prepare(ids, options);
-    const logits = this.logits(g, prep, options);
-    const lab = toInt32Batch(labels, prep.B, "labels");
-    if (lab.length !== prep.B * prep.M) {
-      throw new RangeError(`labels must have shape (batch ${prep.B}, latents ${prep.M}), got ${lab.length} values`);
-    }
-    const { loss, count } = crossEntropy(g, logits, lab, IGNORE_INDEX);
-    const value = loss.data[0];
-    if (count > 0) g.backward(loss);
-    g.release(); // every intermediate goes back to the pool; parameter gradients are not pooled
-    return { loss: value, count };
+    return this.score(ids, labels, options, true);
   }
 
-  /** Mean cross-entropy without gradients. */
+  /** Mean cross-entropy without gradients, and the number of correct argmax predictions. */
   loss(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions = {}): LossResult {
-    const g = new Graph(options.backend ?? this.backend, false, this.pool);
+    return this.score(ids, labels, options, false);
+  }
+
+  private score(ids: TokenBatch, labels: TokenBatch, options: ForwardOptions, withGrad: boolean): LossResult {
     const prep = this.prepare(ids, options);
-    const logits = this.logits(g, prep, options);
-    const lab = toInt32Batch(labels, prep.B, "labels");
+    const lab = this.prepareLabels(labels, prep);
+    const g = new Graph(options.backend ?? this.backend, withGrad, this.pool);
+    const logits = this.logits(g, prep, options); // (B, M, V)
     const { loss, count } = crossEntropy(g, logits, lab, IGNORE_INDEX);
-    const value = loss.data[0];
-    const correct = argmaxHits(logits.data, lab, this.config.vocabSize, IGNORE_INDEX);
-    g.release();
-    return { loss: value, count, correct };
+    const result: LossResult = { loss: loss.data[0], count };
+    if (withGrad && count > 0) g.backward(loss);
+    if (!withGrad) result.correct = argmaxHits(logits.data, lab, this.config.vocabSize, IGNORE_INDEX);
+    g.release(); // every intermediate goes back to the pool; parameter gradients are not pooled
+    return result;
   }
 
   zeroGrads(): void {
@@ -165,15 +162,10 @@ export class PerceiverAR {
   /** Validate inputs and compute positions. */
   prepare(idsIn: TokenBatch, options: ForwardOptions): Prepared {
     const c = this.config;
-    const B = isIntBatch(idsIn) ? idsIn.shape[0] : idsIn.length;
-    const ids = toInt32Batch(idsIn, B, "ids");
-    const N = ids.length / B;
-    if (!Number.isInteger(N) || N < 1) throw new RangeError(`ids must be a non-empty (batch, seqLen) array`);
+    const [B, N] = batchShape(idsIn, "ids");
+    if (B < 1 || N < 1) throw new RangeError(`ids must be a non-empty (batch, seqLen) array, got (${B}, ${N})`);
     if (N > c.maxSeqLen) throw new RangeError(`sequence length ${N} exceeds max_seq_len ${c.maxSeqLen}; allowed range [1, ${c.maxSeqLen}]`);
-    for (let i = 0; i < ids.length; i++) {
-      const t = ids[i];
-      if (!(t >= 0 && t < c.vocabSize)) throw new RangeError(`ids[${Math.floor(i / N)}][${i % N}] = ${t} is outside the vocabulary [0, ${c.vocabSize})`);
-    }
+    const ids = toIntBatch(idsIn, "ids", vocabularyRange(c.vocabSize));
     const maxPrefix = c.maxSeqLen - c.maxLatents;
     const P = options.prefixLen ?? Math.max(0, N - c.maxLatents);
     const lo = Math.max(0, N - c.maxLatents);
@@ -183,22 +175,15 @@ export class PerceiverAR {
         `prefixLen ${P} is out of range for sequence length ${N}: allowed [${lo}, ${hi}] (at most max_latents = ${c.maxLatents} latents, at least 1, and prefix at most max_seq_len - max_latents = ${maxPrefix})`,
       );
     }
-    let padMask: Uint8Array | null = null;
+    const padMask = options.padMask == null ? null : toPadMask(options.padMask, B, N);
     const positions = new Int32Array(B * N);
-    if (options.padMask != null) {
-      padMask = toUint8Batch(options.padMask, B, "padMask");
-      if (padMask.length !== B * N) throw new RangeError(`padMask must have shape (batch ${B}, seqLen ${N}), got ${padMask.length} values`);
-    }
     for (let b = 0; b < B; b++) {
       let pads = 0;
       if (padMask !== null) {
         for (let n = 0; n < N; n++) {
-          const m = padMask[b * N + n];
-          if (m !== 0 && m !== 1) throw new RangeError(`padMask[${b}][${n}] = ${m} must be 0 or 1`);
-          if (m === 1) {
-            if (n !== pads) throw new RangeError(`padMask row ${b}: padding must be on the left (found padding at ${n} after a token)`);
-            pads++;
-          }
+          if (padMask[b * N + n] === 0) continue;
+          if (n !== pads) throw new RangeError(`padMask row ${b}: padding must be on the left (found padding at ${n} after a token)`);
+          pads++;
         }
       }
       for (let n = 0; n < N; n++) positions[b * N + n] = Math.max(0, n - pads);
@@ -206,72 +191,70 @@ export class PerceiverAR {
     return { B, N, P, M: N - P, ids, padMask, positions };
   }
 
+  /** Labels (B, M), every entry in [0, vocab) or the ignore index. */
+  private prepareLabels(labels: TokenBatch, prep: Prepared): Int32Array {
+    const [rows, cols] = batchShape(labels, "labels");
+    if (rows !== prep.B || cols !== prep.M) {
+      throw new RangeError(`labels must have shape (batch ${prep.B}, latents ${prep.M}), got (${rows}, ${cols})`);
+    }
+    return toIntBatch(labels, "labels", labelRange(this.config.vocabSize, IGNORE_INDEX));
+  }
+
   /** The full forward pass on graph g: logits Var (B, M, V). */
   private logits(g: Graph, prep: Prepared, options: ForwardOptions): Var {
     const c = this.config;
-    const ps = this.store;
     const { B, N, P, M, ids, padMask, positions } = prep;
-    const C = c.numChannels;
-
-    // Embedding: x (B, N, C)
-    let x = gatherRows(g, ps.get("input_adapter.txt_embedding.weight"), ids, [B, N]);
-    if (c.absPosEmb) x = add(g, x, gatherRows(g, ps.get("input_adapter.pos_embedding.weight"), positions, [B, N]));
-    const invFreq = this.store.buffers.get(INV_FREQ_BUFFER)!.data;
     const alloc = (n: number) => g.alloc(n);
-    const angles = rotaryAngles(positions, invFreq, alloc); // (B·N, r)
+    const L = this.layers;
 
-    // Prefix rows kept for the cross-attention (all of them unless training with dropout).
+    const x = embed(g, L.embedding, ids, positions, [B, N]); // (B, N, C)
+    const angles = rotaryAngles(positions, L.rotaryInvFreq, alloc); // (B·N, r)
+    const latents = rows(g, x, P, M); // (B, M, C): x[:, P:]
+    const latentAngles = angleRows(angles, B, N, P, M, alloc); // (B·M, r)
+
+    // The prefix the latents attend to: x[:, :P], or (training with cross-attention dropout) a
+    // random subset of its rows. The keys are the prefix rows, then the latents: with the whole
+    // prefix that is every row of x, so their angles and padding are those of x.
     const keep = options.training && c.crossAttentionDropout > 0 && P > 0 ? P - Math.floor(P * c.crossAttentionDropout) : P;
-    if (keep < P && options.random === undefined) throw new Error("training with cross-attention dropout needs options.random");
-    const prefixIdx = new Int32Array(B * keep); // rows of x (B·N)
-    const latentIdx = new Int32Array(B * M);
-    const kvPad = padMask === null ? null : new Uint8Array(B * (keep + M));
-    for (let b = 0; b < B; b++) {
-      const kept = keep < P ? randomSubset(P, keep, options.random!) : null;
-      for (let i = 0; i < keep; i++) prefixIdx[b * keep + i] = b * N + (kept ? kept[i] : i);
-      for (let i = 0; i < M; i++) latentIdx[b * M + i] = b * N + P + i;
-      if (kvPad !== null) {
-        for (let i = 0; i < keep; i++) kvPad[b * (keep + M) + i] = padMask![prefixIdx[b * keep + i]];
-        for (let i = 0; i < M; i++) kvPad[b * (keep + M) + keep + i] = padMask![b * N + P + i];
-      }
-    }
-    const xFlat = x; // gathered by row of (B·N, C)
-    const latents = gatherRows(g, xFlat, latentIdx, [B, M]); // (B, M, C)
-    const latentAngles = selectAngles(angles, latentIdx, alloc);
-    const kvIdx = new Int32Array(B * (keep + M));
-    for (let b = 0; b < B; b++) {
-      kvIdx.set(prefixIdx.subarray(b * keep, (b + 1) * keep), b * (keep + M));
-      kvIdx.set(latentIdx.subarray(b * M, (b + 1) * M), b * (keep + M) + keep);
-    }
-    const kvAngles = selectAngles(angles, kvIdx, alloc);
+    const keys = keep === P ? { prefix: P > 0 ? rows(g, x, 0, P) : null, angles, pad: padMask } : droppedPrefix(g, x, angles, padMask, prep, keep, options.random);
 
-    // Cross-attention: latents attend to kept prefix + latents, causally.
-    const ca = "cross_attention.0.module";
-    const qIn = layerNorm(g, latents, ps.get(`${ca}.q_norm.weight`), ps.get(`${ca}.q_norm.bias`));
-    let kvIn = qIn;
-    if (keep > 0) {
-      const prefix = gatherRows(g, xFlat, prefixIdx, [B, keep]); // (B, keep, C)
-      const prefixIn = layerNorm(g, prefix, ps.get(`${ca}.kv_norm.weight`), ps.get(`${ca}.kv_norm.bias`));
-      kvIn = concatSeq(g, prefixIn, qIn); // (B, keep + M, C)
+    let h = crossAttentionLayer(g, L.crossAttention, latents, keys.prefix, { heads: c.numHeads, rotary: { q: latentAngles, k: keys.angles }, keyPad: keys.pad }); // (B, M, C)
+    for (let l = 0; l < L.selfAttention.length; l++) {
+      const rotary = selfAttentionUsesRotary(c, l) ? { q: latentAngles, k: latentAngles } : null;
+      h = selfAttentionLayer(g, L.selfAttention[l], h, { heads: c.numHeads, rotary }); // (B, M, C)
     }
-    const H = c.numHeads;
-    let h = attentionBlock(g, ps, `${ca}.attention`, qIn, kvIn, { heads: H, causalOffset: keep, qAngles: latentAngles, kAngles: kvAngles, keyPad: kvPad, outBias: true });
-    h = add(g, latents, h);
-    h = residualMlp(g, ps, "cross_attention.1.module", h);
-
-    // Self-attention stack over the latents.
-    for (let l = 0; l < c.numSelfAttentionLayers; l++) {
-      const sa = `self_attention.${l}.0.module`;
-      const useRotary = c.numSelfAttentionRotaryLayers === -1 || l < c.numSelfAttentionRotaryLayers;
-      const n = layerNorm(g, h, ps.get(`${sa}.norm.weight`), ps.get(`${sa}.norm.bias`));
-      const angles = useRotary ? latentAngles : null;
-      const a = attentionBlock(g, ps, `${sa}.attention`, n, n, { heads: H, causalOffset: 0, qAngles: angles, kAngles: angles });
-      h = add(g, h, a);
-      h = residualMlp(g, ps, `self_attention.${l}.1.module`, h);
-    }
-
-    return tiedOutput(g, ps, h, c); // (B, M, V)
+    return tiedOutput(g, L.output, h); // (B, M, V)
   }
+}
+
+/** Whether self-attention layer l (0-based) rotates its queries and keys. */
+export function selfAttentionUsesRotary(c: PerceiverARConfig, l: number): boolean {
+  return c.numSelfAttentionRotaryLayers === -1 || l < c.numSelfAttentionRotaryLayers;
+}
+
+/** The cross-attention's key inputs: prefix rows (B, P', C), the key angle table (B·(P' + M), r) and padding (B, P' + M). */
+interface CrossAttentionKeys {
+  prefix: Var | null;
+  angles: RotaryAngles;
+  pad: Uint8Array | null;
+}
+
+/** Cross-attention dropout: per batch element `keep` random prefix rows of x (B, N, C) in order, then the latents. */
+function droppedPrefix(g: Graph, x: Var, angles: RotaryAngles, padMask: Uint8Array | null, prep: Prepared, keep: number, random: (() => number) | undefined): CrossAttentionKeys {
+  if (random === undefined) throw new Error("training with cross-attention dropout needs options.random");
+  const { B, N, P, M } = prep;
+  const prefixRows = new Int32Array(B * keep); // rows of x (B·N)
+  const keyRows = new Int32Array(B * (keep + M));
+  for (let b = 0; b < B; b++) {
+    const kept = randomSubset(P, keep, random);
+    for (let i = 0; i < keep; i++) prefixRows[b * keep + i] = keyRows[b * (keep + M) + i] = b * N + kept[i];
+    for (let i = 0; i < M; i++) keyRows[b * (keep + M) + keep + i] = b * N + P + i;
+  }
+  return {
+    prefix: keep > 0 ? gatherRows(g, x, prefixRows, [B, keep]) : null, // (B, keep, C)
+    angles: selectAngles(angles, keyRows, (n) => g.alloc(n)),
+    pad: padMask === null ? null : Uint8Array.from(keyRows, (r) => padMask[r]),
+  };
 }
 
 /** `count` distinct sorted indices from [0, n), uniformly (partial Fisher-Yates). */
@@ -297,29 +280,4 @@ export function seededUniform(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function isIntBatch(x: unknown): x is IntBatch {
-  return typeof x === "object" && x !== null && (x as IntBatch).data instanceof Int32Array && Array.isArray((x as IntBatch).shape);
-}
-
-function toInt32Batch(x: TokenBatch, B: number, what: string): Int32Array {
-  if (isIntBatch(x)) {
-    if (x.shape[0] !== B || x.data.length !== x.shape[0] * x.shape[1]) throw new RangeError(`${what}: data length ${x.data.length} does not match shape [${x.shape.join(", ")}]`);
-    return x.data;
-  }
-  const rows = x as ArrayLike<number>[];
-  if (rows.length !== B) throw new RangeError(`${what} must have ${B} rows, got ${rows.length}`);
-  const N = rows.length > 0 ? rows[0].length : 0;
-  const out = new Int32Array(B * N);
-  for (let b = 0; b < B; b++) {
-    if (rows[b].length !== N) throw new RangeError(`${what} rows must all have length ${N}; row ${b} has ${rows[b].length}`);
-    for (let n = 0; n < N; n++) out[b * N + n] = rows[b][n];
-  }
-  return out;
-}
-
-function toUint8Batch(x: Uint8Array | ArrayLike<number>[], B: number, what: string): Uint8Array {
-  if (x instanceof Uint8Array) return x;
-  return Uint8Array.from(toInt32Batch(x, B, what));
 }

@@ -1,11 +1,17 @@
-// Named model configurations sized for real use on a CPU machine. Values are partial configs over
-// the reference defaults (see config.ts); `--key value` overrides and JSON files apply on top.
+// Named model configurations: sizes for real use on a CPU machine, and the two published
+// checkpoints of krasserm/perceiver-io (`clm-base`, `sam-giant-midi`) with every field as published.
+// Values are partial configs over the reference defaults (see config.ts); `--key value` overrides
+// and JSON files apply on top.
 
 import type { PerceiverARConfig } from "./config.js";
 
 export interface Preset {
   description: string;
   model: Partial<PerceiverARConfig>;
+  /** Reference-only (training-time) fields of a published model's model_config, kept for export. */
+  reference?: Record<string, number | boolean | null>;
+  /** The published model this preset describes. */
+  hub?: { id: string; modelType: string; architecture: string; tokenizerClass?: string };
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -56,20 +62,51 @@ export const PRESETS: Record<string, Preset> = {
     model: { vocabSize: 389, maxSeqLen: 2048, maxLatents: 256, numChannels: 128, numHeads: 4, numSelfAttentionLayers: 3, numSelfAttentionRotaryLayers: -1, crossAttentionDropout: 0.5, absPosEmb: false },
   },
   "clm-base": {
-    description: "the layout of krasserm/perceiver-ar-clm-base (rotary only, output norm, no output bias)",
+    description: "krasserm/perceiver-ar-clm-base as published: 455M parameters, C4, xlnet-base-cased SentencePiece vocabulary (32,000), context 1024, 512 latents",
+    // Every field as in the published model's config.json (model_config), which its FSDP training
+    // script (examples/training/clm/train_fsdp.sh of krasserm/perceiver-io) sets; vocab_size and
+    // max_seq_len come from the data module (xlnet-base-cased, --data.max_seq_len=1024).
     model: {
-      vocabSize: 262,
-      maxSeqLen: 4096,
+      vocabSize: 32000,
+      maxSeqLen: 1024,
       maxLatents: 512,
       numChannels: 1280,
       numHeads: 10,
       numSelfAttentionLayers: 20,
-      numSelfAttentionRotaryLayers: -1,
-      crossAttentionDropout: 0.5,
+      numSelfAttentionRotaryLayers: 1,
+      selfAttentionWideningFactor: 4,
+      crossAttentionWideningFactor: 4,
+      crossAttentionDropout: 0.0,
       absPosEmb: false,
       outputNorm: true,
       outputBias: false,
+      initScale: 0.02,
     },
+    reference: { max_heads_parallel: 2, post_attention_dropout: 0.0, residual_dropout: 0.0, activation_checkpointing: false, activation_offloading: false },
+    hub: { id: "krasserm/perceiver-ar-clm-base", modelType: "perceiver-ar-causal-language-model", architecture: "PerceiverCausalLanguageModel", tokenizerClass: "XLNetTokenizerFast" },
+  },
+  "sam-giant-midi": {
+    description: "krasserm/perceiver-ar-sam-giant-midi as published: 134M parameters, GiantMIDI-Piano, 389-token MAESTRO vocabulary, context 6144, 2048 latents",
+    // As set by examples/training/sam/giantmidi/train.sh (and train.py) of krasserm/perceiver-io
+    // over the symbolic-audio script's defaults (output_norm, no output bias, no absolute positions).
+    model: {
+      vocabSize: 389,
+      maxSeqLen: 6144,
+      maxLatents: 2048,
+      numChannels: 768,
+      numHeads: 8,
+      numSelfAttentionLayers: 18,
+      numSelfAttentionRotaryLayers: 1,
+      selfAttentionWideningFactor: 4,
+      crossAttentionWideningFactor: 4,
+      crossAttentionDropout: 0.1,
+      absPosEmb: false,
+      outputNorm: true,
+      outputBias: false,
+      initScale: 0.02,
+    },
+    reference: { max_heads_parallel: null, post_attention_dropout: 0.1, residual_dropout: 0.1, activation_checkpointing: true, activation_offloading: false },
+    hub: { id: "krasserm/perceiver-ar-sam-giant-midi", modelType: "perceiver-ar-symbolic-audio-model", architecture: "PerceiverSymbolicAudioModel" },
   },
 };
 

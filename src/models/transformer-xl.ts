@@ -21,26 +21,25 @@
 // With memLen >= all earlier tokens this is exactly a causal Transformer over the whole history;
 // with memLen = 0 every segment is independent.
 //
-// Parameter names follow PerceiverAR's self-attention layers (`self_attention.<l>.0.module.*`,
-// `self_attention.<l>.1.module.*` for the MLP, `input_adapter.txt_embedding.weight`, `out_norm.*`,
-// `output_adapter.bias`), so src/train/adamw.ts groups them the same way.
+// Layers, parameters and their names are PerceiverAR's (nn/self-attention-layer.ts, the names of
+// nn/parameter-names.ts: `self_attention.<l>.*`, the token embedding, the output head), so
+// src/train/adamw.ts groups them the same way.
 
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
-import { add } from "../ops/add.js";
-import { concatSeq } from "../ops/concat.js";
 import { crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
-import { gatherRows } from "../ops/gather-rows.js";
-import { layerNorm } from "../ops/layer-norm.js";
+import { concatSeq } from "../ops/concat.js";
 import type { RotaryAngles } from "../ops/rotary.js";
-import { attentionBlock } from "../nn/attention-block.js";
-import { residualMlp } from "../nn/mlp.js";
-import { addSelfAttentionLayerParameters } from "../nn/self-attention-layer.js";
-import { addOutputParameters, tiedOutput } from "../nn/tied-output.js";
+import { lastRows } from "../ops/rows.js";
+import { createEmbedding, embed, type EmbeddingParams } from "../nn/embedding.js";
+import { INV_FREQ_BUFFER, selfAttentionLayerNames } from "../nn/parameter-names.js";
 import { normalInit, ParameterStore } from "../nn/parameters.js";
 import { rotaryAngles, rotaryInverseFrequencies } from "../nn/rotary-angles.js";
+import { createSelfAttentionLayer, selfAttentionLayer, type SelfAttentionLayerParams } from "../nn/self-attention-layer.js";
+import { createOutputHead, tiedOutput, type OutputHeadParams } from "../nn/tied-output.js";
 import { Tensor } from "../tensor.js";
-import { INV_FREQ_BUFFER, seededUniform, type IntBatch, type TokenBatch } from "./perceiver-ar.js";
+import { seededUniform } from "./perceiver-ar.js";
+import { batchShape, labelRange, NON_NEGATIVE_INT32, toIntBatch, vocabularyRange, type IntBatch, type IntRange, type TokenBatch } from "./token-batch.js";
 
 export interface TransformerXLConfig {
   vocabSize: number;
@@ -132,17 +131,27 @@ export interface XLCallOptions {
   backend?: Backend;
 }
 
+/** The parameters bound once into typed objects (the same Vars as `parameters`, by layer). */
+export interface TransformerXLLayers {
+  embedding: EmbeddingParams;
+  /** The rotary inverse frequencies (headDim / 2) of every layer. */
+  rotaryInvFreq: Float32Array;
+  selfAttention: SelfAttentionLayerParams[];
+  output: OutputHeadParams;
+}
+
 export class TransformerXL {
   readonly config: TransformerXLConfig;
   readonly store: ParameterStore;
   backend: Backend;
+  readonly layers: TransformerXLLayers;
   private angleCache: { key: string; q: RotaryAngles; kv: RotaryAngles } | null = null;
 
   constructor(config: Partial<TransformerXLConfig>, backend: Backend, options: { seed?: number; random?: () => number } = {}) {
     this.config = makeTransformerXLConfig(config);
     this.backend = backend;
     this.store = new ParameterStore();
-    this.initParameters(options.random ?? seededUniform(options.seed ?? 0));
+    this.layers = this.createLayers(options.random ?? seededUniform(options.seed ?? 0));
   }
 
   /** Named trainable parameters (same naming style as PerceiverAR). */
@@ -158,18 +167,19 @@ export class TransformerXL {
     this.store.zeroGrads();
   }
 
-  private initParameters(u: () => number): void {
+  /** Every parameter, created through `store.add`. */
+  private createLayers(u: () => number): TransformerXLLayers {
     const c = this.config;
     const C = c.numChannels;
-    const std = c.initScale;
+    const init = normalInit(u, c.initScale);
     const ps = this.store;
-    ps.add("input_adapter.txt_embedding.weight", [c.vocabSize, C], normalInit(u, std));
+    const embedding = createEmbedding(ps, c.vocabSize, C, null, init);
     const headDim = C / c.numHeads;
-    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([headDim / 2], rotaryInverseFrequencies(headDim)));
-    for (let l = 0; l < c.numLayers; l++) {
-      addSelfAttentionLayerParameters(ps, l, C, c.wideningFactor, u, std);
-    }
-    addOutputParameters(ps, C, c.vocabSize, c);
+    const rotaryInvFreq = rotaryInverseFrequencies(headDim);
+    ps.addBuffer(INV_FREQ_BUFFER, new Tensor([headDim / 2], rotaryInvFreq));
+    const selfAttention: SelfAttentionLayerParams[] = [];
+    for (let l = 0; l < c.numLayers; l++) selfAttention.push(createSelfAttentionLayer(ps, selfAttentionLayerNames(l), C, c.wideningFactor, init));
+    return { embedding, rotaryInvFreq, selfAttention, output: createOutputHead(ps, embedding.token, c) };
   }
 
   /** A memory with no positions (the start of a sequence). */
@@ -183,7 +193,7 @@ export class TransformerXL {
   /** Logits (B, S, V) of a segment given the memory, and the updated memory; no gradients. */
   forward(ids: TokenBatch, memory: XLMemory | null = null, options: XLCallOptions = {}): XLForwardResult {
     const g = new Graph(options.backend ?? this.backend, false);
-    const { data, B, T } = toIds(ids, this.config.vocabSize);
+    const { data, B, T } = toIds(ids, vocabularyRange(this.config.vocabSize));
     const { logits, newMemory } = this.run(g, data, B, T, memory ?? this.emptyMemory(B));
     return { logits: logits.value, newMemory };
   }
@@ -204,8 +214,8 @@ export class TransformerXL {
 
   private lossImpl(ids: TokenBatch, labels: TokenBatch, memory: XLMemory | null, options: XLCallOptions, grad: boolean): XLLossResult {
     const g = new Graph(options.backend ?? this.backend, grad);
-    const { data, B, T } = toIds(ids, this.config.vocabSize);
-    const lab = toLabels(labels, B, T);
+    const { data, B, T } = toIds(ids, vocabularyRange(this.config.vocabSize));
+    const lab = toLabels(labels, B, T, this.config.vocabSize);
     const { logits, newMemory } = this.run(g, data, B, T, memory ?? this.emptyMemory(B));
     const { loss, count } = crossEntropy(g, logits, lab, IGNORE_INDEX);
     const value = loss.data[0];
@@ -216,7 +226,6 @@ export class TransformerXL {
   /** The forward pass on graph g: ids (B·S) -> logits Var (B, S, V) and the new memory. */
   private run(g: Graph, ids: Int32Array, B: number, S: number, memory: XLMemory): { logits: Var; newMemory: XLMemory } {
     const c = this.config;
-    const ps = this.store;
     const C = c.numChannels;
     const Lm = memory.length;
     if (memory.batch !== B || memory.states.length !== c.numLayers) {
@@ -227,44 +236,22 @@ export class TransformerXL {
     }
     const { q: qAngles, kv: kvAngles } = this.angles(B, Lm, S);
 
-    let x = gatherRows(g, ps.get("input_adapter.txt_embedding.weight"), ids, [B, S]); // (B, S, C)
-    const inputs: Float32Array[] = [];
+    let x = embed(g, this.layers.embedding, ids, null, [B, S]); // (B, S, C)
+    const inputs: Var[] = [];
     for (let l = 0; l < c.numLayers; l++) {
-      inputs.push(x.data); // layer l's input states (B, S, C), cached below
-      const sa = `self_attention.${l}.0.module`;
-      const gamma = ps.get(`${sa}.norm.weight`);
-      const beta = ps.get(`${sa}.norm.bias`);
-      const n = layerNorm(g, x, gamma, beta); // (B, S, C)
-      let kvIn = n;
-      if (Lm > 0) {
-        const mem = new Var(memory.states[l], false); // (B, Lm, C), detached
-        kvIn = concatSeq(g, layerNorm(g, mem, gamma, beta), n); // (B, Lm + S, C)
-      }
-      const a = attentionBlock(g, ps, `${sa}.attention`, n, kvIn, { heads: c.numHeads, causalOffset: Lm, qAngles, kAngles: kvAngles }); // (B, S, C)
-      x = add(g, x, a);
-      x = residualMlp(g, ps, `self_attention.${l}.1.module`, x); // (B, S, C)
+      inputs.push(x); // layer l's input states (B, S, C), kept in the memory below
+      const mem = Lm > 0 ? new Var(memory.states[l], false) : null; // (B, Lm, C), detached
+      x = selfAttentionLayer(g, this.layers.selfAttention[l], x, { heads: c.numHeads, rotary: { q: qAngles, k: kvAngles }, memory: mem }); // (B, S, C)
     }
-    const logits = tiedOutput(g, ps, x, c); // (B, S, V)
+    const logits = tiedOutput(g, this.layers.output, x); // (B, S, V)
     return { logits, newMemory: this.updateMemory(memory, inputs, B, S) };
   }
 
-  /** newMem_l = last min(memLen, Lm + S) positions of concat(mem_l, input_l), per batch row. */
-  private updateMemory(memory: XLMemory, inputs: Float32Array[], B: number, S: number): XLMemory {
-    const C = this.config.numChannels;
-    const Lm = memory.length;
-    const len = Math.min(this.config.memLen, Lm + S);
-    const fromMem = Math.max(0, len - S); // rows taken from the end of the old memory
-    const fromSeg = len - fromMem; // rows taken from the end of the segment
-    const states = inputs.map((input, l) => {
-      const old = memory.states[l].data; // (B, Lm, C)
-      const out = new Float32Array(B * len * C); // (B, len, C)
-      for (let b = 0; b < B; b++) {
-        const dst = b * len * C;
-        if (fromMem > 0) out.set(old.subarray((b * Lm + Lm - fromMem) * C, (b + 1) * Lm * C), dst);
-        out.set(input.subarray((b * S + S - fromSeg) * C, (b + 1) * S * C), dst + fromMem * C);
-      }
-      return new Tensor([B, len, C], out);
-    });
+  /** newMem_l = the last min(memLen, Lm + S) positions of concat(mem_l, input_l), detached copies. */
+  private updateMemory(memory: XLMemory, inputs: Var[], B: number, S: number): XLMemory {
+    const len = Math.min(this.config.memLen, memory.length + S);
+    const g = new Graph(this.backend, false); // plain copies: nothing is recorded
+    const states = inputs.map((x, l) => lastRows(g, concatSeq(g, new Var(memory.states[l]), x), len).value); // (B, len, C)
     return { states, batch: B, length: len };
   }
 
@@ -272,7 +259,7 @@ export class TransformerXL {
   private angles(B: number, Lm: number, S: number): { q: RotaryAngles; kv: RotaryAngles } {
     const key = `${B}:${Lm}:${S}`;
     if (this.angleCache?.key === key) return this.angleCache;
-    const invFreq = this.store.buffers.get(INV_FREQ_BUFFER)!.data;
+    const invFreq = this.layers.rotaryInvFreq;
     const T = Lm + S;
     const qPos = new Int32Array(B * S);
     const kvPos = new Int32Array(B * T);
@@ -303,7 +290,7 @@ export interface SequenceSegment {
  */
 export function* splitSegments(tokens: TokenBatch, segmentLen: number): Generator<SequenceSegment> {
   if (!Number.isInteger(segmentLen) || segmentLen < 1) throw new RangeError(`segmentLen must be an integer >= 1, got ${segmentLen}`);
-  const { data, B, T } = toIds(tokens, Number.MAX_SAFE_INTEGER);
+  const { data, B, T } = toIds(tokens, NON_NEGATIVE_INT32);
   if (T < 2) throw new RangeError(`a sequence needs at least 2 tokens to predict one, got ${T}`);
   for (let start = 0; start < T - 1; start += segmentLen) {
     const s = Math.min(segmentLen, T - 1 - start);
@@ -376,47 +363,15 @@ function overSequence(model: TransformerXL, tokens: TokenBatch, options: Sequenc
 
 // ---------------------------------------------------------------------------------------------
 
-function isIntBatch(x: unknown): x is IntBatch {
-  return typeof x === "object" && x !== null && (x as IntBatch).data instanceof Int32Array && Array.isArray((x as IntBatch).shape);
-}
-
-/** Token batch -> row-major Int32Array (B, T), ids validated against the vocabulary. */
-function toIds(x: TokenBatch, vocab: number): { data: Int32Array; B: number; T: number } {
-  let data: Int32Array;
-  let B: number;
-  let T: number;
-  if (isIntBatch(x)) {
-    [B, T] = x.shape;
-    data = x.data;
-    if (data.length !== B * T) throw new RangeError(`ids: data length ${data.length} does not match shape [${x.shape.join(", ")}]`);
-  } else {
-    B = x.length;
-    T = B > 0 ? x[0].length : 0;
-    data = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      if (x[b].length !== T) throw new RangeError(`ids rows must all have length ${T}; row ${b} has ${x[b].length}`);
-      for (let t = 0; t < T; t++) data[b * T + t] = x[b][t];
-    }
-  }
+/** Token batch -> row-major Int32Array (B, T), every id an integer in `range`. */
+function toIds(x: TokenBatch, range: IntRange): { data: Int32Array; B: number; T: number } {
+  const [B, T] = batchShape(x, "ids");
   if (B < 1 || T < 1) throw new RangeError(`ids must be a non-empty (batch, seqLen) array, got (${B}, ${T})`);
-  for (let i = 0; i < data.length; i++) {
-    const t = data[i];
-    if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw new RangeError(`ids[${Math.floor(i / T)}][${i % T}] = ${t} is outside the vocabulary [0, ${vocab})`);
-  }
-  return { data, B, T };
+  return { data: toIntBatch(x, "ids", range), B, T };
 }
 
-function toLabels(x: TokenBatch, B: number, T: number): Int32Array {
-  let data: Int32Array;
-  if (isIntBatch(x)) data = x.data;
-  else {
-    if (x.length !== B) throw new RangeError(`labels must have ${B} rows, got ${x.length}`);
-    data = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      if (x[b].length !== T) throw new RangeError(`labels rows must have length ${T}; row ${b} has ${x[b].length}`);
-      for (let t = 0; t < T; t++) data[b * T + t] = x[b][t];
-    }
-  }
-  if (data.length !== B * T) throw new RangeError(`labels must have shape (batch ${B}, segment ${T}), got ${data.length} values`);
-  return data;
+function toLabels(x: TokenBatch, B: number, T: number, vocab: number): Int32Array {
+  const [rows, cols] = batchShape(x, "labels");
+  if (rows !== B || cols !== T) throw new RangeError(`labels must have shape (batch ${B}, segment ${T}), got (${rows}, ${cols})`);
+  return toIntBatch(x, "labels", labelRange(vocab, IGNORE_INDEX));
 }

@@ -19,12 +19,8 @@
 // latent query and the latent keys inside the cross-attention see their rotary offset moved by Δ.
 // (Rotary-only models have no table to re-map: every offset simply grows, so nothing is rotated.)
 
-import type { PerceiverARConfig } from "./config.js";
-import { INV_FREQ_BUFFER, type PerceiverAR } from "./perceiver-ar.js";
-import { rotatedChannelsPerHead } from "./config.js";
-
-export const POSITION_TABLE = "input_adapter.pos_embedding.weight";
-export const CROSS_ATTENTION_QUERY = "cross_attention.0.module.attention.q_proj.weight";
+import { rotatedChannelsPerHead, type PerceiverARConfig } from "./config.js";
+import type { PerceiverAR } from "./perceiver-ar.js";
 
 /** Config fields that may differ between the source and the target of a warm start. */
 const MAY_DIFFER: ReadonlySet<keyof PerceiverARConfig> = new Set(["maxSeqLen", "crossAttentionDropout"]);
@@ -42,10 +38,11 @@ export function warmStart(target: PerceiverAR, source: PerceiverAR): void {
     const list = differing.map((k) => `${k} (source ${String(s[k])}, target ${String(t[k])})`).join(", ");
     throw new WarmStartError(`a warm start may only change max_seq_len; these config fields differ: ${list}`);
   }
+  const positionTable = target.layers.embedding.position;
   for (const [name, to] of target.parameters) {
     const from = source.parameters.get(name);
     if (from === undefined) throw new WarmStartError(`the source model has no parameter ${name}`);
-    if (name === POSITION_TABLE) remapPositionTable(from.data, s.maxSeqLen, to.data, t.maxSeqLen, t.maxLatents, t.numChannels);
+    if (to === positionTable) remapPositionTable(from.data, s.maxSeqLen, to.data, t.maxSeqLen, t.maxLatents, t.numChannels);
     else to.data.set(from.data);
   }
   for (const [name, buffer] of target.store.buffers) {
@@ -53,8 +50,8 @@ export function warmStart(target: PerceiverAR, source: PerceiverAR): void {
     if (from !== undefined) buffer.data.set(from.data);
   }
   if (t.absPosEmb && t.maxSeqLen !== s.maxSeqLen) {
-    const invFreq = target.store.buffers.get(INV_FREQ_BUFFER)!.data;
-    const q = target.parameters.get(CROSS_ATTENTION_QUERY)!.data;
+    const invFreq = target.layers.rotaryInvFreq;
+    const q = target.layers.crossAttention.attention.q.data;
     rotateQueryRows(q, t.numChannels, t.numHeads, rotatedChannelsPerHead(t), invFreq, -(t.maxSeqLen - s.maxSeqLen));
   }
 }

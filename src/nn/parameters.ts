@@ -1,17 +1,31 @@
 // Parameter store: named trainable tensors (Vars) keyed by the reference's state-dict names, plus
 // non-trainable buffers (e.g. rotary inverse frequencies).
+//
+// Every parameter of every model is created by `ParameterStore.add` (the nn/ layers' create
+// functions call it with names from parameter-names.ts): the one place where an initialiser runs.
+// A Var is created once and never replaced; loading a checkpoint or a warm start overwrites its
+// data in place, so the typed parameter objects the layers bound at construction stay valid.
 
 import { Var } from "../autograd.js";
 import { Tensor } from "../tensor.js";
+
+/** Initial values of a parameter of n elements. */
+export type WeightInit = (n: number) => Float32Array;
+
+/** Values of a parameter taken from elsewhere (e.g. a checkpoint), or undefined to use its initialiser. */
+export type WeightSource = (name: string, shape: readonly number[]) => Float32Array | undefined;
 
 export class ParameterStore {
   readonly params = new Map<string, Var>();
   readonly buffers = new Map<string, Tensor>();
 
-  add(name: string, shape: readonly number[], init: Float32Array | ((n: number) => Float32Array)): Var {
+  /** `source`, when given, is asked for each parameter's values before its initialiser runs. */
+  constructor(private readonly source?: WeightSource) {}
+
+  add(name: string, shape: readonly number[], init: Float32Array | WeightInit): Var {
     if (this.params.has(name)) throw new Error(`duplicate parameter ${name}`);
     const size = shape.reduce((a, b) => a * b, 1);
-    const data = typeof init === "function" ? init(size) : init;
+    const data = this.source?.(name, shape) ?? (typeof init === "function" ? init(size) : init);
     const v = new Var(new Tensor(shape, data), true);
     this.params.set(name, v);
     return v;
@@ -40,7 +54,7 @@ export class ParameterStore {
 }
 
 /** A normal(0, std) initialiser drawing from `uniform` (a [0, 1) source), Box-Muller. */
-export function normalInit(uniform: () => number, std: number): (n: number) => Float32Array {
+export function normalInit(uniform: () => number, std: number): WeightInit {
   return (n) => {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i += 2) {

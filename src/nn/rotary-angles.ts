@@ -43,3 +43,25 @@ export function selectAngles(a: RotaryAngles, index: ArrayLike<number>, alloc: A
   }
   return { cos, sin, rotDim };
 }
+
+/**
+ * Rows [start, start + count) of each of `batch` consecutive blocks of `rowsPerBatch` rows (the
+ * angle-table form of ops/rows.ts). A view, without copying, when the rows are contiguous.
+ */
+export function angleRows(a: RotaryAngles, batch: number, rowsPerBatch: number, start: number, count: number, alloc: Alloc = fresh): RotaryAngles {
+  const { rotDim } = a;
+  if (a.cos.length !== batch * rowsPerBatch * rotDim || start < 0 || start + count > rowsPerBatch) {
+    throw new RangeError(`angleRows: rows [${start}, ${start + count}) of ${batch} x ${rowsPerBatch} rows do not fit a table of ${a.cos.length / rotDim} rows`);
+  }
+  if (batch === 1 || count === rowsPerBatch) {
+    return { cos: a.cos.subarray(start * rotDim, (start + count * batch) * rotDim), sin: a.sin.subarray(start * rotDim, (start + count * batch) * rotDim), rotDim };
+  }
+  const cos = alloc(batch * count * rotDim);
+  const sin = alloc(batch * count * rotDim);
+  for (let b = 0; b < batch; b++) {
+    const s = (b * rowsPerBatch + start) * rotDim;
+    cos.set(a.cos.subarray(s, s + count * rotDim), b * count * rotDim);
+    sin.set(a.sin.subarray(s, s + count * rotDim), b * count * rotDim);
+  }
+  return { cos, sin, rotDim };
+}

@@ -1,5 +1,6 @@
 // rotary: rotary position embedding on the first `rotDim` channels of every head.
-// x (B, T, H·D); angles cos/sin (B·T, rotDim) per row (see nn/rotary-angles.ts).
+// x (B, T, H·D); angles cos/sin (B·T, rotDim) per row (see nn/rotary-angles.ts). rotDim (even,
+// <= D) is checked once, at the backend boundary.
 
 import type { Graph, Var } from "../autograd.js";
 
@@ -14,9 +15,7 @@ export function rotary(g: Graph, x: Var, angles: RotaryAngles, heads: number): V
   const rows = x.value.size / width;
   const headDim = width / heads;
   const { cos, sin, rotDim } = angles;
-  if (!Number.isInteger(headDim) || rotDim > headDim || rotDim % 2 !== 0) {
-    throw new RangeError(`rotary: rotDim ${rotDim} must be even and <= head size ${headDim}`);
-  }
+  if (!Number.isInteger(headDim)) throw new RangeError(`rotary: ${width} channels do not split into ${heads} heads`);
   if (cos.length !== rows * rotDim || sin.length !== rows * rotDim) {
     throw new RangeError(`rotary: angle tables hold ${cos.length} values, expected ${rows} x ${rotDim}`);
   }

@@ -1,315 +1,385 @@
-// Node-API bindings: unpacks arguments (TypedArrays are used in place, never copied), re-checks
-// every length/size/index cheaply as a second line of defence (the TypeScript wrapper validates
-// first and gives the friendlier messages), and calls the kernels synchronously.
+// Node-API bindings, from ONE table: each row of kKernels is an exported kernel's name, its
+// argument string (the same string as its `KERNELS` row in src/backend/backend.ts; the loader
+// refuses an addon whose strings differ, and the strings are exported as `kernelArgs` for that
+// check) and a function that calls the kernel with the unpacked arguments. Adding a kernel is one
+// row here.
+//
+// The generic unpacking does only what makes the kernels' memory accesses safe when the addon is
+// called raw: argument kinds (typed array types, numbers, objects), sizes that are non-negative
+// integers, size products without overflow, and every array at least as long as its row says
+// (TypedArrays are used in place, never copied). The few rows whose safety needs a value check
+// (gather/scatter indices, labels, rotDim, attention extents) do it in their function. Friendly
+// validation (finite numbers, overlap, messages) is the TypeScript boundary's (validate.ts).
 #include <napi.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common.h"
 
 namespace {
 
 using par::i64;
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
+// Largest size product accepted (elements): far above any real tensor, far below i64 overflow.
+constexpr i64 kMaxElements = i64(1) << 50;
+// Largest JS safe integer (sizes arrive as doubles).
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+// At most this many arguments per kernel (attentionBackward has 11).
+constexpr int kMaxArgs = 16;
+
+enum class Kind { F32, I32, U8, U8OrNull, Size, Int, Num, Bool, Attn, AdamW };
+
+const char* const kAttnSizes[] = {"batch", "heads", "queries", "keys", "headDim"};
+
+struct ArgSpec {
+  Kind kind = Kind::Num;
+  std::string name;
+  std::vector<int> len_slots;  // size slots whose product is the minimum length...
+  i64 len_literal = 1;         // ...times this literal factor
+  bool has_len = false;
+};
+
+struct Call;
+using RunFn = void (*)(Call&);
+
+struct KernelDef {
+  const char* name;
+  const char* args;
+  RunFn run;
+};
+
+struct ParsedKernel {
+  const KernelDef* def;
+  std::vector<ArgSpec> args;
+  std::vector<std::string> slot_names;  // size slots: size arguments and attn fields
+};
 
 [[noreturn]] void range_error(Napi::Env env, const std::string& msg) {
   throw Napi::RangeError::New(env, "perceiver-ar native: " + msg);
 }
+[[noreturn]] void type_error(Napi::Env env, const std::string& msg) {
+  throw Napi::TypeError::New(env, "perceiver-ar native: " + msg);
+}
 
-struct Args {
+// One call of a kernel, its arguments unpacked and bounds-checked; accessors by argument index.
+struct Call {
   const Napi::CallbackInfo& info;
+  const ParsedKernel& k;
   Napi::Env env;
-  explicit Args(const Napi::CallbackInfo& i) : info(i), env(i.Env()) {}
+  void* ptr[kMaxArgs] = {};
+  i64 len[kMaxArgs] = {};
+  double num[kMaxArgs] = {};
+  i64 slots[kMaxArgs] = {};
+  par::AttnShape attn{};
+  par::AdamW adamw{};
 
-  Napi::TypedArray typed(size_t i, const char* name, napi_typedarray_type type, const char* tname) {
-    if (i >= info.Length() || !info[i].IsTypedArray())
-      throw Napi::TypeError::New(env, std::string("perceiver-ar native: ") + name + " must be a " + tname);
-    Napi::TypedArray t = info[i].As<Napi::TypedArray>();
-    if (t.TypedArrayType() != type)
-      throw Napi::TypeError::New(env, std::string("perceiver-ar native: ") + name + " must be a " + tname);
-    return t;
+  Call(const Napi::CallbackInfo& i, const ParsedKernel& kk) : info(i), k(kk), env(i.Env()) {}
+
+  float* f32(int i) const { return static_cast<float*>(ptr[i]); }
+  const std::int32_t* i32(int i) const { return static_cast<const std::int32_t*>(ptr[i]); }
+  const std::uint8_t* u8(int i) const { return static_cast<const std::uint8_t*>(ptr[i]); }
+  i64 size(int i) const { return i64(num[i]); }
+  float f(int i) const { return float(num[i]); }
+  bool flag(int i) const { return num[i] != 0; }
+  [[noreturn]] void fail(const std::string& msg) const { range_error(env, std::string(k.def->name) + ": " + msg); }
+
+  double number(const Napi::Value& v, const std::string& name) const {
+    if (!v.IsNumber()) type_error(env, std::string(k.def->name) + ": " + name + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
   }
-  template <class T>
-  T* data(Napi::TypedArray t, const char* name, i64 need) {
-    if (need < 0 || i64(t.ElementLength()) < need)
-      range_error(env, std::string(name) + " has " + std::to_string(t.ElementLength()) +
-                           " elements, needs " + std::to_string(need));
-    return reinterpret_cast<T*>(static_cast<std::uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
-  }
-  float* f32(size_t i, const char* name, i64 need) {
-    return data<float>(typed(i, name, napi_float32_array, "Float32Array"), name, need);
-  }
-  std::int32_t* i32(size_t i, const char* name, i64 need) {
-    return data<std::int32_t>(typed(i, name, napi_int32_array, "Int32Array"), name, need);
-  }
-  const std::uint8_t* u8_or_null(size_t i, const char* name, i64 need) {
-    if (i < info.Length() && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
-    return data<std::uint8_t>(typed(i, name, napi_uint8_array, "Uint8Array or null"), name, need);
-  }
-  double num(size_t i, const char* name) {
-    if (i >= info.Length() || !info[i].IsNumber())
-      throw Napi::TypeError::New(env, std::string("perceiver-ar native: ") + name + " must be a number");
-    return info[i].As<Napi::Number>().DoubleValue();
-  }
-  i64 size(size_t i, const char* name) {
-    double d = num(i, name);
-    if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0)
-      range_error(env, std::string(name) + " must be a non-negative integer, got " + std::to_string(d));
+  i64 size_value(const Napi::Value& v, const std::string& name) const {
+    const double d = number(v, name);
+    if (!(d >= 0) || d != std::floor(d) || d > kMaxSafeInteger) fail(name + " must be a non-negative integer");
     return i64(d);
   }
-  i64 integer(size_t i, const char* name) {
-    double d = num(i, name);
-    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9007199254740991.0)
-      range_error(env, std::string(name) + " must be an integer");
-    return i64(d);
+
+  void unpack() {
+    const auto& args = k.args;
+    if (info.Length() < args.size())
+      type_error(env, std::string(k.def->name) + ": expected " + std::to_string(args.size()) + " arguments");
+    int slot = 0;
+    for (size_t i = 0; i < args.size(); i++) {  // scalars first: lengths depend on them
+      const ArgSpec& a = args[i];
+      const Napi::Value v = info[i];
+      switch (a.kind) {
+        case Kind::Size:
+          slots[slot++] = size_value(v, a.name);
+          num[i] = double(slots[slot - 1]);
+          break;
+        case Kind::Int: {
+          const double d = number(v, a.name);
+          if (!std::isfinite(d) || d != std::floor(d)) fail(a.name + " must be an integer");
+          num[i] = d;
+          break;
+        }
+        case Kind::Num:
+          num[i] = number(v, a.name);
+          break;
+        case Kind::Bool:
+          num[i] = v.ToBoolean().Value() ? 1 : 0;
+          break;
+        case Kind::Attn: {
+          if (!v.IsObject()) type_error(env, std::string(k.def->name) + ": " + a.name + " must be an object");
+          const Napi::Object o = v.As<Napi::Object>();
+          i64 ext[5];
+          for (int f = 0; f < 5; f++) ext[f] = slots[slot++] = size_value(o.Get(kAttnSizes[f]), a.name + "." + kAttnSizes[f]);
+          attn.B = ext[0], attn.H = ext[1], attn.Tq = ext[2], attn.Tk = ext[3], attn.D = ext[4];
+          const Napi::Value off = o.Get("causalOffset");
+          attn.causal = !(off.IsNull() || off.IsUndefined());
+          attn.offset = 0;
+          if (attn.causal) {
+            const double d = number(off, a.name + ".causalOffset");
+            if (!std::isfinite(d) || d != std::floor(d)) fail(a.name + ".causalOffset must be an integer");
+            // Clamp so that offset + i + 1 cannot overflow (|offset| > 2^40 masks like ±2^40).
+            const double lim = double(i64(1) << 40);
+            attn.offset = i64(d < -lim ? -lim : d > lim ? lim : d);
+          }
+          attn.scale = float(number(o.Get("scale"), a.name + ".scale"));
+          break;
+        }
+        case Kind::AdamW: {
+          if (!v.IsObject()) type_error(env, std::string(k.def->name) + ": " + a.name + " must be an object");
+          const Napi::Object o = v.As<Napi::Object>();
+          adamw.lr = number(o.Get("lr"), a.name + ".lr");
+          adamw.beta1 = number(o.Get("beta1"), a.name + ".beta1");
+          adamw.beta2 = number(o.Get("beta2"), a.name + ".beta2");
+          adamw.eps = number(o.Get("eps"), a.name + ".eps");
+          adamw.wd = number(o.Get("weightDecay"), a.name + ".weightDecay");
+          adamw.t = number(o.Get("t"), a.name + ".t");
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    for (size_t i = 0; i < args.size(); i++) {  // then arrays, against their lengths
+      const ArgSpec& a = args[i];
+      napi_typedarray_type want;
+      const char* type_name;
+      switch (a.kind) {
+        case Kind::F32: want = napi_float32_array, type_name = "Float32Array"; break;
+        case Kind::I32: want = napi_int32_array, type_name = "Int32Array"; break;
+        case Kind::U8: case Kind::U8OrNull: want = napi_uint8_array, type_name = "Uint8Array"; break;
+        default: continue;
+      }
+      const Napi::Value v = info[i];
+      if (a.kind == Kind::U8OrNull && (v.IsNull() || v.IsUndefined())) continue;
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
+        type_error(env, std::string(k.def->name) + ": " + a.name + " must be a " + type_name);
+      const Napi::TypedArray t = v.As<Napi::TypedArray>();
+      i64 need = a.len_literal;
+      for (int s : a.len_slots)
+        if (__builtin_mul_overflow(need, slots[s], &need) || need > kMaxElements) fail(a.name + ": size product too large");
+      len[i] = i64(t.ElementLength());
+      if (a.has_len && len[i] < need)
+        fail(a.name + " has " + std::to_string(len[i]) + " elements, needs " + std::to_string(need));
+      ptr[i] = static_cast<std::uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+    }
   }
-  bool flag(size_t i) { return i < info.Length() && info[i].ToBoolean().Value(); }
-  i64 mul(i64 a, i64 b) {
-    i64 r;
-    if (__builtin_mul_overflow(a, b, &r) || r > (i64(1) << 50)) range_error(env, "size product too large");
-    return r;
-  }
-  i64 mul(i64 a, i64 b, i64 c) { return mul(mul(a, b), c); }
-  i64 mul(i64 a, i64 b, i64 c, i64 d) { return mul(mul(a, b, c), d); }
 };
 
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 m = A.size(3, "m"), n = A.size(4, "n"), k = A.size(5, "k");
-  bool tA = A.flag(6), tB = A.flag(7), acc = A.flag(8);
-  const float* a = A.f32(0, "a", A.mul(m, k));
-  const float* b = A.f32(1, "b", A.mul(k, n));
-  float* c = A.f32(2, "c", A.mul(m, n));
-  par::gemm(tA, tB, m, n, k, a, tA ? m : k, b, tB ? k : n, c, n, acc);
-  return info.Env().Undefined();
-}
-
-Napi::Value AddBias(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 rows = A.size(2, "rows"), cols = A.size(3, "cols");
-  float* out = A.f32(0, "out", A.mul(rows, cols));
-  const float* bias = A.f32(1, "bias", cols);
-  par::add_bias(out, bias, rows, cols);
-  return info.Env().Undefined();
-}
-
-Napi::Value SumRows(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 rows = A.size(2, "rows"), cols = A.size(3, "cols");
-  const float* d = A.f32(0, "dout", A.mul(rows, cols));
-  float* db = A.f32(1, "dbias", cols);
-  par::sum_rows(d, db, rows, cols);
-  return info.Env().Undefined();
-}
-
-Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 rows = A.size(6, "rows"), cols = A.size(7, "cols");
-  double eps = A.num(8, "eps");
-  i64 rc = A.mul(rows, cols);
-  par::layernorm_forward(A.f32(0, "x", rc), A.f32(1, "gamma", cols), A.f32(2, "beta", cols),
-                         A.f32(3, "y", rc), A.f32(4, "mean", rows), A.f32(5, "rstd", rows), rows,
-                         cols, float(eps));
-  return info.Env().Undefined();
-}
-
-Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 rows = A.size(8, "rows"), cols = A.size(9, "cols");
-  i64 rc = A.mul(rows, cols);
-  par::layernorm_backward(A.f32(0, "dy", rc), A.f32(1, "x", rc), A.f32(2, "gamma", cols),
-                          A.f32(3, "mean", rows), A.f32(4, "rstd", rows), A.f32(5, "dx", rc),
-                          A.f32(6, "dgamma", cols), A.f32(7, "dbeta", cols), rows, cols);
-  return info.Env().Undefined();
-}
-
-Napi::Value GeluForward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 n = A.size(2, "n");
-  par::gelu_forward(A.f32(0, "x", n), A.f32(1, "y", n), n);
-  return info.Env().Undefined();
-}
-
-Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 n = A.size(3, "n");
-  par::gelu_backward(A.f32(0, "x", n), A.f32(1, "dy", n), A.f32(2, "dx", n), n);
-  return info.Env().Undefined();
-}
-
-Napi::Value Add(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 n = A.size(3, "n");
-  par::add(A.f32(0, "a", n), A.f32(1, "b", n), A.f32(2, "out", n), n);
-  return info.Env().Undefined();
-}
-
-Napi::Value Axpy(const Napi::CallbackInfo& info) {
-  Args A(info);
-  double alpha = A.num(0, "alpha");
-  i64 n = A.size(3, "n");
-  par::axpy(float(alpha), A.f32(1, "src", n), A.f32(2, "dst", n), n);
-  return info.Env().Undefined();
-}
-
-void check_indices(Args& A, const std::int32_t* idx, i64 count, i64 limit, const char* name) {
+void check_indices(const Call& c, const std::int32_t* idx, i64 count, i64 limit) {
   for (i64 i = 0; i < count; i++)
     if (idx[i] < 0 || idx[i] >= limit)
-      range_error(A.env, std::string(name) + "[" + std::to_string(i) + "] = " +
-                             std::to_string(idx[i]) + " out of range [0, " + std::to_string(limit) + ")");
+      c.fail("index[" + std::to_string(i) + "] = " + std::to_string(idx[i]) + " out of range [0, " + std::to_string(limit) + ")");
 }
 
-Napi::Value GatherRows(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 count = A.size(3, "count"), cols = A.size(4, "cols");
-  Napi::TypedArray st = A.typed(0, "src", napi_float32_array, "Float32Array");
-  const float* src = A.data<float>(st, "src", 0);
-  const std::int32_t* idx = A.i32(1, "index", count);
-  float* dst = A.f32(2, "dst", A.mul(count, cols));
-  if (cols > 0) check_indices(A, idx, count, i64(st.ElementLength()) / cols, "index");
-  par::gather_rows(src, idx, dst, count, cols);
-  return info.Env().Undefined();
-}
-
-Napi::Value ScatterAddRows(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 count = A.size(3, "count"), cols = A.size(4, "cols");
-  const float* ddst = A.f32(0, "ddst", A.mul(count, cols));
-  const std::int32_t* idx = A.i32(1, "index", count);
-  Napi::TypedArray dt = A.typed(2, "dsrc", napi_float32_array, "Float32Array");
-  float* dsrc = A.data<float>(dt, "dsrc", 0);
-  if (cols > 0) check_indices(A, idx, count, i64(dt.ElementLength()) / cols, "index");
-  par::scatter_add_rows(ddst, idx, dsrc, count, cols);
-  return info.Env().Undefined();
-}
-
-template <bool Fwd>
-Napi::Value Rotary(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 rows = A.size(4, "rows"), heads = A.size(5, "heads"), hd = A.size(6, "headDim"),
-      rot = A.size(7, "rotDim");
-  if (rot % 2 != 0 || rot > hd) range_error(A.env, "rotDim must be even and <= headDim");
-  i64 n = A.mul(rows, heads, hd);
-  const float* x = A.f32(0, Fwd ? "x" : "dy", n);
-  const float* c = A.f32(1, "cos", A.mul(rows, rot));
-  const float* s = A.f32(2, "sin", A.mul(rows, rot));
-  float* y = A.f32(3, Fwd ? "y" : "dx", n);
-  if (Fwd)
-    par::rotary_forward(x, c, s, y, rows, heads, hd, rot);
-  else
-    par::rotary_backward(x, c, s, y, rows, heads, hd, rot);
-  return info.Env().Undefined();
-}
-
-par::AttnShape attn_shape(Args& A) {
-  par::AttnShape s;
-  s.B = A.size(0, "batch");
-  s.H = A.size(1, "heads");
-  s.Tq = A.size(2, "queries");
-  s.Tk = A.size(3, "keys");
-  s.D = A.size(4, "headDim");
-  s.causal = A.flag(5);
-  s.offset = s.causal ? A.integer(6, "causalOffset") : 0;
-  double sc = A.num(7, "scale");
-  s.scale = float(sc);
-  if (s.Tk > (i64(1) << 31) - 1) range_error(A.env, "keys too large");
-  // clamp the offset so offset + i + 1 cannot overflow
-  if (s.offset > (i64(1) << 40)) s.offset = i64(1) << 40;
-  if (s.offset < -(i64(1) << 40)) s.offset = -(i64(1) << 40);
-  return s;
-}
-
-Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  par::AttnShape s = attn_shape(A);
-  i64 nq = A.mul(s.B, s.Tq, s.H, s.D), nk = A.mul(s.B, s.Tk, s.H, s.D);
-  const float* q = A.f32(8, "q", nq);
-  const float* k = A.f32(9, "k", nk);
-  const float* v = A.f32(10, "v", nk);
-  const std::uint8_t* pad = A.u8_or_null(11, "keyPad", A.mul(s.B, s.Tk));
-  float* out = A.f32(12, "out", nq);
-  float* lse = A.f32(13, "lse", A.mul(s.B, s.H, s.Tq));
-  par::attention_forward(s, q, k, v, pad, out, lse);
-  return info.Env().Undefined();
-}
-
-Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  par::AttnShape s = attn_shape(A);
-  i64 nq = A.mul(s.B, s.Tq, s.H, s.D), nk = A.mul(s.B, s.Tk, s.H, s.D);
-  const float* q = A.f32(8, "q", nq);
-  const float* k = A.f32(9, "k", nk);
-  const float* v = A.f32(10, "v", nk);
-  const std::uint8_t* pad = A.u8_or_null(11, "keyPad", A.mul(s.B, s.Tk));
-  const float* out = A.f32(12, "out", nq);
-  const float* dout = A.f32(13, "dout", nq);
-  const float* lse = A.f32(14, "lse", A.mul(s.B, s.H, s.Tq));
-  float* dq = A.f32(15, "dq", nq);
-  float* dk = A.f32(16, "dk", nk);
-  float* dv = A.f32(17, "dv", nk);
-  par::attention_backward(s, q, k, v, pad, out, dout, lse, dq, dk, dv);
-  return info.Env().Undefined();
-}
-
-void check_labels(Args& A, const std::int32_t* y, i64 rows, i64 vocab, i64 ignore) {
+void check_labels(const Call& c, const std::int32_t* y, i64 rows, i64 vocab, double ignore) {
   for (i64 r = 0; r < rows; r++)
-    if (y[r] != ignore && (y[r] < 0 || y[r] >= vocab))
-      range_error(A.env, "labels[" + std::to_string(r) + "] = " + std::to_string(y[r]) +
-                             " out of range [0, " + std::to_string(vocab) + ") and not ignoreIndex");
+    if (double(y[r]) != ignore && (y[r] < 0 || y[r] >= vocab))
+      c.fail("labels[" + std::to_string(r) + "] = " + std::to_string(y[r]) + " out of range [0, " + std::to_string(vocab) + ")");
 }
 
-std::int32_t ignore_index(Args& A, size_t i) {
-  i64 v = A.integer(i, "ignoreIndex");
-  if (v < INT32_MIN || v > INT32_MAX) return INT32_MIN;  // can never match an int32 label...
-  return std::int32_t(v);
+// An ignoreIndex outside int32 can never equal a label: map it to a value no valid label has.
+std::int32_t ignore_index(double v) {
+  return v < double(INT32_MIN) || v > double(INT32_MAX) ? INT32_MIN : std::int32_t(v);
 }
 
-Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 rows = A.size(4, "rows"), vocab = A.size(5, "vocab");
-  i64 ign = A.integer(6, "ignoreIndex");
-  const float* logits = A.f32(0, "logits", A.mul(rows, vocab));
-  const std::int32_t* y = A.i32(1, "labels", rows);
-  check_labels(A, y, rows, vocab, ign);
-  par::cross_entropy_forward(logits, y, A.f32(2, "lse", rows), A.f32(3, "losses", rows), rows,
-                             vocab, ignore_index(A, 6));
-  return info.Env().Undefined();
+void check_rot_dim(const Call& c, i64 rot, i64 head_dim) {
+  if (rot % 2 != 0 || rot > head_dim) c.fail("rotDim must be even and <= headDim");
 }
 
-Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 rows = A.size(4, "rows"), vocab = A.size(5, "vocab");
-  i64 ign = A.integer(6, "ignoreIndex");
-  double scale = A.num(7, "scale");
-  const float* logits = A.f32(0, "logits", A.mul(rows, vocab));
-  const std::int32_t* y = A.i32(1, "labels", rows);
-  check_labels(A, y, rows, vocab, ign);
-  par::cross_entropy_backward(logits, y, A.f32(2, "lse", rows),
-                              A.f32(3, "dlogits", A.mul(rows, vocab)), rows, vocab,
-                              ignore_index(A, 6), float(scale));
-  return info.Env().Undefined();
+void check_attn(const Call& c) {
+  // Row limits and tile columns are ints inside the kernel.
+  if (c.attn.Tk > (i64(1) << 31) - 1) c.fail("keys too large");
 }
 
-Napi::Value AdamW(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 n = A.size(4, "n");
-  par::AdamW o;
-  o.lr = A.num(5, "lr");
-  o.beta1 = A.num(6, "beta1");
-  o.beta2 = A.num(7, "beta2");
-  o.eps = A.num(8, "eps");
-  o.wd = A.num(9, "weightDecay");
-  o.t = A.num(10, "t");
-  par::adamw(A.f32(0, "param", n), A.f32(1, "grad", n), A.f32(2, "m", n), A.f32(3, "v", n), n, o);
+// The table. Argument indices in each function follow its argument string.
+const KernelDef kKernels[] = {
+    {"matmul", "f32[m*k] a, f32[k*n] b, f32[m*n] c, size m, size n, size k, bool transA, bool transB, bool accumulate",
+     [](Call& c) {
+       const i64 m = c.size(3), n = c.size(4), k = c.size(5);
+       const bool tA = c.flag(6), tB = c.flag(7);
+       par::gemm(tA, tB, m, n, k, c.f32(0), tA ? m : k, c.f32(1), tB ? k : n, c.f32(2), n, c.flag(8));
+     }},
+    {"addBias", "f32[rows*cols] out, f32[cols] bias, size rows, size cols",
+     [](Call& c) { par::add_bias(c.f32(0), c.f32(1), c.size(2), c.size(3)); }},
+    {"sumRows", "f32[rows*cols] dout, f32[cols] dbias, size rows, size cols",
+     [](Call& c) { par::sum_rows(c.f32(0), c.f32(1), c.size(2), c.size(3)); }},
+    {"layerNormForward",
+     "f32[rows*cols] x, f32[cols] gamma, f32[cols] beta, f32[rows*cols] y, f32[rows] mean, f32[rows] rstd, size rows, size cols, num eps",
+     [](Call& c) {
+       par::layernorm_forward(c.f32(0), c.f32(1), c.f32(2), c.f32(3), c.f32(4), c.f32(5), c.size(6), c.size(7), c.f(8));
+     }},
+    {"layerNormBackward",
+     "f32[rows*cols] dy, f32[rows*cols] x, f32[cols] gamma, f32[rows] mean, f32[rows] rstd, f32[rows*cols] dx, f32[cols] dgamma, f32[cols] dbeta, size rows, size cols",
+     [](Call& c) {
+       par::layernorm_backward(c.f32(0), c.f32(1), c.f32(2), c.f32(3), c.f32(4), c.f32(5), c.f32(6), c.f32(7), c.size(8), c.size(9));
+     }},
+    {"geluForward", "f32[n] x, f32[n] y, size n", [](Call& c) { par::gelu_forward(c.f32(0), c.f32(1), c.size(2)); }},
+    {"geluBackward", "f32[n] x, f32[n] dy, f32[n] dx, size n",
+     [](Call& c) { par::gelu_backward(c.f32(0), c.f32(1), c.f32(2), c.size(3)); }},
+    {"add", "f32[n] a, f32[n] b, f32[n] out, size n", [](Call& c) { par::add(c.f32(0), c.f32(1), c.f32(2), c.size(3)); }},
+    {"axpy", "num alpha, f32[n] src, f32[n] dst, size n", [](Call& c) { par::axpy(c.f(0), c.f32(1), c.f32(2), c.size(3)); }},
+    {"gatherRows", "f32 src, i32[count] index, f32[count*cols] dst, size count, size cols",
+     [](Call& c) {
+       const i64 count = c.size(3), cols = c.size(4);
+       if (cols > 0) check_indices(c, c.i32(1), count, c.len[0] / cols);
+       par::gather_rows(c.f32(0), c.i32(1), c.f32(2), count, cols);
+     }},
+    {"scatterAddRows", "f32[count*cols] ddst, i32[count] index, f32 dsrc, size count, size cols",
+     [](Call& c) {
+       const i64 count = c.size(3), cols = c.size(4);
+       if (cols > 0) check_indices(c, c.i32(1), count, c.len[2] / cols);
+       par::scatter_add_rows(c.f32(0), c.i32(1), c.f32(2), count, cols);
+     }},
+    {"rotaryForward",
+     "f32[rows*heads*headDim] x, f32[rows*rotDim] cos, f32[rows*rotDim] sin, f32[rows*heads*headDim] y, size rows, size heads, size headDim, size rotDim",
+     [](Call& c) {
+       check_rot_dim(c, c.size(7), c.size(6));
+       par::rotary_forward(c.f32(0), c.f32(1), c.f32(2), c.f32(3), c.size(4), c.size(5), c.size(6), c.size(7));
+     }},
+    {"rotaryBackward",
+     "f32[rows*heads*headDim] dy, f32[rows*rotDim] cos, f32[rows*rotDim] sin, f32[rows*heads*headDim] dx, size rows, size heads, size headDim, size rotDim",
+     [](Call& c) {
+       check_rot_dim(c, c.size(7), c.size(6));
+       par::rotary_backward(c.f32(0), c.f32(1), c.f32(2), c.f32(3), c.size(4), c.size(5), c.size(6), c.size(7));
+     }},
+    {"attentionForward",
+     "attn s, f32[batch*queries*heads*headDim] q, f32[batch*keys*heads*headDim] k, f32[batch*keys*heads*headDim] v, u8?[batch*keys] keyPad, f32[batch*queries*heads*headDim] out, f32[batch*heads*queries] lse",
+     [](Call& c) {
+       check_attn(c);
+       par::attention_forward(c.attn, c.f32(1), c.f32(2), c.f32(3), c.u8(4), c.f32(5), c.f32(6));
+     }},
+    {"attentionBackward",
+     "attn s, f32[batch*queries*heads*headDim] q, f32[batch*keys*heads*headDim] k, f32[batch*keys*heads*headDim] v, u8?[batch*keys] keyPad, f32[batch*queries*heads*headDim] out, f32[batch*queries*heads*headDim] dout, f32[batch*heads*queries] lse, f32[batch*queries*heads*headDim] dq, f32[batch*keys*heads*headDim] dk, f32[batch*keys*heads*headDim] dv",
+     [](Call& c) {
+       check_attn(c);
+       par::attention_backward(c.attn, c.f32(1), c.f32(2), c.f32(3), c.u8(4), c.f32(5), c.f32(6), c.f32(7), c.f32(8),
+                               c.f32(9), c.f32(10));
+     }},
+    {"crossEntropyForward",
+     "f32[rows*vocab] logits, i32[rows] labels, f32[rows] lse, f32[rows] losses, size rows, size vocab, int ignoreIndex",
+     [](Call& c) {
+       const i64 rows = c.size(4), vocab = c.size(5);
+       check_labels(c, c.i32(1), rows, vocab, c.num[6]);
+       par::cross_entropy_forward(c.f32(0), c.i32(1), c.f32(2), c.f32(3), rows, vocab, ignore_index(c.num[6]));
+     }},
+    {"crossEntropyBackward",
+     "f32[rows*vocab] logits, i32[rows] labels, f32[rows] lse, f32[rows*vocab] dlogits, size rows, size vocab, int ignoreIndex, num scale",
+     [](Call& c) {
+       const i64 rows = c.size(4), vocab = c.size(5);
+       check_labels(c, c.i32(1), rows, vocab, c.num[6]);
+       par::cross_entropy_backward(c.f32(0), c.i32(1), c.f32(2), c.f32(3), rows, vocab, ignore_index(c.num[6]), c.f(7));
+     }},
+    {"adamw", "f32[n] param, f32[n] grad, f32[n] m, f32[n] v, size n, adamw o",
+     [](Call& c) { par::adamw(c.f32(0), c.f32(1), c.f32(2), c.f32(3), c.size(4), c.adamw); }},
+};
+
+// Parses "kind[a*b] name, ..." (the grammar of KernelSpec in backend.ts); a malformed row is a
+// build bug and makes the addon's load fail with the row's name.
+ParsedKernel parse(const KernelDef& def) {
+  ParsedKernel pk{&def, {}, {}};
+  std::vector<std::vector<std::string>> len_names;
+  const std::string s = def.args;
+  auto bad = [&](const std::string& why) { return std::runtime_error(std::string("kernel ") + def.name + ": " + why); };
+  for (size_t pos = 0; pos <= s.size();) {
+    size_t end = s.find(',', pos);
+    if (end == std::string::npos) end = s.size();
+    std::string part = s.substr(pos, end - pos);
+    pos = end + 1;
+    const size_t b = part.find_first_not_of(' ');
+    part = b == std::string::npos ? "" : part.substr(b);
+    const size_t sp = part.find(' ');
+    if (sp == std::string::npos) throw bad("bad argument '" + part + "'");
+    std::string kind = part.substr(0, sp);
+    ArgSpec a;
+    a.name = part.substr(sp + 1);
+    std::vector<std::string> names;
+    const size_t lb = kind.find('[');
+    if (lb != std::string::npos) {
+      if (kind.back() != ']') throw bad("bad length in '" + part + "'");
+      const std::string len = kind.substr(lb + 1, kind.size() - lb - 2);
+      kind = kind.substr(0, lb);
+      a.has_len = true;
+      for (size_t p = 0; p <= len.size();) {
+        size_t e = len.find('*', p);
+        if (e == std::string::npos) e = len.size();
+        const std::string f = len.substr(p, e - p);
+        p = e + 1;
+        if (!f.empty() && f.find_first_not_of("0123456789") == std::string::npos) a.len_literal *= std::stoll(f);
+        else names.push_back(f);
+      }
+    }
+    if (kind == "f32") a.kind = Kind::F32;
+    else if (kind == "i32") a.kind = Kind::I32;
+    else if (kind == "u8") a.kind = Kind::U8;
+    else if (kind == "u8?") a.kind = Kind::U8OrNull;
+    else if (kind == "size") a.kind = Kind::Size;
+    else if (kind == "int") a.kind = Kind::Int;
+    else if (kind == "num") a.kind = Kind::Num;
+    else if (kind == "bool") a.kind = Kind::Bool;
+    else if (kind == "attn") a.kind = Kind::Attn;
+    else if (kind == "adamw") a.kind = Kind::AdamW;
+    else throw bad("unknown kind '" + kind + "'");
+    if (a.kind == Kind::Size) pk.slot_names.push_back(a.name);
+    if (a.kind == Kind::Attn)
+      for (const char* f : kAttnSizes) pk.slot_names.push_back(f);
+    pk.args.push_back(a);
+    len_names.push_back(names);
+  }
+  if (pk.args.size() > size_t(kMaxArgs) || pk.slot_names.size() > size_t(kMaxArgs)) throw bad("too many arguments");
+  for (size_t i = 0; i < pk.args.size(); i++) {
+    for (const std::string& f : len_names[i]) {
+      int slot = -1;
+      for (size_t j = 0; j < pk.slot_names.size(); j++)
+        if (pk.slot_names[j] == f) slot = int(j);
+      if (slot < 0) throw bad("length of " + pk.args[i].name + " names '" + f + "', which is not a size");
+      pk.args[i].len_slots.push_back(slot);
+    }
+  }
+  return pk;
+}
+
+std::vector<ParsedKernel>& parsed_kernels() {
+  static std::vector<ParsedKernel> table;
+  return table;
+}
+
+Napi::Value Dispatch(const Napi::CallbackInfo& info) {
+  const ParsedKernel& k = *static_cast<const ParsedKernel*>(info.Data());
+  Call c(info, k);
+  c.unpack();
+  try {
+    k.def->run(c);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc of scratch: a JS error, not a crash
+    throw Napi::Error::New(info.Env(), std::string("perceiver-ar native: ") + k.def->name + ": " + e.what());
+  }
   return info.Env().Undefined();
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  Args A(info);
-  i64 n = A.size(0, "threads");
-  if (n < 1) range_error(A.env, "threads must be >= 1");
+  if (info.Length() < 1 || !info[0].IsNumber()) type_error(info.Env(), "threads must be a number");
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1) || n != std::floor(n)) range_error(info.Env(), "threads must be an integer >= 1");
   par::set_num_threads(int(n > 256 ? 256 : n));
   return Napi::Number::New(info.Env(), par::num_threads());
 }
@@ -323,11 +393,9 @@ Napi::Value GetIsa(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsString())
-    throw Napi::TypeError::New(info.Env(), "perceiver-ar native: isa name must be a string");
+  if (info.Length() < 1 || !info[0].IsString()) type_error(info.Env(), "isa name must be a string");
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  bool ok = par::set_isa(name.c_str());
-  return Napi::Boolean::New(info.Env(), ok);
+  return Napi::Boolean::New(info.Env(), par::set_isa(name.c_str()));
 }
 
 Napi::Value BestIsa(const Napi::CallbackInfo& info) {
@@ -336,33 +404,27 @@ Napi::Value BestIsa(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   (void)par::isa();  // select the ISA once, on the main thread
-  auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
-    exports.Set(name, Napi::Function::New(env, f, name));
-  };
+  auto& table = parsed_kernels();
+  if (table.empty()) {
+    try {
+      for (const KernelDef& d : kKernels) table.push_back(parse(d));
+    } catch (const std::exception& e) {
+      table.clear();
+      throw Napi::Error::New(env, std::string("perceiver-ar native: ") + e.what());
+    }
+  }
+  Napi::Object args = Napi::Object::New(env);
+  for (const ParsedKernel& k : table) {
+    exports.Set(k.def->name, Napi::Function::New(env, Dispatch, k.def->name, const_cast<ParsedKernel*>(&k)));
+    args.Set(k.def->name, Napi::String::New(env, k.def->args));
+  }
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
-  fn("matmul", Matmul);
-  fn("addBias", AddBias);
-  fn("sumRows", SumRows);
-  fn("layerNormForward", LayerNormForward);
-  fn("layerNormBackward", LayerNormBackward);
-  fn("geluForward", GeluForward);
-  fn("geluBackward", GeluBackward);
-  fn("add", Add);
-  fn("axpy", Axpy);
-  fn("gatherRows", GatherRows);
-  fn("scatterAddRows", ScatterAddRows);
-  fn("rotaryForward", Rotary<true>);
-  fn("rotaryBackward", Rotary<false>);
-  fn("attentionForward", AttentionForward);
-  fn("attentionBackward", AttentionBackward);
-  fn("crossEntropyForward", CrossEntropyForward);
-  fn("crossEntropyBackward", CrossEntropyBackward);
-  fn("adamw", AdamW);
-  fn("setThreads", SetThreads);
-  fn("getThreads", GetThreads);
-  fn("isa", GetIsa);
-  fn("setIsa", SetIsa);
-  fn("bestIsa", BestIsa);
+  exports.Set("kernelArgs", args);
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
+  exports.Set("isa", Napi::Function::New(env, GetIsa, "isa"));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("bestIsa", Napi::Function::New(env, BestIsa, "bestIsa"));
   return exports;
 }
 

@@ -57,7 +57,8 @@ void add_bias(float* out, const float* bias, i64 rows, i64 cols) {
 }
 
 void sum_rows(const float* dout, float* dbias, i64 rows, i64 cols) {
-  // Parallel over column chunks (no write conflicts); double accumulators.
+  // Parallel over column chunks (no write conflicts); each column is summed in row order by one
+  // thread in a double accumulator: the same bits on every run and at any thread count.
   constexpr i64 CH = 256;
   const i64 chunks = (cols + CH - 1) / CH;
   const i64 grain = rows * CH >= (1 << 16) ? 1 : chunks;

@@ -1,6 +1,7 @@
 // Row gather (embedding lookup, prefix selection) and its gradient, scatter-add. Indices were
 // validated to lie in [0, srcRows) by the binding. Scatter-add is parallelised over column
-// chunks so that duplicate indices never race.
+// chunks so that duplicate indices never race, and each column accumulates in index order: the
+// same bits on every run and at any thread count.
 #include <algorithm>
 #include <cstring>
 

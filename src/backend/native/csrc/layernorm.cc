@@ -1,5 +1,8 @@
 // LayerNorm over the last axis (biased variance), forward and backward. Row statistics are
-// accumulated in double. The backward reduces dgamma/dbeta through per-thread partial sums.
+// accumulated in double. The backward reduces dgamma/dbeta over rows through per-chunk partial
+// sums: the rows are cut into chunks by the shape alone (never by the thread count), each chunk
+// is summed in row order by whichever thread takes it, and the chunk partials are added in chunk
+// order, so the result has the same bits at any thread count and on every run.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -7,6 +10,13 @@
 #include "common.h"
 
 namespace par {
+namespace {
+// Rows per work chunk at least this many elements' worth (amortises the thread hand-off).
+constexpr i64 kChunkElements = 16384;
+// At most this many dgamma/dbeta partials (2·cols doubles each): enough chunks to balance 32
+// threads, few enough that the final in-order sum is negligible.
+constexpr i64 kMaxChunks = 64;
+}  // namespace
 
 void layernorm_forward(const float* x, const float* g, const float* b, float* y, float* mean,
                        float* rstd, i64 rows, i64 cols, float eps) {
@@ -36,39 +46,47 @@ void layernorm_forward(const float* x, const float* g, const float* b, float* y,
 void layernorm_backward(const float* dy, const float* x, const float* g, const float* mean,
                         const float* rstd, float* dx, float* dg, float* db, i64 rows, i64 cols) {
   if (cols <= 0 || rows <= 0) return;
-  const int nt = num_threads();
-  std::vector<double> part(std::size_t(nt) * 2 * cols, 0.0);  // per-thread dgamma | dbeta
-  const i64 grain = std::max<i64>(1, 16384 / cols);
-  parallel_for(rows, grain, [&](i64 r0, i64 r1, int tid) {
-    double* pg = part.data() + std::size_t(tid) * 2 * cols;
-    double* pb = pg + cols;
-    for (i64 r = r0; r < r1; r++) {
-      const float* xr = x + r * cols;
-      const float* dyr = dy + r * cols;
-      const float mu = mean[r], rs = rstd[r];
-      double sumD = 0, sumDX = 0;
-      for (i64 j = 0; j < cols; j++) {
-        const float xhat = (xr[j] - mu) * rs;
-        const float d = dyr[j] * g[j];
-        sumD += d;
-        sumDX += double(d) * xhat;
-        pg[j] += double(dyr[j]) * xhat;
-        pb[j] += dyr[j];
-      }
-      const float mD = float(sumD / double(cols)), mDX = float(sumDX / double(cols));
-      float* dxr = dx + r * cols;
-      for (i64 j = 0; j < cols; j++) {
-        const float xhat = (xr[j] - mu) * rs;
-        const float d = dyr[j] * g[j];
-        dxr[j] += rs * (d - mD - xhat * mDX);
+  const i64 min_rows = std::max<i64>(1, kChunkElements / cols);
+  const i64 chunks = std::min<i64>(kMaxChunks, (rows + min_rows - 1) / min_rows);
+  const i64 chunk_rows = (rows + chunks - 1) / chunks;
+  // Per chunk: dgamma | dbeta. Grow-only per calling thread (no fresh pages on every call).
+  thread_local std::vector<double> part_buf;
+  if (part_buf.size() < std::size_t(chunks) * 2 * cols) part_buf.resize(std::size_t(chunks) * 2 * cols);
+  double* const part = part_buf.data();
+  std::fill(part, part + std::size_t(chunks) * 2 * cols, 0.0);
+  parallel_for(chunks, 1, [&](i64 c0, i64 c1, int) {
+    for (i64 c = c0; c < c1; c++) {
+      double* pg = part + std::size_t(c) * 2 * cols;
+      double* pb = pg + cols;
+      const i64 r_end = std::min(rows, (c + 1) * chunk_rows);
+      for (i64 r = c * chunk_rows; r < r_end; r++) {
+        const float* xr = x + r * cols;
+        const float* dyr = dy + r * cols;
+        const float mu = mean[r], rs = rstd[r];
+        double sumD = 0, sumDX = 0;
+        for (i64 j = 0; j < cols; j++) {
+          const float xhat = (xr[j] - mu) * rs;
+          const float d = dyr[j] * g[j];
+          sumD += d;
+          sumDX += double(d) * xhat;
+          pg[j] += double(dyr[j]) * xhat;
+          pb[j] += dyr[j];
+        }
+        const float mD = float(sumD / double(cols)), mDX = float(sumDX / double(cols));
+        float* dxr = dx + r * cols;
+        for (i64 j = 0; j < cols; j++) {
+          const float xhat = (xr[j] - mu) * rs;
+          const float d = dyr[j] * g[j];
+          dxr[j] += rs * (d - mD - xhat * mDX);
+        }
       }
     }
   });
   for (i64 j = 0; j < cols; j++) {
     double sg = 0, sb = 0;
-    for (int t = 0; t < nt; t++) {
-      sg += part[std::size_t(t) * 2 * cols + j];
-      sb += part[std::size_t(t) * 2 * cols + cols + j];
+    for (i64 c = 0; c < chunks; c++) {
+      sg += part[std::size_t(c) * 2 * cols + j];
+      sb += part[std::size_t(c) * 2 * cols + cols + j];
     }
     dg[j] = float(dg[j] + sg);
     db[j] = float(db[j] + sb);
