@@ -27,6 +27,7 @@ import { resolveModelPath } from "./model-source.js";
 import { NonFiniteError } from "../train/grad-clip.js";
 import { RunFolderError } from "../train/run-folder.js";
 import { integerFlag } from "./flags.js";
+import { Activity } from "./progress.js";
 import { defaultFlag, TRAINING_DEFAULTS, type TrainingDefaultName } from "../train/defaults.js";
 
 const VERSION = JSON.parse(fs.readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
@@ -197,7 +198,8 @@ function addData(program: Command): void {
     .option("--cache <dir>", "cache folder (env PERCEIVER_AR_CACHE)")
     .action(async (name: string, opts: { cache?: string }) => {
       if (!["mnist", "emoji64", "piano"].includes(name)) throw new UsageError(`data set must be mnist, emoji64 or piano, got "${name}"`);
-      const r = await fetchDataset(name as DatasetName, { cacheDir: opts.cache, log: (m) => console.log(m) });
+      const activity = new Activity(`fetching ${name}`);
+      const r = await fetchDataset(name as DatasetName, { cacheDir: opts.cache, log: (m) => activity.log(m) }).finally(() => activity.stop());
       console.log(`${name}: ${r.fetched ? "fetched into" : "already in"} ${r.dir}`);
     });
 }

@@ -16,12 +16,19 @@
 //   last checkpoint). Then gradients are clipped to `clipNorm` (global L2, 0 = off) and AdamW
 //   applies lr = schedule(step).
 // - Determinism: same model init + same data + same seed + same backend = the same losses bit
-//   for bit. Every reduction runs in a fixed order; evaluation uses no RNG.
+//   for bit, at any native thread count (test/train-reproducible.test.ts). Every reduction runs in
+//   a fixed order; evaluation uses no RNG.
 // - Two ways to get a trainer: `Trainer.create(model, data, options)` starts a new run (refusing a
-//   runDir that already holds a checkpoint), `Trainer.resume(runDir, data, {backend})` loads the
-//   last checkpoint (weights, moments, step, dropout RNG, data-source state, best val loss) and
-//   continues exactly as an uninterrupted run.
-// - Options that are not given come from src/train/defaults.ts (each with its reason there).
+//   runDir that already holds a checkpoint), `Trainer.resume(runDir, data, {backend, overrides})`
+//   loads the last checkpoint (weights, moments, step, dropout RNG, data-source state, best val
+//   loss) and continues exactly as an uninterrupted run; `overrides` may change RESUME_OVERRIDES
+//   (length, schedule, decay, clipping, cadences), listed afterwards in `resumeChanges`.
+// - A trainer with a runDir holds the folder's lock (src/train/run-lock.ts) from create/resume
+//   until `close()` or the process's exit; another process's trainer on the same folder is
+//   refused, and a checkpoint is only written while the lock is still this trainer's.
+// - `train()` validates at every evalEvery-th step and once more where it stops (the end, a
+//   signal, the accuracy target); every validation is logged and can become runDir/best.
+// - Options that are not given come from src/train/defaults.ts (each with its reason and range there).
 
 import { mkdirSync } from "node:fs";
 import type { Backend } from "../backend/backend.js";
