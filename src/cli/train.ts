@@ -74,7 +74,7 @@ export const DEFAULT_PRESET: Record<TaskName, (data?: string) => string> = {
 const DEFAULT_TASK: TaskName = "text";
 /** Largest --context: a sequence length must fit an int32 index. */
 const MAX_CONTEXT = 2 ** 31 - 2;
-/** Samples after training longer than this get a progress line. */
+/** Samples after training longer than this get a progress line on a terminal. */
 const SAMPLE_PROGRESS_TOKENS = 200;
 
 /** The trainer options a flag sets (parsed and range-checked, src/train/defaults.ts). */
@@ -316,7 +316,7 @@ async function runTraining(trainer: Trainer, task: Task, runDir: string, sampleT
   console.log(`${how} at step ${summary.step} in ${minutes.toFixed(1)} min; checkpoint in ${path.join(runDir, "checkpoint")}, metrics in ${path.join(runDir, "metrics.jsonl")}, plot in ${path.join(runDir, "loss.svg")}`);
   const final = summary.lastEval;
   if (final !== null) console.log(`validation: ${task.metricName} ${task.metric(final).toFixed(4)}, loss ${final.loss.toFixed(4)} nats/token over ${final.tokens} tokens (best: step ${summary.bestStep})`);
-  const sampling = sampleTokens > SAMPLE_PROGRESS_TOKENS ? new ProgressDisplay({ total: sampleTokens, unit: "token" }) : null;
+  const sampling = sampleTokens > SAMPLE_PROGRESS_TOKENS && process.stdout.isTTY === true ? new ProgressDisplay({ total: sampleTokens, unit: "token" }) : null; // a log needs no token count
   const lines = await task.trainingReport(trainer.model, { sampleTokens, tick: sampling !== null ? (done) => sampling.update(done, {}) : undefined });
   sampling?.stop();
   for (const line of lines) console.log(line);

@@ -178,4 +178,5 @@ async function main(): Promise<void> {
   process.exitCode = r.exact ? 0 : 1;
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+// Run as a script (not when `node --test dist/test/` loads every file below test/, helpers included).
+if (process.env.NODE_TEST_CONTEXT === undefined && process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
