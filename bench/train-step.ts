@@ -14,7 +14,9 @@
 //    (config, weights, tokens, labels, logits, loss, gradients) to a temporary directory.
 // 3. Per N: our timed run: the GEMM roof (bench/harness.ts `measureGemmRoof`, 1024³ by default) in
 //    the same process before and after the steps (the better one is reported), then --warmup
-//    untimed + --steps timed steps; its first loss must equal step 2's. Peak RSS is the child's;
+//    untimed + --steps timed steps, each timed step preceded by a short roof (the "interleaved
+//    roof": per step GFLOP/s over the roof right before it, the median reported) and its CPU time
+//    recorded; its first loss must equal step 2's. Peak RSS is the child's;
 //    baseline RSS is Node + modules before the model.
 // 4. Per N and per PyTorch setting (--torch-settings): the torch script loads the same weights and
 //    tokens (`--init-from`), checks its first step against ours (loss, logits, gradients, golden
@@ -52,6 +54,7 @@ import {
   findTorchPython,
   machineDescription,
   markdownTable,
+  median,
   measureGemmRoof,
   peakRssMb,
   runJsonChild,
@@ -77,6 +80,8 @@ const QUOTABLE = { steps: 5, warmup: 2 };
 /** Below this fraction of our GEMM roof, PyTorch's BLAS is not a tuned one (e.g. netlib's libblas3). */
 const SLOW_TORCH_BLAS = 0.25;
 const CHILD_TIMEOUT_S = 3600;
+/** Seconds of the short roof timed before every timed step (at least 5 calls: ~0.1-0.3 s at 1024³). */
+const INTERLEAVED_ROOF_SECONDS = 0.1;
 
 const HERE = fileURLToPath(import.meta.url);
 const TORCH_SCRIPT = fileURLToPath(new URL("../../bench/torch_perceiver_ar.py", import.meta.url));
@@ -111,6 +116,10 @@ interface OursResult {
   roof: GemmRoof;
   roof_before_gflops: number;
   roof_after_gflops: number;
+  /** Per timed step: the roof (GFLOP/s, best of a short run) timed right before it, in the same process. */
+  interleaved_roof_gflops: number[];
+  /** Per timed step: process CPU seconds (user + system, all threads). */
+  step_cpu_s: number[];
   backend: string;
   isa: string | null;
   threads: number;
@@ -315,17 +324,28 @@ function childTime(o: Options): void {
   const opt = new AdamW(model.parameters, backend, ADAMW);
   const { ids, labels } = tokens(n, LATENTS);
   const losses: number[] = [];
+  const interleaved: number[] = [];
+  const cpu: number[] = [];
+  const timedStep = (i: number): boolean => i >= o.warmup && i < o.warmup + o.steps;
+  if (timedStep(0)) interleaved.push(measureGemmRoof(backend, o.roofSize, INTERLEAVED_ROOF_SECONDS).gflops);
   const times = timeSteps(
     o.warmup,
     o.steps,
     (i) => {
+      const cpu0 = process.cpuUsage();
       model.zeroGrads();
       const loss = model.lossAndGrad(ids, labels).loss;
       if (i === 0 && o.expectLoss !== null) requireClose(maxAbsOrRelError([loss], [o.expectLoss]), TOLERANCE.loss, `N ${n}: first-step loss ${loss} vs the validated ${o.expectLoss}`);
       opt.update(LR);
       losses.push(loss);
+      const c = process.cpuUsage(cpu0);
+      if (timedStep(i)) cpu.push((c.user + c.system) / 1e6);
     },
-    (i, s, warm) => process.stderr.write(`  ours N=${n} step ${i + 1}/${o.warmup + o.steps}${warm ? " (warm-up)" : ""}: ${s.toFixed(3)} s, loss ${losses[i].toFixed(4)}\n`),
+    (i, s, warm) => {
+      process.stderr.write(`  ours N=${n} step ${i + 1}/${o.warmup + o.steps}${warm ? " (warm-up)" : ""}: ${s.toFixed(3)} s, loss ${losses[i].toFixed(4)}\n`);
+      // The roof of the next timed step, timed between the steps (outside their timing).
+      if (timedStep(i + 1)) interleaved.push(measureGemmRoof(backend, o.roofSize, INTERLEAVED_ROOF_SECONDS).gflops);
+    },
   );
   const roofAfter = measureGemmRoof(backend, o.roofSize);
   const r: OursResult = {
@@ -340,6 +360,8 @@ function childTime(o: Options): void {
     roof: roofAfter.gflops > roofBefore.gflops ? roofAfter : roofBefore,
     roof_before_gflops: roofBefore.gflops,
     roof_after_gflops: roofAfter.gflops,
+    interleaved_roof_gflops: interleaved.map((g) => Math.round(g * 10) / 10),
+    step_cpu_s: cpu.map((t) => Math.round(t * 1e4) / 1e4),
     backend: backend.name,
     isa: backend.name === "native" ? nativeIsa() : null,
     threads,
@@ -471,13 +493,15 @@ function report(o: Options, rows: Row[], backendName: string, torch: { python: s
       o1 ? (flops / o1.median_step_s / 1e9).toFixed(0) : "-",
       o1 ? o1.roof.gflops.toFixed(0) : "-",
       o1 ? ((100 * flops) / o1.median_step_s / 1e9 / o1.roof.gflops).toFixed(0) + "%" : "-",
+      o1 ? `${(100 * median(o1.step_times_s.map((s, i) => flops / s / 1e9 / o1.interleaved_roof_gflops[i]))).toFixed(0)}%` : "-",
+      o1 ? fmtS(median(o1.step_cpu_s)) : "-",
       o1 ? o1.peak_rss_mb.toFixed(0) : "-",
       t ? `${t.result!.baseline_rss_mb.toFixed(0)} / ${t.result!.peak_rss_mb.toFixed(0)}` : "-",
     ];
   });
   out.push(
     markdownTable(
-      ["N", "parameters", "ours s/step", "PyTorch best s/step (setting)", "PyTorch/ours", "GFLOP/step", "ours GFLOP/s", `GEMM roof GFLOP/s (${o.roofSize}³)`, "ours % of roof", "ours peak RSS MB", "PyTorch RSS MB baseline / peak"],
+      ["N", "parameters", "ours s/step", "PyTorch best s/step (setting)", "PyTorch/ours", "GFLOP/step", "ours GFLOP/s", `GEMM roof GFLOP/s (${o.roofSize}³)`, "ours % of roof", "ours % of interleaved roof", "ours CPU s/step", "ours peak RSS MB", "PyTorch RSS MB baseline / peak"],
       speed,
     ),
   );
@@ -485,7 +509,7 @@ function report(o: Options, rows: Row[], backendName: string, torch: { python: s
   out.push(
     `GFLOP/step: bench/cost-model.ts (DESIGN.md §2) × ${TRAINING_FLOPS_PER_FORWARD}, causally visible query-key pairs only; counting every pair instead gives ` +
       rows.map((r) => `${(TRAINING_FLOPS_PER_FORWARD * perceiverArForwardFlops(cost(r.n), "dense") / 1e9).toFixed(1)}`).join(" / ") +
-      ` GFLOP. Roof: the best ${o.roofSize}³ GEMM on our backend, timed in the same process before and after the steps. PyTorch RSS baseline: interpreter + torch imported, before the model. Ours baseline: ` +
+      ` GFLOP. Roof: the best ${o.roofSize}³ GEMM on our backend, timed in the same process before and after the steps. Interleaved roof: the same GEMM timed (best of ${INTERLEAVED_ROOF_SECONDS} s) right before each timed step; the column is the median over the timed steps of (step GFLOP/s / that step's roof), the steadier figure when other work shares the cores. CPU s/step: the median process CPU time (user + system, all threads) of a timed step. PyTorch RSS baseline: interpreter + torch imported, before the model. Ours baseline: ` +
       rows.map((r) => (r.ours ? r.ours.baseline_rss_mb.toFixed(0) : "-")).join(" / ") +
       " MB.",
   );
