@@ -1,7 +1,8 @@
 // Tensor: a row-major, contiguous Float32Array with a shape. Nothing more.
 //
-// Views are not supported on purpose: every op reads and writes whole contiguous buffers, which
-// keeps kernels simple and lets backends take the raw arrays directly.
+// Strided views are not supported on purpose: every op reads and writes whole contiguous buffers,
+// which keeps kernels simple and lets backends take the raw arrays directly. (A contiguous range of
+// another tensor's buffer, a subarray, is still a whole contiguous buffer: see Graph.view.)
 
 export class Tensor {
   readonly shape: readonly number[];
