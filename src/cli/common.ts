@@ -6,7 +6,7 @@ import cliProgress from "cli-progress";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Backend } from "../backend/backend.js";
-import { getBackend, setThreads, type BackendName } from "../backend/select.js";
+import { BACKEND_NAMES, getBackend, setThreads, type BackendName } from "../backend/select.js";
 import { loadModel } from "../io/checkpoint.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { findCheckpoint } from "../train/run-folder.js";
@@ -26,8 +26,8 @@ export interface BackendFlags {
 }
 
 export function selectBackend(o: BackendFlags): Backend {
-  if (o.backend !== undefined && !["native", "reference", "auto"].includes(o.backend)) {
-    throw new UsageError(`--backend must be native, reference or auto, got "${o.backend}"`);
+  if (o.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(o.backend)) {
+    throw new UsageError(`--backend must be ${BACKEND_NAMES.join(", ")}, got "${o.backend}"`);
   }
   const b = getBackend(o.backend as BackendName | undefined);
   if (o.threads !== undefined) setThreads(integerFlag("threads", o.threads, 1, MAX_THREADS));

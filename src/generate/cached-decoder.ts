@@ -36,6 +36,7 @@
 
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
+import { allocFloat32 } from "../backend/storage.js";
 import type { RotaryAngles } from "../ops/rotary.js";
 import { crossAttentionLayer } from "../nn/cross-attention-layer.js";
 import { embed } from "../nn/embedding.js";
@@ -118,16 +119,18 @@ export class CachedDecoder {
     this.invFreq = model.layers.rotaryInvFreq;
     // Slack rows let the window slide for a while before compaction (amortised copy cost).
     this.capacity = this.maxWindow + Math.max(16, Math.ceil(this.maxWindow / 4));
-    this.X = new Float32Array(this.capacity * C);
-    this.Kc = new Float32Array(this.capacity * C);
-    this.Vc = new Float32Array(this.capacity * C);
-    this.cos = new Float32Array(this.capacity * this.rotDim);
-    this.sin = new Float32Array(this.capacity * this.rotDim);
+    // In the backend's storage (the wasm backend's memory), since every step's kernels read them.
+    const alloc = (n: number) => allocFloat32(this.backend, n);
+    this.X = alloc(this.capacity * C);
+    this.Kc = alloc(this.capacity * C);
+    this.Vc = alloc(this.capacity * C);
+    this.cos = alloc(this.capacity * this.rotDim);
+    this.sin = alloc(this.capacity * this.rotDim);
     this.layerK = [];
     this.layerV = [];
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
-      this.layerK.push(new Float32Array(this.maxLatents * C));
-      this.layerV.push(new Float32Array(this.maxLatents * C));
+      this.layerK.push(alloc(this.maxLatents * C));
+      this.layerV.push(alloc(this.maxLatents * C));
     }
   }
 
