@@ -1,0 +1,170 @@
+// GEMM GFLOP/s of the wasm backend in Chromium next to @tensorflow/tfjs-backend-wasm (XNNPACK,
+// SIMD + threads) in the same page, then the native backend (and the wasm backend) in Node right
+// after, at the same sizes and thread counts. Writes bench/results/wasm-gemm.md.
+//
+//   npx tsc -p . && node scripts/build-wasm.mjs && node dist/bench/wasm-gemm.js [--sizes 256,512,1024] [--threads 2,1] [--seconds 2] [--no-write]
+//
+// The page (bench/wasm-gemm-page.ts) is served cross-origin isolated on 127.0.0.1 by
+// bench/isolated-server.ts and driven headless by playwright-core with Debian's Chromium
+// (/usr/bin/chromium, or env CHROMIUM). Both engines run on the page's main thread, alternating
+// call by call. Every result is checked against float64 before it is timed; figures are the best
+// call (and the median) over `--seconds` per size. The machine line gives the load average.
+
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import type { Backend } from "../src/backend/backend.js";
+import { loadNativeBackend, nativeBackendError, setNativeThreads } from "../src/backend/native/index.js";
+import { loadWasmBackend, wasmBackendControls, wasmBackendError } from "../src/backend/wasm/node.js";
+import { machineDescription, markdownTable, median } from "./harness.js";
+import { startIsolatedServer } from "./isolated-server.js";
+import type { PageResult } from "./wasm-gemm-page.js";
+
+const argv = process.argv.slice(2);
+const arg = (name: string, fallback: string): string => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+};
+const sizes = arg("--sizes", "256,512,1024").split(",").map(Number);
+const threadCounts = arg("--threads", "2,1").split(",").map(Number);
+const seconds = Number(arg("--seconds", "2"));
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+/** Flags for headless Chromium as root on a closed network (see the machine notes). */
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** Entries checked against float64, and the allowed error, as in the page. */
+const CHECKED_ENTRIES = 64;
+const TOLERANCE = 1e-4;
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  return a;
+}
+
+/** Best and median GFLOP/s of an N³ GEMM on a Node backend, after checking it against float64. */
+function nodeGemm(backend: Backend, n: number, alloc: (k: number) => Float32Array): { best: number; median: number } {
+  const a = alloc(n * n), b = alloc(n * n), c = alloc(n * n);
+  a.set(random(n * n, 1));
+  b.set(random(n * n, 2));
+  const gemm = () => backend.matmul(a, b, c, n, n, n, false, false, false);
+  gemm();
+  for (let s = 0; s < CHECKED_ENTRIES; s++) {
+    const i = (s * 7919) % n, j = (s * 104729) % n;
+    let exact = 0, mag = 0;
+    for (let p = 0; p < n; p++) (exact += a[i * n + p] * b[p * n + j]), (mag += Math.abs(a[i * n + p] * b[p * n + j]));
+    if (!(Math.abs(c[i * n + j] - exact) / mag <= TOLERANCE)) throw new Error(`${backend.name} GEMM ${n}³ differs from float64: no speed reported`);
+  }
+  gemm();
+  const times: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until || times.length < 5) {
+    const t = performance.now();
+    gemm();
+    times.push(performance.now() - t);
+  }
+  const g = (ms: number) => (2 * n * n * n) / (ms * 1e6);
+  return { best: g(Math.min(...times)), median: g(median(times)) };
+}
+
+async function browserRuns(): Promise<PageResult[]> {
+  const { chromium } = await import("playwright-core");
+  const page = `<!doctype html><meta charset="utf-8"><title>wasm GEMM</title>
+<script src="/node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js"></script>
+<script src="/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js"></script>
+<script type="module" src="/dist/bench/wasm-gemm-page.js"></script>`;
+  const server = await startIsolatedServer(root, ["dist", "node_modules/@tensorflow"], { "/bench/wasm-gemm.html": page });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const out: PageResult[] = [];
+    for (const threads of threadCounts) {
+      const tab = await browser.newPage();
+      tab.on("console", (m) => process.stderr.write(`[page] ${m.text()}\n`));
+      await tab.goto(`${server.url}/bench/wasm-gemm.html?threads=${threads}&sizes=${sizes.join(",")}&seconds=${seconds}`);
+      await tab.waitForFunction(() => "__benchResult" in globalThis || "__benchError" in globalThis, undefined, { timeout: 600_000, polling: 200 });
+      const error = await tab.evaluate(() => (globalThis as { __benchError?: string }).__benchError);
+      if (error !== undefined) throw new Error(`the page failed: ${error}`);
+      out.push(await tab.evaluate(() => (globalThis as unknown as { __benchResult: PageResult }).__benchResult));
+      await tab.close();
+    }
+    return out;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+const fmt = (x: number) => x.toFixed(1);
+
+async function main(): Promise<void> {
+  const startMachine = machineDescription();
+  const pages = await browserRuns();
+  const native = loadNativeBackend();
+  if (!native) throw new Error(`native backend unavailable: ${nativeBackendError}`);
+  const wasm = loadWasmBackend();
+  if (!wasm) throw new Error(`wasm backend unavailable: ${wasmBackendError()}`);
+  const controls = wasmBackendControls()!;
+  await controls.helpersReady();
+  const nodeRows = new Map<string, { best: number; median: number }>();
+  for (const threads of threadCounts) {
+    setNativeThreads(threads);
+    controls.setThreads(threads);
+    for (const n of sizes) {
+      nodeRows.set(`native ${threads} ${n}`, nodeGemm(native, n, (k) => new Float32Array(k)));
+      nodeRows.set(`wasm ${threads} ${n}`, nodeGemm(wasm, n, (k) => (wasm.storage as NonNullable<Backend["storage"]>).allocFloat32(k)));
+    }
+  }
+  const endMachine = machineDescription();
+
+  const columns = ["size", "threads", "wasm (Chromium)", "tfjs-wasm (Chromium)", "wasm / tfjs", "native (Node)", "wasm / native", "wasm (Node)"];
+  const rows: string[][] = [];
+  for (const p of pages) {
+    for (const r of p.rows) {
+      const nat = nodeRows.get(`native ${p.threads} ${r.size}`)!;
+      const wn = nodeRows.get(`wasm ${p.threads} ${r.size}`)!;
+      rows.push([
+        `${r.size}³`,
+        String(p.threads),
+        `${fmt(r.ours.best)} (${fmt(r.ours.median)})`,
+        `${fmt(r.tfjs.best)} (${fmt(r.tfjs.median)})`,
+        `${(r.ours.best / r.tfjs.best).toFixed(2)}×`,
+        `${fmt(nat.best)} (${fmt(nat.median)})`,
+        `${(r.ours.best / nat.best).toFixed(2)}×`,
+        `${fmt(wn.best)} (${fmt(wn.median)})`,
+      ]);
+    }
+  }
+  const table = markdownTable(columns, rows);
+  const p0 = pages[0];
+  const text = [
+    "# wasm GEMM: Chromium (wasm backend vs tfjs-backend-wasm) and Node (native)",
+    "",
+    `\`node dist/bench/wasm-gemm.js --sizes ${sizes.join(",")} --threads ${threadCounts.join(",")} --seconds ${seconds}\``,
+    "",
+    "GFLOP/s of C (N, N) = A (N, N) · B (N, N), best call (median in parentheses) over the timed calls; every result was",
+    `checked against float64 dot products first (${CHECKED_ENTRIES} entries, error relative to Σ|a·b| <= ${TOLERANCE}). In Chromium both engines ran on`,
+    "the page's main thread in one cross-origin isolated page, alternating call by call; then Node, right after, in this process.",
+    "",
+    table,
+    "",
+    `- Chromium: ${p0.userAgent}; crossOriginIsolated ${p0.crossOriginIsolated}; ours: ${pages.map((p) => `${p.ours.flavour} build, ${p.ours.threads} thread(s), ${p.ours.helpersStarted} helper(s) running`).join(" / ")};`,
+    `  tfjs-backend-wasm 4.22.0: backend ${p0.tfjs.backend}, SIMD ${p0.tfjs.simd}, multithread ${p0.tfjs.multithread}, threads ${pages.map((p) => p.tfjs.threads).join(" / ")}.`,
+    `- Machine at the start: ${startMachine}.`,
+    `- Machine at the end: ${endMachine}.`,
+    "- The machine is shared with other engineers' jobs: compare within a row (same run), not with other runs.",
+    "",
+  ].join("\n");
+  process.stdout.write(text);
+  if (!argv.includes("--no-write")) writeFileSync(join(root, "bench", "results", "wasm-gemm.md"), text);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);
