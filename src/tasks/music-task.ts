@@ -9,11 +9,12 @@ import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
 import { eventsToMidi, MIDI_PAD, MIDI_VOCAB_SIZE } from "../data/midi-codec.js";
 import { loadMidiFolder, loadPiano, type MidiSequence } from "../data/music-datasets.js";
 import { generate } from "../generate/generate.js";
+import type { PerceiverARConfig } from "../models/config.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { BatchSource, ValidationSet } from "../train/batch-source.js";
 import type { EvalResult } from "../train/evaluate.js";
 import { assertIntegerInRange } from "../util/integer-range.js";
-import { evaluateValidation, streamTrainSource, streamValidation } from "./token-stream.js";
+import { evaluateValidation, streamTrainSource, streamValidation, streamValidationCount } from "./token-stream.js";
 import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation, TaskSpec } from "./task.js";
 
 /** Primer events taken from the validation stream when not told (about 5-10 s of piano). */
@@ -66,6 +67,11 @@ export class MusicTask implements Task {
     return streamValidation(this.data().validation, seqLen, count);
   }
 
+  /** Windows enough for VALIDATION_TOKENS scored events (the last max_latents of each window). */
+  defaultValidationCount(config: PerceiverARConfig): number {
+    return streamValidationCount(config);
+  }
+
   metric(e: EvalResult): number {
     return e.loss;
   }
@@ -81,7 +87,8 @@ export class MusicTask implements Task {
     assertIntegerInRange("music prompt (--prompt: the primer length in events)", asked, 1);
     const primerLen = Math.min(asked, val.length);
     const primer = val.subarray(0, primerLen);
-    const events = await generate(model, primer, { ...r.generation, maxNewTokens: r.maxNewTokens ?? DEFAULT_SAMPLE_EVENTS });
+    const n = r.maxNewTokens ?? DEFAULT_SAMPLE_EVENTS;
+    const events = await generate(model, primer, { ...r.generation, maxNewTokens: n, onToken: (_, k) => r.tick?.(k + 1, n) });
     const out = r.out ?? "sample.mid";
     fs.writeFileSync(out, eventsToMidi(Int32Array.from([...primer, ...events])));
     r.log(`wrote ${out}: ${primerLen} primer events + ${events.length} generated events`);

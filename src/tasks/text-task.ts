@@ -1,17 +1,22 @@
-// The text task: a corpus (the built-in SOTU addresses, a file or a folder) tokenized with the
-// byte tokenizer or a tokenizer.json, split by document into train and validation streams.
-// Metric: bits per byte (bits per token × tokens / UTF-8 bytes of the scored tokens). Samples are
-// text continuing a prompt, streamed as they are generated.
+// The text task: a corpus (the built-in SOTU addresses, a .txt/.jsonl file or a folder) tokenized
+// with the byte tokenizer or a tokenizer.json, split into train and validation streams as
+// src/data/text-split.ts decides for a new run (by document, or inside the documents when there
+// are too few) and as task.json records afterwards. Metric: bits per byte (bits per token × tokens
+// / UTF-8 bytes of the scored tokens). Samples are text continuing a prompt, streamed as they are
+// generated and decoded with the prompt as context.
 
 import { ByteTokenizer } from "../data/byte-tokenizer.js";
 import { HfTokenizer } from "../data/hf-tokenizer.js";
-import { loadTextCorpus, splitByDocument, tokenizeDocuments } from "../data/text-corpus.js";
-import { createStreamingDecoder, type Tokenizer } from "../data/tokenizer.js";
+import { loadTextCorpus, type TextCorpus } from "../data/text-corpus.js";
+import { applyTextSplit, planTextSplit, type TextSplit } from "../data/text-split.js";
+import { createStreamingDecoder, decodeContinuation, type Tokenizer } from "../data/tokenizer.js";
 import { generate, generateStream } from "../generate/generate.js";
+import type { PerceiverARConfig } from "../models/config.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { BatchSource, ValidationSet } from "../train/batch-source.js";
 import type { EvalResult } from "../train/evaluate.js";
-import { evaluateValidation, streamTrainSource, streamValidation } from "./token-stream.js";
+import { evaluateValidation, streamTrainSource, streamValidation, streamValidationCount } from "./token-stream.js";
+import { assertIntegerInRange } from "../util/integer-range.js";
 import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation, TaskSpec } from "./task.js";
 
 /** Prompt of samples when none is given, and of the sample printed after training. */
@@ -26,11 +31,13 @@ export class TextTask implements Task {
   readonly tokenizer: Tokenizer;
   readonly metricName: string;
   private streams: { train: Int32Array; validation: Int32Array } | null = null;
+  private corpusCache: TextCorpus | null = null;
   private byteLengths: Int32Array | null = null;
 
-  constructor(spec: TaskSpec) {
-    this.spec = { task: "text", data: spec.data ?? "sotu", tokenizer: spec.tokenizer, seed: spec.seed ?? 0 };
-    this.tokenizer = spec.tokenizer ? HfTokenizer.fromFile(spec.tokenizer) : new ByteTokenizer();
+  /** `tokenizer` overrides the spec's tokenizer file (e.g. the model folder's own tokenizer.json, already loaded). */
+  constructor(spec: TaskSpec, tokenizer?: Tokenizer) {
+    this.spec = { task: "text", data: spec.data ?? "sotu", tokenizer: spec.tokenizer, seed: spec.seed ?? 0, ...(spec.split !== undefined ? { split: spec.split } : {}) };
+    this.tokenizer = tokenizer ?? (spec.tokenizer ? HfTokenizer.fromFile(spec.tokenizer) : new ByteTokenizer());
     this.metricName = "bits/byte";
   }
 
@@ -44,15 +51,29 @@ export class TextTask implements Task {
     return this.tokenizer.eosId;
   }
 
-  /** Train and validation token streams (loaded and tokenized once). */
+  private corpus(): TextCorpus {
+    this.corpusCache ??= loadTextCorpus(this.spec.data);
+    return this.corpusCache;
+  }
+
+  /**
+   * Decide how a new run splits its corpus (recorded in `spec.split`, so task.json keeps it) and
+   * say how: notes on reading the files, then the split.
+   */
+  planRun(o: { seqLen: number; validationWindows: number }): string[] {
+    const corpus = this.corpus();
+    const s = planTextSplit(corpus, this.tokenizer, { seqLen: o.seqLen, validationWindows: o.validationWindows, seed: this.spec.seed ?? 0 });
+    this.spec.split = s.split;
+    this.streams = { train: s.train, validation: s.validation };
+    return [...(corpus.notes ?? []), s.describe];
+  }
+
+  /** Train and validation token streams (loaded and tokenized once), split as `spec.split` says (by document when it says nothing). */
   data(): { train: Int32Array; validation: Int32Array } {
     if (this.streams === null) {
-      const corpus = loadTextCorpus(this.spec.data);
-      const split = splitByDocument(corpus, { seed: this.spec.seed });
-      this.streams = {
-        train: tokenizeDocuments(split.train, this.tokenizer),
-        validation: tokenizeDocuments(split.validation, this.tokenizer),
-      };
+      const split: TextSplit = this.spec.split ?? { by: "document" };
+      const s = applyTextSplit(this.corpus(), this.tokenizer, split, this.spec.seed ?? 0);
+      this.streams = { train: s.train, validation: s.validation };
     }
     return this.streams;
   }
@@ -65,6 +86,11 @@ export class TextTask implements Task {
     return streamValidation(this.data().validation, seqLen, count, (id) => this.tokenBytes(id));
   }
 
+  /** Windows enough for VALIDATION_TOKENS scored tokens (the last max_latents of each window). */
+  defaultValidationCount(config: PerceiverARConfig): number {
+    return streamValidationCount(config);
+  }
+
   metric(e: EvalResult): number {
     return e.bitsPerByte;
   }
@@ -73,27 +99,41 @@ export class TextTask implements Task {
     return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => r.bitsPerByte);
   }
 
-  /** Writes the prompt, then the continuation as it is generated (stops early at EOS). */
+  /**
+   * `count` samples (default 1), each the prompt and then the continuation as it is generated
+   * (stops early at EOS), decoded with the prompt as context. Sample i uses seed + i. Every option
+   * is checked (the generator's first step) before anything is written.
+   */
   async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
     const text = r.prompt ?? DEFAULT_PROMPT;
     const prompt = this.tokenizer.encode(text);
     if (prompt.length === 0) throw new RangeError("prompt (--prompt) must not be empty");
-    const options = { ...r.generation, maxNewTokens: r.maxNewTokens ?? DEFAULT_SAMPLE_TOKENS, eosId: this.eosId ?? undefined };
-    const dec = createStreamingDecoder(this.tokenizer);
-    r.write(text);
+    const count = r.count ?? 1;
+    assertIntegerInRange("count (--count)", count, 1);
+    const maxNewTokens = r.maxNewTokens ?? DEFAULT_SAMPLE_TOKENS;
     let tokens = 0;
-    for await (const t of generateStream(model, prompt, options)) {
-      r.write(dec.push(t));
-      tokens++;
+    for (let i = 0; i < count; i++) {
+      const seed = (r.generation.seed ?? 0) + i;
+      const stream = generateStream(model, prompt, { ...r.generation, seed, maxNewTokens, eosId: this.eosId ?? undefined });
+      let next = await stream.next(); // validates the options: errors come before any output
+      if (count > 1) r.write(`${i > 0 ? "\n\n" : ""}--- sample ${i + 1}/${count} (seed ${seed}) ---\n`);
+      r.write(text);
+      const dec = createStreamingDecoder(this.tokenizer, prompt);
+      for (let k = 1; !next.done; next = await stream.next(), k++) {
+        r.write(dec.push(next.value));
+        r.tick?.(k, maxNewTokens);
+        tokens++;
+      }
+      r.write(dec.flush());
     }
-    r.write(dec.flush());
     return { tokens };
   }
 
-  async trainingReport(model: PerceiverAR, o: { sampleTokens: number }): Promise<string[]> {
+  async trainingReport(model: PerceiverAR, o: { sampleTokens: number; tick?: (done: number, total: number) => void }): Promise<string[]> {
     if (o.sampleTokens === 0) return [];
-    const out = await generate(model, this.tokenizer.encode(DEFAULT_PROMPT), { ...TRAINING_SAMPLE, maxNewTokens: o.sampleTokens, eosId: this.eosId ?? undefined });
-    return [`sample (temperature ${TRAINING_SAMPLE.temperature}, top-k ${TRAINING_SAMPLE.topK}):\n${DEFAULT_PROMPT}${this.describeTokens(out)}`];
+    const prompt = this.tokenizer.encode(DEFAULT_PROMPT);
+    const out = await generate(model, prompt, { ...TRAINING_SAMPLE, maxNewTokens: o.sampleTokens, eosId: this.eosId ?? undefined, onToken: (_, i) => o.tick?.(i + 1, o.sampleTokens) });
+    return [`sample (temperature ${TRAINING_SAMPLE.temperature}, top-k ${TRAINING_SAMPLE.topK}):\n${DEFAULT_PROMPT}${decodeContinuation(this.tokenizer, prompt, out)}`];
   }
 
   describeTokens(tokens: ArrayLike<number>): string {

@@ -16,37 +16,37 @@
 //   last checkpoint). Then gradients are clipped to `clipNorm` (global L2, 0 = off) and AdamW
 //   applies lr = schedule(step).
 // - Determinism: same model init + same data + same seed + same backend = the same losses bit
-//   for bit. Every reduction runs in a fixed order; evaluation uses no RNG.
+//   for bit, at any native thread count (test/train-reproducible.test.ts). Every reduction runs in
+//   a fixed order; evaluation uses no RNG.
 // - Two ways to get a trainer: `Trainer.create(model, data, options)` starts a new run (refusing a
-//   runDir that already holds a checkpoint), `Trainer.resume(runDir, data, {backend})` loads the
-//   last checkpoint (weights, moments, step, dropout RNG, data-source state, best val loss) and
-//   continues exactly as an uninterrupted run.
-// - Options that are not given come from src/train/defaults.ts (each with its reason there).
+//   runDir that already holds a checkpoint), `Trainer.resume(runDir, data, {backend, overrides})`
+//   loads the last checkpoint (weights, moments, step, dropout RNG, data-source state, best val
+//   loss) and continues exactly as an uninterrupted run; `overrides` may change RESUME_OVERRIDES
+//   (length, schedule, decay, clipping, cadences), listed afterwards in `resumeChanges`.
+// - A trainer with a runDir holds the folder's lock (src/train/run-lock.ts) from create/resume
+//   until `close()` or the process's exit; another process's trainer on the same folder is
+//   refused, and a checkpoint is only written while the lock is still this trainer's.
+// - `train()` validates at every evalEvery-th step and once more where it stops (the end, a
+//   signal, the accuracy target); every validation is logged and can become runDir/best.
+// - Options that are not given come from src/train/defaults.ts (each with its reason and range there).
 
 import { mkdirSync } from "node:fs";
 import type { Backend } from "../backend/backend.js";
+import { getNativeThreads } from "../backend/native/index.js";
 import { IGNORE_INDEX } from "../util/ignore-index.js";
-import { assertIntegerInRange, isIntegerInRange } from "../util/integer-range.js";
+import { isIntegerInRange } from "../util/integer-range.js";
 import { Rng, type RngState } from "../util/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { AdamW } from "./adamw.js";
 import type { BatchSource, TrainBatch, ValidationSet } from "./batch-source.js";
-import { defaultMinLr, defaultWarmupSteps, TRAINING_DEFAULTS } from "./defaults.js";
+import { defaultMinLr, defaultWarmupSteps, limitText, TRAINING_DEFAULTS, withinLimit, type TrainingDefault } from "./defaults.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { assertFiniteLoss, clipGradNorm, scaleGradients } from "./grad-clip.js";
 import { writeLossPlotFromRun } from "./loss-plot.js";
 import { poolUpToHalfOfMemory } from "./memory-policy.js";
-import {
-  appendMetric,
-  findCheckpoint,
-  readCheckpoint,
-  RunFolderError,
-  syncMetrics,
-  truncateMetrics,
-  writeBestModel,
-  writeCheckpoint,
-  type TrainerState,
-} from "./run-folder.js";
+import { appendMetric, findCheckpoint, RunFolderError, syncMetrics, truncateMetrics, type TrainerState } from "./run-folder.js";
+import { acquireRunLock, type RunLock } from "./run-lock.js";
+import { readCheckpoint, writeBestModel, writeCheckpoint } from "./trainer-checkpoint.js";
 import { learningRate, validateSchedule } from "./schedule.js";
 
 /** Trainer settings. All are stored in trainer-state.json; defaults and their reasons: src/train/defaults.ts. */
@@ -101,12 +101,24 @@ export interface TrainerInit {
   validation?: ValidationSet;
 }
 
+/**
+ * Options that may change when a run is resumed or extended: its length and learning-rate
+ * schedule, the optimizer's decay and clipping, and the cadence of validation, checkpoints and
+ * logs. Everything else (model, data, seed, batch composition) is fixed by the checkpoint.
+ */
+export const RESUME_OVERRIDES = ["maxSteps", "lr", "minLr", "warmupSteps", "weightDecay", "clipNorm", "evalEvery", "checkpointEvery", "logEvery", "saveBest", "stopAtAccuracy"] as const;
+export type ResumeOverrides = Partial<Pick<TrainerOptions, (typeof RESUME_OVERRIDES)[number]>>;
+
 /** Options of `Trainer.resume`. */
 export interface ResumeInit extends TrainerInit {
   /** Backend to load the model on. Exact resume needs the backend the run used. */
   backend: Backend;
-  /** Settings that may change on resume without affecting the loss sequence. */
-  overrides?: Partial<Pick<TrainerOptions, "evalEvery" | "checkpointEvery" | "logEvery" | "saveBest" | "stopAtAccuracy">>;
+  /**
+   * Settings to change from the checkpoint's (RESUME_OVERRIDES). Without any, the run continues
+   * exactly as an uninterrupted one; a new maxSteps or schedule applies from the next step (the
+   * warmup + cosine schedule of the new settings, evaluated at that step).
+   */
+  overrides?: ResumeOverrides;
 }
 
 /** Result of one optimizer step. */
@@ -129,7 +141,9 @@ export interface StepResult {
 export type ProgressEvent =
   | ({ kind: "train" } & StepResult)
   | ({ kind: "eval"; step: number; best: boolean } & EvalResult)
-  | { kind: "checkpoint"; step: number; dir: string };
+  | { kind: "checkpoint"; step: number; dir: string }
+  /** Work between steps is starting or progressing: validation (windows done of total) or checkpoint writing. */
+  | { kind: "phase"; phase: "validation" | "checkpoint"; step: number; done: number; total: number };
 
 /** Options of `train()`. */
 export interface TrainRunOptions {
@@ -146,15 +160,8 @@ export interface TrainSummary {
   bestStep: number | null;
   /** "accuracy": a validation reached `stopAtAccuracy`. */
   stoppedBy: "maxSteps" | "abort" | "accuracy";
-}
-
-function intOpt(o: TrainerOptions, f: keyof TrainerOptions, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  assertIntegerInRange(f, o[f], min, max);
-}
-
-function numOpt(o: TrainerOptions, f: keyof TrainerOptions, ok: (v: number) => boolean, range: string): void {
-  const v = o[f];
-  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) throw new RangeError(`${f} must be ${range}, got ${String(v)}`);
+  /** The last validation of this call (at the stop, whatever stopped it), or null without one. */
+  lastEval: EvalResult | null;
 }
 
 /** Fill defaults and validate; errors name the field and its allowed range. */
@@ -193,22 +200,16 @@ export function resolveTrainerOptions(input: TrainerOptionsInput): TrainerOption
     ...given,
     maxSteps,
   };
-  intOpt(o, "batchSize", 1);
-  intOpt(o, "gradAccumulation", 1);
+  for (const f of Object.keys(o) as (keyof TrainerOptions)[]) {
+    const limit = (TRAINING_DEFAULTS as Record<string, TrainingDefault<unknown>>)[f]?.limit;
+    if (limit === undefined || (f === "stopAtAccuracy" && o[f] === null)) continue;
+    if (!withinLimit(o[f], limit)) throw new RangeError(`${f} must be ${limitText(limit)}${f === "stopAtAccuracy" ? " or null" : ""}, got ${String(o[f])}`);
+  }
   validateSchedule(o);
-  numOpt(o, "weightDecay", (v) => v >= 0, "a finite number >= 0");
-  numOpt(o, "beta1", (v) => v >= 0 && v < 1, "a number in [0, 1)");
-  numOpt(o, "beta2", (v) => v >= 0 && v < 1, "a number in [0, 1)");
-  numOpt(o, "eps", (v) => v > 0, "a finite number > 0");
-  numOpt(o, "clipNorm", (v) => v >= 0, "a finite number >= 0 (0 disables clipping)");
+  if (o.lr * o.weightDecay >= 1) throw new RangeError(`lr times weightDecay must be < 1 (AdamW multiplies the weights by 1 - lr · weightDecay every step), got lr = ${o.lr}, weightDecay = ${o.weightDecay}`);
   for (const f of ["decayEmbeddings", "decayNorms", "saveBest"] as const) {
     if (typeof o[f] !== "boolean") throw new TypeError(`${f} must be true or false, got ${String(o[f])}`);
   }
-  intOpt(o, "seed", Number.MIN_SAFE_INTEGER);
-  intOpt(o, "evalEvery", 0);
-  intOpt(o, "checkpointEvery", 0);
-  intOpt(o, "logEvery", 1);
-  if (o.stopAtAccuracy !== null) numOpt(o, "stopAtAccuracy", (v) => v > 0 && v <= 1, "a number in (0, 1] or null");
   if (o.runDir !== null && (typeof o.runDir !== "string" || o.runDir === "")) throw new TypeError(`runDir must be a non-empty path or null, got ${String(o.runDir)}`);
   return o;
 }
@@ -230,9 +231,15 @@ export class Trainer {
   private bestValLoss: number | null = null;
   private bestStep: number | null = null;
   private lastCheckpointStep = -1;
+  private readonly lock: RunLock | null;
+  /** After `Trainer.resume`: the options that the overrides changed (empty otherwise). */
+  resumeChanges: { option: keyof TrainerOptions; from: unknown; to: unknown }[] = [];
+  /** After `Trainer.resume`: backend and threads of the session that wrote the checkpoint (null for older runs). */
+  resumedFrom: { backend: string; threads: number | null } | null = null;
 
   /** Use `Trainer.create` (a new run) or `Trainer.resume` (a run folder's last checkpoint). */
-  private constructor(model: PerceiverAR, data: BatchSource, options: TrainerOptions, init: TrainerInit) {
+  private constructor(model: PerceiverAR, data: BatchSource, options: TrainerOptions, init: TrainerInit, lock: RunLock | null) {
+    this.lock = lock;
     this.model = model;
     this.data = data;
     this.options = Object.freeze(options);
@@ -258,39 +265,64 @@ export class Trainer {
    */
   static create(model: PerceiverAR, data: BatchSource, options: TrainerOptionsInput = {}, init: TrainerInit = {}): Trainer {
     const o = resolveTrainerOptions(options);
-    if (o.runDir !== null) {
-      const existing = findCheckpoint(o.runDir);
-      if (existing !== null) {
-        throw new RunFolderError(`run folder ${o.runDir} already holds a checkpoint (${existing}); continue it with Trainer.resume(runDir, ...) or choose a new runDir`);
+    const lock = o.runDir !== null ? acquireRunLock(o.runDir) : null;
+    try {
+      if (o.runDir !== null) {
+        const existing = findCheckpoint(o.runDir);
+        if (existing !== null) {
+          throw new RunFolderError(`run folder ${o.runDir} already holds a checkpoint (${existing}); continue it with Trainer.resume(runDir, ...) or choose a new runDir`);
+        }
       }
+      const t = new Trainer(model, data, o, init, lock);
+      if (o.runDir !== null) {
+        mkdirSync(o.runDir, { recursive: true });
+        truncateMetrics(o.runDir, null);
+      }
+      return t;
+    } catch (e) {
+      lock?.release();
+      throw e;
     }
-    const t = new Trainer(model, data, o, init);
-    if (o.runDir !== null) {
-      mkdirSync(o.runDir, { recursive: true });
-      truncateMetrics(o.runDir, null);
-    }
-    return t;
   }
 
   /**
    * Continue a run from `runDir`'s last checkpoint. `data` must be a fresh batch source over the
-   * same data as the original run: its state is restored from the checkpoint.
+   * same data as the original run: its state is restored from the checkpoint. `init.overrides`
+   * change settings that may change on resume (see ResumeOverrides); `resumeChanges` lists them.
    */
   static resume(runDir: string, data: BatchSource, init: ResumeInit): Trainer {
-    const ck = readCheckpoint(runDir, init.backend);
-    const saved = { stopAtAccuracy: null, ...(ck.state.options as object) } as TrainerOptions; // runs older than stopAtAccuracy lack it
-    const options = resolveTrainerOptions({ ...saved, ...stripUndefined(init.overrides ?? {}), runDir });
-    const t = new Trainer(ck.model, data, options, init);
-    t.optimizer.importState(ck.optimizer);
-    t.dropoutRng.setState(ck.state.dropoutRng as RngState);
-    data.setState(ck.state.data);
-    t.completed = ck.state.step;
-    t.tokensSeen = ck.state.tokensSeen;
-    t.bestValLoss = ck.state.bestValLoss;
-    t.bestStep = ck.state.bestStep;
-    t.lastCheckpointStep = ck.state.step;
-    truncateMetrics(runDir, ck.state.step);
-    return t;
+    const lock = acquireRunLock(runDir);
+    try {
+      const ck = readCheckpoint(runDir, init.backend);
+      const saved = { stopAtAccuracy: null, ...(ck.state.options as object) } as TrainerOptions; // runs older than stopAtAccuracy lack it
+      const overrides = stripUndefined(init.overrides ?? {});
+      const unknown = Object.keys(overrides).filter((k) => !(RESUME_OVERRIDES as readonly string[]).includes(k));
+      if (unknown.length > 0) throw new RangeError(`these options cannot change on resume: ${unknown.join(", ")}; those that can: ${RESUME_OVERRIDES.join(", ")}`);
+      const options = resolveTrainerOptions({ ...saved, ...overrides, runDir });
+      const t = new Trainer(ck.model, data, options, init, lock);
+      t.optimizer.importState(ck.optimizer);
+      t.dropoutRng.setState(ck.state.dropoutRng as RngState);
+      data.setState(ck.state.data);
+      t.completed = ck.state.step;
+      t.tokensSeen = ck.state.tokensSeen;
+      t.bestValLoss = ck.state.bestValLoss;
+      t.bestStep = ck.state.bestStep;
+      t.lastCheckpointStep = ck.state.step;
+      t.resumeChanges = (Object.keys(overrides) as (keyof TrainerOptions)[])
+        .filter((k) => !Object.is(saved[k], options[k]))
+        .map((k) => ({ option: k, from: saved[k], to: options[k] }));
+      t.resumedFrom = ck.state.compute ?? null;
+      truncateMetrics(runDir, ck.state.step);
+      return t;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Release the run folder's lock (also released when the process exits). The trainer must not checkpoint afterwards. */
+  close(): void {
+    this.lock?.release();
   }
 
   /** Optimizer steps completed so far. */
@@ -376,11 +408,11 @@ export class Trainer {
     };
   }
 
-  /** Validation metrics on the validation set, or null without one. Uses no RNG. */
-  evaluate(): EvalResult | null {
+  /** Validation metrics on the validation set, or null without one. Uses no RNG. `onProgress` receives windows scored of the total. */
+  evaluate(onProgress?: (done: number, total: number) => void): EvalResult | null {
     if (this.validation === undefined) return null;
     const { windows, ...opts } = this.validation;
-    return evaluate(this.model, windows, opts);
+    return evaluate(this.model, windows, { ...opts, ...(onProgress !== undefined ? { onProgress } : {}) });
   }
 
   /** Everything but weights and moments that resuming needs. */
@@ -393,12 +425,14 @@ export class Trainer {
       tokensSeen: this.tokensSeen,
       bestValLoss: this.bestValLoss,
       bestStep: this.bestStep,
+      compute: { backend: this.model.backend.name, threads: this.model.backend.name === "native" ? getNativeThreads() : null },
     };
   }
 
   /** Write a checkpoint of the current state to runDir/checkpoint (crash-safe); returns its folder. */
   saveCheckpoint(): string {
     const runDir = this.requireRunDir();
+    this.lock?.assertHeld();
     syncMetrics(runDir);
     const dir = writeCheckpoint(runDir, this.model, this.optimizer.exportState(), this.state());
     this.lastCheckpointStep = this.completed;
@@ -413,9 +447,9 @@ export class Trainer {
 
   /** Evaluate, log, and track the best loss (saving runDir/best when it improves). */
   private evalAndLog(onProgress?: (e: ProgressEvent) => void): EvalResult | null {
-    const r = this.evaluate();
-    if (r === null) return null;
     const step = this.completed;
+    const r = this.evaluate((done, total) => onProgress?.({ kind: "phase", phase: "validation", step, done, total }));
+    if (r === null) return null;
     const best = this.bestValLoss === null || r.loss < this.bestValLoss;
     if (best) {
       this.bestValLoss = r.loss;
@@ -439,8 +473,13 @@ export class Trainer {
     const o = this.options;
     let lastLoss: number | null = null;
     let stoppedBy: TrainSummary["stoppedBy"] = "maxSteps";
-    let lastEval = -1;
+    let lastEval: EvalResult | null = null;
+    let lastEvalStep = -1;
     const firstStep = this.completed;
+    const checkpoint = () => {
+      run.onProgress?.({ kind: "phase", phase: "checkpoint", step: this.completed, done: 0, total: 1 });
+      run.onProgress?.({ kind: "checkpoint", step: this.completed, dir: this.saveCheckpoint() });
+    };
     while (this.completed < o.maxSteps) {
       if (run.signal?.aborted) {
         stoppedBy = "abort";
@@ -453,21 +492,18 @@ export class Trainer {
       }
       run.onProgress?.({ kind: "train", ...r });
       if (o.evalEvery > 0 && r.step % o.evalEvery === 0) {
-        const e = this.evalAndLog(run.onProgress);
-        lastEval = r.step;
-        if (e !== null && o.stopAtAccuracy !== null && e.accuracy >= o.stopAtAccuracy) stoppedBy = "accuracy";
+        lastEval = this.evalAndLog(run.onProgress);
+        lastEvalStep = r.step;
+        if (lastEval !== null && o.stopAtAccuracy !== null && lastEval.accuracy >= o.stopAtAccuracy) stoppedBy = "accuracy";
       }
-      if (o.runDir !== null && o.checkpointEvery > 0 && r.step % o.checkpointEvery === 0) {
-        run.onProgress?.({ kind: "checkpoint", step: r.step, dir: this.saveCheckpoint() });
-      }
+      if (o.runDir !== null && o.checkpointEvery > 0 && r.step % o.checkpointEvery === 0) checkpoint();
       if (stoppedBy === "accuracy") break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (stoppedBy === "maxSteps" && lastEval !== this.completed && this.completed > firstStep) this.evalAndLog(run.onProgress);
-    if (o.runDir !== null && this.lastCheckpointStep !== this.completed) {
-      run.onProgress?.({ kind: "checkpoint", step: this.completed, dir: this.saveCheckpoint() });
-    }
+    // A validation at the stop (the end, or a Ctrl-C), logged and considered for best/ like any other.
+    if (lastEvalStep !== this.completed && this.completed > firstStep) lastEval = this.evalAndLog(run.onProgress);
+    if (o.runDir !== null && this.lastCheckpointStep !== this.completed) checkpoint();
     this.model.pool.clear(); // hand the step buffers back: whatever runs next has other shapes
-    return { step: this.completed, lastLoss, bestValLoss: this.bestValLoss, bestStep: this.bestStep, stoppedBy };
+    return { step: this.completed, lastLoss, bestValLoss: this.bestValLoss, bestStep: this.bestStep, stoppedBy, lastEval };
   }
 }
