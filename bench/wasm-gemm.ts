@@ -11,7 +11,7 @@
 // call (and the median) over `--seconds` per size. The machine line gives the load average.
 
 import { writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { Backend } from "../src/backend/backend.js";
@@ -21,14 +21,13 @@ import { machineDescription, markdownTable, median } from "./harness.js";
 import { startIsolatedServer } from "./isolated-server.js";
 import type { PageResult } from "./wasm-gemm-page.js";
 
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(name);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-};
-const sizes = arg("--sizes", "256,512,1024").split(",").map(Number);
-const threadCounts = arg("--threads", "2,1").split(",").map(Number);
-const seconds = Number(arg("--seconds", "2"));
+/** What to measure: N³ sizes, thread counts (one page load each), seconds per size. */
+export interface GemmBenchOptions {
+  sizes: number[];
+  threadCounts: number[];
+  seconds: number;
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /** Flags for headless Chromium as root on a closed network (see the machine notes). */
@@ -46,7 +45,7 @@ function random(n: number, seed: number): Float32Array {
 }
 
 /** Best and median GFLOP/s of an N³ GEMM on a Node backend, after checking it against float64. */
-function nodeGemm(backend: Backend, n: number, alloc: (k: number) => Float32Array): { best: number; median: number } {
+function nodeGemm(backend: Backend, n: number, seconds: number, alloc: (k: number) => Float32Array): { best: number; median: number } {
   const a = alloc(n * n), b = alloc(n * n), c = alloc(n * n);
   a.set(random(n * n, 1));
   b.set(random(n * n, 2));
@@ -70,7 +69,7 @@ function nodeGemm(backend: Backend, n: number, alloc: (k: number) => Float32Arra
   return { best: g(Math.min(...times)), median: g(median(times)) };
 }
 
-async function browserRuns(): Promise<PageResult[]> {
+async function browserRuns({ sizes, threadCounts, seconds }: GemmBenchOptions): Promise<PageResult[]> {
   const { chromium } = await import("playwright-core");
   const page = `<!doctype html><meta charset="utf-8"><title>wasm GEMM</title>
 <script src="/node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js"></script>
@@ -99,9 +98,21 @@ async function browserRuns(): Promise<PageResult[]> {
 
 const fmt = (x: number) => x.toFixed(1);
 
-async function main(): Promise<void> {
-  const startMachine = machineDescription();
-  const pages = await browserRuns();
+/** The table's columns, and a row per (threads, size): the page's figures, then Node's. */
+export const GEMM_COLUMNS = ["size", "threads", "wasm (Chromium)", "tfjs-wasm (Chromium)", "wasm / tfjs", "native (Node)", "wasm / native", "wasm (Node)"];
+
+export interface GemmBenchResult {
+  pages: PageResult[];
+  rows: string[][];
+  machineStart: string;
+  machineEnd: string;
+}
+
+/** Runs the page once per thread count, then Node's native and wasm backends at the same sizes. */
+export async function measureWasmGemm(o: GemmBenchOptions): Promise<GemmBenchResult> {
+  const { sizes, threadCounts, seconds } = o;
+  const machineStart = machineDescription();
+  const pages = await browserRuns(o);
   const native = loadNativeBackend();
   if (!native) throw new Error(`native backend unavailable: ${nativeBackendError}`);
   const wasm = loadWasmBackend();
@@ -113,13 +124,11 @@ async function main(): Promise<void> {
     setNativeThreads(threads);
     controls.setThreads(threads);
     for (const n of sizes) {
-      nodeRows.set(`native ${threads} ${n}`, nodeGemm(native, n, (k) => new Float32Array(k)));
-      nodeRows.set(`wasm ${threads} ${n}`, nodeGemm(wasm, n, (k) => (wasm.storage as NonNullable<Backend["storage"]>).allocFloat32(k)));
+      nodeRows.set(`native ${threads} ${n}`, nodeGemm(native, n, seconds, (k) => new Float32Array(k)));
+      nodeRows.set(`wasm ${threads} ${n}`, nodeGemm(wasm, n, seconds, (k) => (wasm.storage as NonNullable<Backend["storage"]>).allocFloat32(k)));
     }
   }
-  const endMachine = machineDescription();
-
-  const columns = ["size", "threads", "wasm (Chromium)", "tfjs-wasm (Chromium)", "wasm / tfjs", "native (Node)", "wasm / native", "wasm (Node)"];
+  const machineEnd = machineDescription();
   const rows: string[][] = [];
   for (const p of pages) {
     for (const r of p.rows) {
@@ -137,7 +146,20 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  const table = markdownTable(columns, rows);
+  return { pages, rows, machineStart, machineEnd };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const arg = (name: string, fallback: string): string => {
+    const i = argv.indexOf(name);
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+  };
+  const sizes = arg("--sizes", "256,512,1024").split(",").map(Number);
+  const threadCounts = arg("--threads", "2,1").split(",").map(Number);
+  const seconds = Number(arg("--seconds", "2"));
+  const { pages, rows, machineStart, machineEnd } = await measureWasmGemm({ sizes, threadCounts, seconds });
+  const table = markdownTable(GEMM_COLUMNS, rows);
   const p0 = pages[0];
   const text = [
     "# wasm GEMM: Chromium (wasm backend vs tfjs-backend-wasm) and Node (native)",
@@ -152,8 +174,8 @@ async function main(): Promise<void> {
     "",
     `- Chromium: ${p0.userAgent}; crossOriginIsolated ${p0.crossOriginIsolated}; ours: ${pages.map((p) => `${p.ours.flavour} build, ${p.ours.threads} thread(s), ${p.ours.helpersStarted} helper(s) running`).join(" / ")};`,
     `  tfjs-backend-wasm 4.22.0: backend ${p0.tfjs.backend}, SIMD ${p0.tfjs.simd}, multithread ${p0.tfjs.multithread}, threads ${pages.map((p) => p.tfjs.threads).join(" / ")}.`,
-    `- Machine at the start: ${startMachine}.`,
-    `- Machine at the end: ${endMachine}.`,
+    `- Machine at the start: ${machineStart}.`,
+    `- Machine at the end: ${machineEnd}.`,
     "- The machine is shared with other engineers' jobs: compare within a row (same run), not with other runs.",
     "",
   ].join("\n");
@@ -161,10 +183,12 @@ async function main(): Promise<void> {
   if (!argv.includes("--no-write")) writeFileSync(join(root, "bench", "results", "wasm-gemm.md"), text);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
-  },
-);
+if (resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

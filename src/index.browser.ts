@@ -6,6 +6,7 @@
 export * from "./index.shared.js";
 export { getBackend } from "./backend/select-core.js";
 export { loadBestBackend } from "./browser/best-backend.js";
+export { wasmBackendInfo, type WasmBackendInfo } from "./backend/wasm/web.js";
 export { loadModelFromFiles, loadModelFromUrl, saveModelToBlobs, BROWSER_MEMORY_BUDGET, type BrowserLoadedModel, type FileData, type ModelFileInput, type UrlLoadOptions } from "./browser/model-io.js";
 export { HfTokenizer } from "./data/hf-tokenizer-core.js";
 export { TrainingSession, type SessionOptions, type SessionStep } from "./browser/training-session.js";

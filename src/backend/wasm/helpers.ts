@@ -3,9 +3,9 @@
 // parks in the runtime's helper loop (csrc/runtime.cc par_helper_main), taking tasks of the
 // parallel regions the calling thread publishes. A helper never returns to its event loop.
 //
-// The worker's code is the one source below, for both platforms: in Node it runs with
-// `new Worker(source, { eval: true, workerData })`, in a browser from a Blob URL with the data
-// posted to it (no separate script file to locate or bundle). Its memory, stack and thread-local
+// The worker's code is one function, HELPER_RUN, that each platform wraps in its way of receiving
+// the data: in Node `new Worker(source, { eval: true, workerData })` (node.ts), in a browser a
+// worker from a Blob URL with the data posted to it (web.ts): no script file to locate or bundle. Its memory, stack and thread-local
 // block are the caller's allocations (par_helper_block), so a helper never allocates.
 
 import type { WasmExports } from "./module.js";
@@ -20,14 +20,15 @@ export interface HelperData {
   stackTop: number;
 }
 
-/** Starts one helper running HELPER_SOURCE with `data`; returns a function that stops it. */
-export type SpawnHelper = (source: string, data: HelperData, onError: (message: string) => void) => () => void;
+/** Starts one helper (HELPER_RUN in the platform's worker) with `data`; returns a function that stops it. */
+export type SpawnHelper = (data: HelperData, onError: (message: string) => void) => () => void;
 
 /**
- * The helper worker. Posts {error} when instantiation fails; otherwise blocks in par_helper_main
- * forever (the runtime counts started helpers: par_helpers_started).
+ * The helper's code (JavaScript source): `run(data, post)` instantiates the module on the shared
+ * memory and blocks in par_helper_main forever (the runtime counts started helpers:
+ * par_helpers_started); when instantiation fails it calls post({ error }).
  */
-export const HELPER_SOURCE = `"use strict";
+export const HELPER_RUN = `"use strict";
 function run(d, post) {
   try {
     const instance = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
@@ -37,12 +38,6 @@ function run(d, post) {
     post({ error: String(e && e.message ? e.message : e) });
   }
 }
-if (typeof process === "object" && process.versions && process.versions.node) {
-  const { parentPort, workerData } = require("node:worker_threads");
-  run(workerData, (m) => parentPort.postMessage(m));
-} else {
-  self.onmessage = (e) => run(e.data, (m) => self.postMessage(m));
-}
 `;
 
 /** Starts `count` helpers on the instance's module and memory; returns their stop functions. */
@@ -51,7 +46,7 @@ export function startHelpers(exports: WasmExports, module: WebAssembly.Module, m
   const stackBytes = (exports.par_helper_stack_bytes as () => number)();
   for (let i = 0; i < count; i++) {
     const block = (exports.par_helper_block as () => number)() >>> 0;
-    stops.push(spawn(HELPER_SOURCE, { module, memory, block, stackTop: block + stackBytes }, onError));
+    stops.push(spawn({ module, memory, block, stackTop: block + stackBytes }, onError));
   }
   return stops;
 }

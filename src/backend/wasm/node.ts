@@ -12,8 +12,11 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 
 import type { Backend } from "../backend.js";
+import { HELPER_RUN } from "./helpers.js";
 import { WASM_FILES, type WasmFlavour } from "./module.js";
 import { MAX_WASM_THREADS, WasmBackendSlot, type WasmBackend, type WasmBackendInfo, type WasmBackendOptions, type WasmPlatform } from "./wasm-backend.js";
+
+export type { WasmBackend, WasmBackendInfo, WasmBackendOptions } from "./wasm-backend.js";
 
 /** Where the module files are looked for. */
 export function wasmModuleDir(): string {
@@ -32,11 +35,17 @@ function envThreads(): number | null {
   return Number.isInteger(n) && n >= 1 ? Math.min(n, MAX_WASM_THREADS) : null;
 }
 
+/** A helper worker_thread: HELPER_RUN on its workerData. */
+const NODE_HELPER_SOURCE = `${HELPER_RUN}
+const { parentPort, workerData } = require("node:worker_threads");
+run(workerData, (m) => parentPort.postMessage(m));
+`;
+
 export const nodeWasmPlatform: WasmPlatform = {
   compile: async (flavour) => WebAssembly.compile(moduleBytes(flavour)),
   compileSync: (flavour) => new WebAssembly.Module(moduleBytes(flavour)),
-  spawnHelper: (source, data, onError) => {
-    const w = new Worker(source, { eval: true, workerData: data });
+  spawnHelper: (data, onError) => {
+    const w = new Worker(NODE_HELPER_SOURCE, { eval: true, workerData: data });
     w.on("message", (m: { error?: string }) => m.error !== undefined && onError(m.error));
     w.on("error", (e) => onError(e.message));
     w.unref(); // after the listeners: attaching a message listener refs the worker again

@@ -10,8 +10,11 @@
 // backend provider (`wasmBackendProvider`, the shape of select-core's BackendProvider).
 
 import type { Backend } from "../backend.js";
+import { HELPER_RUN } from "./helpers.js";
 import { WASM_FILES, type WasmFlavour } from "./module.js";
 import { MAX_WASM_THREADS, WasmBackendSlot, type WasmBackend, type WasmBackendInfo, type WasmBackendOptions, type WasmPlatform } from "./wasm-backend.js";
+
+export type { WasmBackend, WasmBackendInfo, WasmBackendOptions } from "./wasm-backend.js";
 
 export interface WebWasmOptions extends WasmBackendOptions {
   /** URL of the folder holding the .wasm files (default: this module's folder). */
@@ -31,16 +34,30 @@ async function compileFrom(url: URL): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await r.arrayBuffer());
 }
 
+/** A helper Web Worker: HELPER_RUN on the first message's data. */
+const WEB_HELPER_SOURCE = `${HELPER_RUN}
+self.onmessage = (e) => run(e.data, (m) => self.postMessage(m));
+`;
+
+/**
+ * This module's folder, where the .wasm files sit beside it. (Through a variable: a bundler such as
+ * vite would otherwise try to resolve "." as an asset at build time.)
+ */
+function moduleFolder(): URL {
+  const here = import.meta.url;
+  return new URL(".", here);
+}
+
 /** The browser platform, the .wasm files under `baseUrl`. */
-export function webWasmPlatform(baseUrl: string | URL = new URL(".", import.meta.url)): WasmPlatform {
+export function webWasmPlatform(baseUrl: string | URL = moduleFolder()): WasmPlatform {
   const base = new URL(String(baseUrl).endsWith("/") ? String(baseUrl) : `${String(baseUrl)}/`, globalThis.location?.href);
   return {
     compile: (flavour: WasmFlavour) => compileFrom(new URL(WASM_FILES[flavour], base)),
     spawnHelper:
       typeof Worker === "undefined"
         ? null
-        : (source, data, onError) => {
-            const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+        : (data, onError) => {
+            const url = URL.createObjectURL(new Blob([WEB_HELPER_SOURCE], { type: "text/javascript" }));
             const w = new Worker(url);
             w.onmessage = (e: MessageEvent<{ error?: string }>) => e.data?.error !== undefined && onError(e.data.error);
             w.onerror = (e) => onError(e.message);
