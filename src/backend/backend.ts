@@ -10,8 +10,9 @@
 // (backend selection hands out only validated backends, see `select.ts`); the native addon carries
 // the same argument strings in its registration table (`native/csrc/addon.cc`) and is refused at
 // load time when they differ. Adding a kernel: its method here and its `KERNELS` row, the
-// reference loop, the native kernel (declared in csrc/common.h) and its one addon table row;
-// nothing in the TypeScript loader or the validation changes.
+// reference loop, the native kernel (declared in csrc/common.h) and its one addon table row, and
+// for the wasm backend its export (wasm/csrc/exports.cc, declared in wasm/module.ts); nothing in
+// the TypeScript loaders or the validation changes.
 //
 // Conventions shared by all kernels:
 // - Shapes are given in the comment of each kernel; sizes are element counts, not bytes.
