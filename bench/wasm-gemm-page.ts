@@ -9,6 +9,7 @@
 
 import type { Backend } from "../src/backend/backend.js";
 import { initWasmBackend, wasmBackendControls } from "../src/backend/wasm/web.js";
+import { checkProduct, gemmInput } from "./gemm-check.js";
 
 interface TfTensor {
   dataSync(): Float32Array;
@@ -37,34 +38,6 @@ export interface PageResult {
   tfjs: { backend: string; simd: boolean; multithread: boolean; threads: number };
   rows: PageRow[];
   userAgent: string;
-}
-
-/** Entries of C checked against float64 per size. */
-const CHECKED_ENTRIES = 64;
-/** fp32 accumulation error allowed relative to sum |a·b| (k <= 1024: ~1e-6 expected). */
-const TOLERANCE = 1e-4;
-
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
-  return a;
-}
-
-/** Largest |C - exact| / sum |a·b| over sampled entries of C = A·B (N×N, row-major). */
-function checkProduct(a: Float32Array, b: Float32Array, c: Float32Array, n: number): number {
-  let worst = 0;
-  for (let s = 0; s < CHECKED_ENTRIES; s++) {
-    const i = (s * 7919) % n, j = (s * 104729) % n;
-    let exact = 0, mag = 0;
-    for (let p = 0; p < n; p++) {
-      exact += a[i * n + p] * b[p * n + j];
-      mag += Math.abs(a[i * n + p] * b[p * n + j]);
-    }
-    worst = Math.max(worst, Math.abs(c[i * n + j] - exact) / mag);
-  }
-  if (!(worst <= TOLERANCE)) throw new Error(`GEMM ${n}³ differs from float64 by ${worst} (> ${TOLERANCE}): no speed reported`);
-  return worst;
 }
 
 const gflops = (n: number, ms: number) => (2 * n * n * n) / (ms * 1e6);
@@ -96,17 +69,17 @@ async function run(): Promise<PageResult> {
 
   const rows: PageRow[] = [];
   for (const n of sizes) {
-    const A = random(n * n, 1), B = random(n * n, 2);
+    const A = gemmInput(n * n, 1), B = gemmInput(n * n, 2);
     const storage = ours.storage!;
     const a = storage.allocFloat32(n * n), b = storage.allocFloat32(n * n), c = storage.allocFloat32(n * n);
     a.set(A);
     b.set(B);
     const gemm = () => ours.matmul(a, b, c, n, n, n, false, false, false);
     gemm();
-    const oursErr = checkProduct(A, B, c, n);
+    const oursErr = checkProduct("the wasm backend", A, B, c, n);
     const ta = tf.tensor2d(A, [n, n]), tb = tf.tensor2d(B, [n, n]);
     const first = tf.matMul(ta, tb);
-    const tfErr = checkProduct(A, B, first.dataSync(), n);
+    const tfErr = checkProduct("tfjs-backend-wasm", A, B, first.dataSync(), n);
     first.dispose();
     // The wasm backend of tfjs runs a kernel synchronously inside matMul (no readback needed).
     const tfGemm = () => tf.matMul(ta, tb).dispose();

@@ -18,6 +18,7 @@ import type { Backend } from "../src/backend/backend.js";
 import { loadNativeBackend, nativeBackendError, setNativeThreads } from "../src/backend/native/index.js";
 import { loadWasmBackend, wasmBackendControls, wasmBackendError } from "../src/backend/wasm/node.js";
 import { machineDescription, markdownTable, median } from "./harness.js";
+import { CHECKED_ENTRIES, checkProduct, GEMM_TOLERANCE, gemmInput } from "./gemm-check.js";
 import { startIsolatedServer } from "./isolated-server.js";
 import type { PageResult } from "./wasm-gemm-page.js";
 
@@ -33,30 +34,15 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /** Flags for headless Chromium as root on a closed network (see the machine notes). */
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-/** Entries checked against float64, and the allowed error, as in the page. */
-const CHECKED_ENTRIES = 64;
-const TOLERANCE = 1e-4;
-
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
-  return a;
-}
-
 /** Best and median GFLOP/s of an N³ GEMM on a Node backend, after checking it against float64. */
 function nodeGemm(backend: Backend, n: number, seconds: number, alloc: (k: number) => Float32Array): { best: number; median: number } {
   const a = alloc(n * n), b = alloc(n * n), c = alloc(n * n);
-  a.set(random(n * n, 1));
-  b.set(random(n * n, 2));
+  const A = gemmInput(n * n, 1), B = gemmInput(n * n, 2);
+  a.set(A);
+  b.set(B);
   const gemm = () => backend.matmul(a, b, c, n, n, n, false, false, false);
   gemm();
-  for (let s = 0; s < CHECKED_ENTRIES; s++) {
-    const i = (s * 7919) % n, j = (s * 104729) % n;
-    let exact = 0, mag = 0;
-    for (let p = 0; p < n; p++) (exact += a[i * n + p] * b[p * n + j]), (mag += Math.abs(a[i * n + p] * b[p * n + j]));
-    if (!(Math.abs(c[i * n + j] - exact) / mag <= TOLERANCE)) throw new Error(`${backend.name} GEMM ${n}³ differs from float64: no speed reported`);
-  }
+  checkProduct(`the ${backend.name} backend`, A, B, c, n);
   gemm();
   const times: number[] = [];
   const until = performance.now() + seconds * 1000;
@@ -167,7 +153,7 @@ async function main(): Promise<void> {
     `\`node dist/bench/wasm-gemm.js --sizes ${sizes.join(",")} --threads ${threadCounts.join(",")} --seconds ${seconds}\``,
     "",
     "GFLOP/s of C (N, N) = A (N, N) · B (N, N), best call (median in parentheses) over the timed calls; every result was",
-    `checked against float64 dot products first (${CHECKED_ENTRIES} entries, error relative to Σ|a·b| <= ${TOLERANCE}). In Chromium both engines ran on`,
+    `checked against float64 dot products first (${CHECKED_ENTRIES} entries, error relative to Σ|a·b| <= ${GEMM_TOLERANCE}). In Chromium both engines ran on`,
     "the page's main thread in one cross-origin isolated page, alternating call by call; then Node, right after, in this process.",
     "",
     table,

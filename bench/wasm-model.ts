@@ -3,7 +3,8 @@
 // cross-attention dropout 0.5, forward + backward + AdamW, as `npm start` trains) and cached
 // greedy generation (tokens/s over a run that covers every schedule phase).
 //
-//   npx tsc -p . && node scripts/build-wasm.mjs && node dist/bench/wasm-model.js [--steps 6] [--tokens 256] [--threads 2]
+//   npx tsc -p . && node scripts/build-wasm.mjs && node dist/bench/wasm-model.js [--steps 6] [--tokens 256] [--threads 2] [--no-write]
+// Writes bench/results/wasm-model.md.
 //
 // Validated before timing (bench/validate.ts): one training step of the same model on each
 // backend against the reference backend (batch 1, no dropout: loss, logits, every gradient), and
@@ -11,6 +12,10 @@
 // logits against a full forward on the same backend (1e-4). Steps of the two backends alternate
 // (wasm, native, wasm, ...) so that both see the same machine load; figures are medians (and the
 // best) of the timed steps after one warm-up step each. The machine line gives the load average.
+
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 import type { Backend } from "../src/backend/backend.js";
 import { loadNativeBackend, nativeBackendError, setNativeThreads } from "../src/backend/native/index.js";
@@ -144,6 +149,10 @@ function main(): void {
   const stepRow = (name: "wasm" | "native") => [name, `${ms(median(times[name]))} (${ms(Math.min(...times[name]))})`, `${(median(times.native) / median(times[name])).toFixed(2)}×`, `${Math.max(...gen[name]).toFixed(0)}`, `${(Math.max(...gen[name]) / Math.max(...gen.native)).toFixed(2)}×`];
   const table = markdownTable(["backend", "training step ms, median (best)", "speed vs native", "generation tokens/s", "vs native"], [stepRow("wasm"), stepRow("native")]);
   const text = [
+    "# The npm start model on the wasm backend in Node, next to native",
+    "",
+    `\`node dist/bench/wasm-model.js --steps ${steps} --tokens ${tokens} --threads ${threads}\``,
+    "",
     `The npm start model (text-small, ${new PerceiverAR(config, referenceBackend).numParameters.toLocaleString("en-US")} parameters) in Node, ${threads} threads: training step (batch ${BATCH}, context ${N}, ${M} latents, dropout ${config.crossAttentionDropout}, with AdamW) over ${steps} alternating steps; cached greedy generation of ${tokens} tokens (best of 2).`,
     "",
     table,
@@ -153,6 +162,7 @@ function main(): void {
     "",
   ].join("\n");
   process.stdout.write(text);
+  if (!argv.includes("--no-write")) writeFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results", "wasm-model.md"), text);
 }
 
 main();

@@ -14,6 +14,7 @@ import { referenceBackend as R } from "../src/backend/reference/index.js";
 import { nodeWasmPlatform } from "../src/backend/wasm/node.js";
 import { createWasmBackendSync } from "../src/backend/wasm/wasm-backend.js";
 import { Rng } from "../src/util/rng.js";
+import { assertCloseToReference } from "./helpers/close.js";
 import { wasmCases, wasmForTests } from "./helpers/wasm.js";
 
 const { skip } = wasmForTests();
@@ -28,21 +29,9 @@ function randn(n: number, scale = 1): Float32Array {
 const randInt = (lo: number, hi: number) => lo + Math.floor(rng.nextFloat() * (hi - lo));
 const s_free = (b: Backend, a: Float32Array) => (b.storage as NonNullable<Backend["storage"]>).free(a);
 
-/** max|got - want| / max|want| <= tol; non-finite reference values must match exactly. */
+/** A kernel's output against the reference backend's (helpers/close.ts). */
 function close(what: string, got: Float32Array, want: Float32Array, tol = TOL): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let maxRef = 0;
-  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i])) maxRef = Math.max(maxRef, Math.abs(want[i]));
-  const denom = maxRef > 0 ? maxRef : 1;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i], g = got[i];
-    if (!Number.isFinite(w)) {
-      assert.ok(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${i}]: got ${g}, want ${w}`);
-      continue;
-    }
-    const e = Math.abs(g - w) / denom;
-    if (!(e <= tol)) assert.fail(`${what}[${i}]: got ${g}, want ${w} (rel err ${e.toExponential(2)} > ${tol})`);
-  }
+  assertCloseToReference(what, got, want, tol);
 }
 
 /** Where a case's arrays live: as given (plain, staged by the backend) or copied into storage. */

@@ -19,23 +19,16 @@ import { loadModel } from "../src/io/checkpoint.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { AdamW } from "../src/train/adamw.js";
 import { Rng } from "../src/util/rng.js";
-import { GOLDEN_ROOT, loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
+import { GOLDEN_ROOT, goldenCaseNames, goldenInputs, loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
 import { wasmCases, wasmForTests, type WasmCase } from "./helpers/wasm.js";
 
 const { skip } = wasmForTests();
-const goldenCases = fs
-  .readdirSync(GOLDEN_ROOT)
-  .filter((d) => ["config.json", "weights.safetensors", "forward.safetensors", "meta.json"].every((f) => fs.existsSync(path.join(GOLDEN_ROOT, d, f))))
-  .sort();
+const goldenCases = goldenCaseNames();
 
 function goldenOn(wc: WasmCase, name: string): void {
   const golden = loadGolden(name);
   const f = golden.forward;
-  const ids = f.get("input_ids")!;
-  const [B, N] = ids.shape;
-  const batch = { data: ids.data as Int32Array, shape: [B, N] as const };
-  const labels = { data: f.get("labels")!.data as Int32Array, shape: [B, N - golden.meta.prefix_len] as const };
-  const opts = { prefixLen: golden.meta.prefix_len, padMask: f.get("pad_mask")!.data as Uint8Array };
+  const { batch, labels, opts } = goldenInputs(golden);
   const model = loadModel(golden.dir, wc.backend);
   const logits = model.forward(batch, opts);
   const logitsErr = maxMixedError(logits.data, f.get("logits")!.data as Float32Array);
