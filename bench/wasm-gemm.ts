@@ -19,7 +19,7 @@ import { loadNativeBackend, nativeBackendError, setNativeThreads } from "../src/
 import { loadWasmBackend, wasmBackendControls, wasmBackendError } from "../src/backend/wasm/node.js";
 import { machineDescription, markdownTable, median } from "./harness.js";
 import { CHECKED_ENTRIES, checkProduct, GEMM_TOLERANCE, gemmInput } from "./gemm-check.js";
-import { startIsolatedServer } from "./isolated-server.js";
+import { startIsolatedServer } from "../test/helpers/isolated-server.js";
 import type { PageResult } from "./wasm-gemm-page.js";
 
 /** What to measure: N³ sizes, thread counts (one page load each), seconds per size. */

@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import type { AttentionShape, Backend } from "../src/backend/backend.js";
 import { referenceBackend as R } from "../src/backend/reference/index.js";
 import { nodeWasmPlatform } from "../src/backend/wasm/node.js";
-import { createWasmBackendSync } from "../src/backend/wasm/wasm-backend.js";
+import { createWasmBackendSync, WasmBackendSlot } from "../src/backend/wasm/wasm-backend.js";
 import { Rng } from "../src/util/rng.js";
 import { assertCloseToReference } from "./helpers/close.js";
 import { wasmCases, wasmForTests } from "./helpers/wasm.js";
@@ -240,5 +240,34 @@ describe("wasm backend storage", { skip }, () => {
     const out = b.storage.allocFloat32(4);
     b.add(Float32Array.of(1, 2, 3, 4), Float32Array.of(1, 1, 1, 1), out, 4);
     assert.deepEqual([...out], [2, 3, 4, 5]);
+  });
+});
+
+describe("wasm backend availability", { skip }, () => {
+  it("without SharedArrayBuffer: the single-threaded build, said once however often it is asked for", () => {
+    const notices: string[] = [];
+    const slot = new WasmBackendSlot({ ...nodeWasmPlatform, sharedMemoryUnavailable: () => "SharedArrayBuffer is unavailable (test)", warn: (l) => notices.push(l) });
+    const b = slot.load({ maxMemoryBytes: 64 * 2 ** 20 });
+    assert.ok(b !== null && slot.load() === b);
+    assert.equal(slot.backend?.info().flavour, "single");
+    assert.deepEqual(notices, ["perceiver-ar: the wasm backend runs single-threaded: SharedArrayBuffer is unavailable (test)"]);
+  });
+
+  it("without WebAssembly SIMD: no wasm backend, and the reason (the selection then falls back to reference)", () => {
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = () => false;
+    try {
+      const slot = new WasmBackendSlot(nodeWasmPlatform);
+      assert.equal(slot.load(), null);
+      assert.equal(slot.error, "WebAssembly SIMD (128-bit) is not supported by this engine");
+    } finally {
+      WebAssembly.validate = validate;
+    }
+  });
+
+  it("a missing module file: no wasm backend, and a reason that says how to build it", () => {
+    const slot = new WasmBackendSlot({ ...nodeWasmPlatform, compileSync: () => { throw new Error("the wasm backend is not built: x.wasm is missing (npm run build builds it where clang++ and wasm-ld are installed)"); } });
+    assert.equal(slot.load(), null);
+    assert.match(slot.error ?? "", /not built.*npm run build/);
   });
 });

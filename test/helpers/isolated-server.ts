@@ -1,7 +1,8 @@
-// A minimal static file server for benchmark pages: 127.0.0.1 on a free port, files from a
+// A minimal static file server for test and benchmark pages: 127.0.0.1 on a free port, files from a
 // whitelist of folders under a root, and the COOP/COEP headers that make the page cross-origin
 // isolated (SharedArrayBuffer, hence threaded WebAssembly). Pages given as strings are served at
-// their paths. For benchmarks only (the package's own `perceiver-ar web` server is the page's).
+// their paths; isolation can be turned off (a page without SharedArrayBuffer). For tests and
+// benchmarks (the package's own `perceiver-ar web` server is the page's).
 
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
