@@ -65,7 +65,7 @@ struct TileScalar {
 // WebAssembly SIMD128: 4 lanes, 16 xmm registers where the engine runs on x64, of which V8
 // keeps xmm15 as its scratch register: 15 for values.
 struct TileWasm128 {
-  static constexpr int kLanes = 4, kRegisters = 15;
+  static constexpr int kLanes = 4, kRegisters = 16;
   // 4×8 tile: 4 rows × 2 v128 = 8 accumulators + 2 B + 1 splat = 11 <= 15. The AVX2 derivation
   // at half the width (6×8: 12 + 2 + 1 = 15) fits on paper, but V8's register allocator then
   // spills about five vectors per k step to the stack: measured 1.4-1.6× slower than 4×8 in

@@ -221,7 +221,7 @@ struct VecWasm128 {
   using V = v128_t;
   using M = v128_t;  // all-ones / all-zeros lanes
   static constexpr int kWidth = 4;
-  static constexpr int kRegisters = 15;  // xmm0-14 on x64: V8 keeps xmm15 as its scratch register
+  static constexpr int kRegisters = 16;  // V8 and SpiderMonkey keep v128 values in xmm0-15 on x64
   static V zero() { return wasm_f32x4_splat(0.0f); }
   static V broadcast(float x) { return wasm_f32x4_splat(x); }
   static V load(const float* p) { return wasm_v128_load(p); }
