@@ -44,7 +44,7 @@ export function timeSteps(ctx: WorkerContext, r: { preset: string; batchSize: nu
 export function timeTrainingSteps(model: PerceiverAR, r: { batchSize: number; steps: number; seed: number }): { seconds: number[]; losses: number[] } {
   const rng = new Rng(r.seed);
   const stream = Int32Array.from({ length: model.config.maxSeqLen * 4 + 1 }, () => 2 + rng.nextInt(256));
-  const session = new TrainingSession(model, samplerBatchSource(new WindowSampler(stream, { maxSeqLen: model.config.maxSeqLen, seed: r.seed }), r.batchSize), { maxSteps: r.steps + 1, seed: r.seed });
+  const session = new TrainingSession(model, samplerBatchSource(new WindowSampler(stream, { maxSeqLen: model.config.maxSeqLen, seed: r.seed }), r.batchSize), { batchSize: r.batchSize, maxSteps: r.steps + 1, seed: r.seed });
   session.step(); // warm-up: buffer pool, JIT
   const seconds: number[] = [];
   const losses: number[] = [];
