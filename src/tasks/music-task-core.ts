@@ -1,14 +1,15 @@
-// The music task: piano performances as MAESTRO-style events (src/data/midi-codec.ts, 389-token
-// vocabulary of krasserm/perceiver-ar-sam-giant-midi). Data: the "piano" set (14 classical pieces
-// fetched from npm) or any folder of .mid files; files are split into train and validation by a
-// seeded hash of their path. Metric: nats per event on fixed validation windows. Samples continue
-// the start of the validation stream and are written as a MIDI file.
+// The music task, pure (no files; browsers run it as it is): piano performances as MAESTRO-style
+// events (src/data/midi-codec.ts, 389-token vocabulary of krasserm/perceiver-ar-sam-giant-midi).
+// The encoded files are given in memory, or loaded by a subclass (Node's MusicTask: the "piano"
+// set fetched from npm, or any folder of .mid files); files are split into train and validation
+// by their index (every 7th, offset by the seed). Metric: nats per event on fixed validation
+// windows. `continuation` continues a primer (Node's `sample`: the start of the validation stream,
+// written as a MIDI file; the page: a dropped .mid or a built-in arpeggio, played in the page).
 
-import * as fs from "node:fs";
-import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
+import { DataError } from "../data/data-error.js";
 import { eventsToMidi, MIDI_PAD, MIDI_VOCAB_SIZE } from "../data/midi-codec.js";
-import { loadMidiFolder, loadPiano, type MidiSequence } from "../data/music-datasets.js";
-import { generate } from "../generate/generate.js";
+import type { MidiSequence } from "../data/music-datasets.js";
+import { generateStream, type GenerateOptions } from "../generate/generate.js";
 import type { PerceiverARConfig } from "../models/config.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { BatchSource, ValidationSet } from "../train/batch-source.js";
@@ -22,7 +23,19 @@ const DEFAULT_PRIMER_EVENTS = 256;
 /** Events `perceiver-ar sample` generates when not told. */
 const DEFAULT_SAMPLE_EVENTS = 1024;
 
-export class MusicTask implements Task {
+/** Options of `continuation`. */
+export interface MusicGeneration {
+  /** Sampling settings (temperature, top-k/p, seed, latents, cache). */
+  generation: Omit<GenerateOptions, "maxNewTokens" | "eosId" | "onToken">;
+  /** Events to generate; default DEFAULT_SAMPLE_EVENTS. */
+  maxNewTokens?: number;
+  /** Receives each generated event and its 0-based index. */
+  onToken?: (token: number, index: number) => void;
+  /** Checked after every event: true ends the continuation there. */
+  shouldStop?: () => boolean;
+}
+
+export class MusicTaskCore implements Task {
   readonly spec: TaskSpec;
   readonly vocabSize = MIDI_VOCAB_SIZE;
   readonly padId = MIDI_PAD;
@@ -30,18 +43,20 @@ export class MusicTask implements Task {
   readonly metricName = "nats/event";
   private streams: { train: Int32Array; validation: Int32Array; validationFiles: string[] } | null = null;
 
-  constructor(spec: TaskSpec, private readonly cacheDir?: string) {
+  /** `sequences`: the encoded MIDI files, given in memory (else `loadSequences` supplies them when first needed). */
+  constructor(spec: TaskSpec, private readonly sequences?: MidiSequence[]) {
     this.spec = { task: "music", data: spec.data ?? "piano", seed: spec.seed ?? 0 };
   }
 
-  async ensureData(log: (m: string) => void = () => {}): Promise<void> {
-    if (this.spec.data === "piano" && !hasDataset("piano", this.cacheDir)) await fetchDataset("piano", { cacheDir: this.cacheDir, log });
+  /** The encoded files of `spec.data` when none were given (Node's MusicTask reads them from disk). */
+  protected loadSequences(): MidiSequence[] {
+    throw new DataError(`music task: no MIDI files given for ${JSON.stringify(this.spec.data)}; pass their events to the constructor (reading MIDI folders is Node's MusicTask)`);
   }
 
   /** Concatenated event streams; every 7th file (by sorted path, offset by seed) is validation. */
   data(): { train: Int32Array; validation: Int32Array; validationFiles: string[] } {
     if (this.streams === null) {
-      const seqs: MidiSequence[] = this.spec.data === "piano" ? loadPiano(this.cacheDir) : loadMidiFolder(this.spec.data!);
+      const seqs = this.sequences ?? this.loadSequences();
       if (seqs.length < 2) throw new RangeError(`music data needs at least 2 MIDI files, found ${seqs.length} in ${this.spec.data}`);
       const isVal = (i: number) => (i + (this.spec.seed ?? 0)) % 7 === 3 || (seqs.length < 7 && i === seqs.length - 1);
       const cat = (xs: MidiSequence[]) => {
@@ -80,7 +95,18 @@ export class MusicTask implements Task {
     return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => r.loss);
   }
 
-  /** Continues the first `prompt` events of the validation stream; writes primer + continuation as MIDI. */
+  /** `primer` continued by `model`: the generated events (not the primer). */
+  async continuation(model: PerceiverAR, primer: ArrayLike<number>, o: MusicGeneration): Promise<Int32Array> {
+    if (primer.length === 0) throw new RangeError("primer: give at least one event (a MIDI file with notes)");
+    const events: number[] = [];
+    for await (const t of generateStream(model, primer, { ...o.generation, maxNewTokens: o.maxNewTokens ?? DEFAULT_SAMPLE_EVENTS, onToken: o.onToken })) {
+      events.push(t);
+      if (o.shouldStop?.()) break;
+    }
+    return Int32Array.from(events);
+  }
+
+  /** Continues the first `prompt` events of the validation stream; delivers primer + continuation as MIDI through `writeMidi`. */
   async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
     const val = this.data().validation;
     const asked = r.prompt === undefined ? DEFAULT_PRIMER_EVENTS : Number(r.prompt);
@@ -88,11 +114,16 @@ export class MusicTask implements Task {
     const primerLen = Math.min(asked, val.length);
     const primer = val.subarray(0, primerLen);
     const n = r.maxNewTokens ?? DEFAULT_SAMPLE_EVENTS;
-    const events = await generate(model, primer, { ...r.generation, maxNewTokens: n, onToken: (_, k) => r.tick?.(k + 1, n) });
+    const events = await this.continuation(model, primer, { generation: r.generation, maxNewTokens: n, onToken: (_, k) => r.tick?.(k + 1, n) });
     const out = r.out ?? "sample.mid";
-    fs.writeFileSync(out, eventsToMidi(Int32Array.from([...primer, ...events])));
+    this.writeMidi(out, eventsToMidi(Int32Array.from([...primer, ...events])));
     r.log(`wrote ${out}: ${primerLen} primer events + ${events.length} generated events`);
     return { tokens: events.length };
+  }
+
+  /** Writes a MIDI file (Node's MusicTask; there is no file system here). */
+  protected writeMidi(file: string, _bytes: Uint8Array): void {
+    throw new DataError(`music task: cannot write ${file} here (writing files is Node's MusicTask); use continuation for the events themselves`);
   }
 
   async trainingReport(): Promise<string[]> {

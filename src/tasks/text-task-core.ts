@@ -1,13 +1,14 @@
-// The text task: a corpus (the built-in SOTU addresses, a .txt/.jsonl file or a folder) tokenized
-// with the byte tokenizer or a tokenizer.json, split into train and validation streams as
-// src/data/text-split.ts decides for a new run (by document, or inside the documents when there
-// are too few) and as task.json records afterwards. Metric: bits per byte (bits per token × tokens
-// / UTF-8 bytes of the scored tokens). Samples are text continuing a prompt, streamed as they are
-// generated and decoded with the prompt as context.
+// The text task, pure (no files; browsers run it as it is): a corpus (a TextCorpus given in memory,
+// or loaded by a subclass: Node's TextTask loads the built-in SOTU addresses, a .txt/.jsonl file or
+// a folder) tokenized with the byte tokenizer or a tokenizer.json, split into train and validation
+// streams as src/data/text-split.ts decides for a new run (by document, or inside the documents
+// when there are too few) and as task.json records afterwards. Metric: bits per byte (bits per
+// token × tokens / UTF-8 bytes of the scored tokens). Samples are text continuing a prompt,
+// streamed as they are generated and decoded with the prompt as context.
 
 import { ByteTokenizer } from "../data/byte-tokenizer.js";
-import { HfTokenizer } from "../data/hf-tokenizer.js";
-import { loadTextCorpus, type TextCorpus } from "../data/text-corpus.js";
+import { DataError } from "../data/data-error.js";
+import type { TextCorpus } from "../data/text-documents.js";
 import { applyTextSplit, planTextSplit, type TextSplit } from "../data/text-split.js";
 import { createStreamingDecoder, decodeContinuation, type Tokenizer } from "../data/tokenizer.js";
 import { generate, generateStream } from "../generate/generate.js";
@@ -26,7 +27,7 @@ const DEFAULT_SAMPLE_TOKENS = 500;
 /** Settings of the sample printed after training: a little below temperature 1, the 40 likeliest tokens. */
 const TRAINING_SAMPLE = { temperature: 0.8, topK: 40, seed: 1 } as const;
 
-export class TextTask implements Task {
+export class TextTaskCore implements Task {
   readonly spec: TaskSpec;
   readonly tokenizer: Tokenizer;
   readonly metricName: string;
@@ -34,11 +35,17 @@ export class TextTask implements Task {
   private corpusCache: TextCorpus | null = null;
   private byteLengths: Int32Array | null = null;
 
-  /** `tokenizer` overrides the spec's tokenizer file (e.g. the model folder's own tokenizer.json, already loaded). */
-  constructor(spec: TaskSpec, tokenizer?: Tokenizer) {
-    this.spec = { task: "text", data: spec.data ?? "sotu", tokenizer: spec.tokenizer, seed: spec.seed ?? 0, ...(spec.split !== undefined ? { split: spec.split } : {}) };
-    this.tokenizer = tokenizer ?? (spec.tokenizer ? HfTokenizer.fromFile(spec.tokenizer) : new ByteTokenizer());
+  /** `corpus`: the documents, given in memory (else `loadCorpus` supplies them when first needed). */
+  constructor(spec: TaskSpec, tokenizer: Tokenizer, corpus?: TextCorpus) {
+    this.spec = { task: "text", data: spec.data ?? corpus?.name ?? "sotu", tokenizer: spec.tokenizer, seed: spec.seed ?? 0, ...(spec.split !== undefined ? { split: spec.split } : {}) };
+    this.tokenizer = tokenizer;
     this.metricName = "bits/byte";
+    this.corpusCache = corpus ?? null;
+  }
+
+  /** The corpus of `spec.data` when none was given (Node's TextTask reads it from disk). */
+  protected loadCorpus(): TextCorpus {
+    throw new DataError(`text task: no corpus given for ${JSON.stringify(this.spec.data)}; pass its documents to the constructor (reading corpora from disk is Node's TextTask)`);
   }
 
   get vocabSize(): number {
@@ -52,7 +59,7 @@ export class TextTask implements Task {
   }
 
   private corpus(): TextCorpus {
-    this.corpusCache ??= loadTextCorpus(this.spec.data);
+    this.corpusCache ??= this.loadCorpus();
     return this.corpusCache;
   }
 

@@ -59,7 +59,8 @@ export interface ModelInfo {
 
 export type WorkerEvent =
   | { kind: "train-step"; step: number; maxSteps: number; loss: number; lr: number; tokensPerSec: number; etaSeconds: number }
-  | { kind: "validation"; step: number; loss: number; accuracy: number }
+  /** `metric`: the task's headline figure (`metricName`, e.g. bits/byte). */
+  | { kind: "validation"; step: number; loss: number; accuracy: number; metric: number; metricName: string }
   | { kind: "train-end"; step: number; reason: "done" | "stopped" }
   | { kind: "model"; info: ModelInfo }
   | { kind: "text"; piece: string; tokens: number; tokensPerSec: number; firstTokenMs: number }

@@ -64,7 +64,7 @@ self.onmessage = (e: MessageEvent<{ id: number; request: Request }>) => {
   const { id, request } = e.data;
   if (request.kind === "stop") {
     void ready.then((ctx) => {
-      if (ctx.run !== null) ctx.run.stopRequested = true;
+      ctx.run?.stop.abort();
       ctx.stopGeneration = true;
       post({ id, kind: "reply", value: null });
     });
