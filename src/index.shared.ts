@@ -15,9 +15,10 @@ export { countParameters, estimateTrainingMemory, estimateGenerationMemory, asse
 export { loadModelFiles, modelFolderContents, stateDict, loadStateDict, type LoadedModel, type LoadOptions, type SaveOptions, type ModelFolderContents } from "./io/model-folder.js";
 export { memoryModelFiles, type ModelFiles } from "./io/model-files.js";
 export { CheckpointError } from "./io/errors.js";
-export type { HubCache } from "./hub/hub-cache.js";
+export type { HubCache, BlobWriter, ExpectedFile } from "./hub/hub-cache.js";
 export { HubError, parseModelRef } from "./hub/model-ref.js";
 export type { DownloadProgress, HubOptions } from "./hub/download.js";
+export { downloadModelFiles, HUB_WEIGHT_FILES, type DownloadedModel, type ModelDownloadOptions } from "./hub/model-download.js";
 export { parseConfigJson, hubConfigJson } from "./models/config-file.js";
 export { readTorchIndex, readTorchTensor } from "./io/torch-bin.js";
 export { parseSafetensors, serializeSafetensors, readSafetensorsIndex, SafetensorsError } from "./io/safetensors-format.js";
