@@ -9,7 +9,7 @@ import type { WorkerContext } from "./context.js";
 import { samplingOptions } from "./generate-job.js";
 
 /** The built-in primer: C4 E4 G4 C5, a quarter second each. */
-const BUILTIN_PRIMER: Note[] = [60, 64, 67, 72].map((pitch, i) => ({ pitch, start: i * 0.25, end: i * 0.25 + 0.25, velocity: 80 }));
+export const BUILTIN_PRIMER: Note[] = [60, 64, 67, 72].map((pitch, i) => ({ pitch, start: i * 0.25, end: i * 0.25 + 0.25, velocity: 80 }));
 
 export async function continueMusic(ctx: WorkerContext, primerMidi: Uint8Array | null, s: SamplingSettings) {
   const slot = ctx.models.music;
