@@ -68,11 +68,16 @@ describe("fromPretrained in the browser from a local fake hub", { skip }, () => 
     await b.page.click("nav button[data-tab=generate]");
     await b.page.fill("#gen-hub", ref());
     await b.page.click("#gen-load-hub");
-    await b.page.waitForFunction(() => /parameters|error|HubError|not/i.test(document.querySelector("#gen-model")?.textContent ?? "") && document.querySelector("#gen-model")?.textContent !== "downloading…", null, { timeout: 30_000 });
+    await b.page.waitForFunction(() => !["no model", "downloading…"].includes(document.querySelector("#gen-model")?.textContent ?? ""), null, { timeout: 30_000 });
     const shown = (await b.page.textContent("#gen-model")) ?? "";
     assert.match(shown, new RegExp(`${source.numParameters.toLocaleString("en-US")} parameters.*tokenizer hf`), shown);
     await b.page.waitForFunction(() => (document.querySelector("#gen-hub-progress")?.textContent ?? "").includes("model.safetensors ✓"), null, { timeout: 5_000 });
     await assertLogits();
+    // The hub's tokenizer.json came along: the tab generates text with it.
+    await b.page.fill("#gen-prompt", "w5 w9 w1");
+    await b.page.fill("#gen-settings input[type=number]", "5");
+    await b.page.click("#gen-start");
+    await b.page.waitForFunction(() => (window as unknown as { perceiverArPage: { log: { text: unknown[] } } }).perceiverArPage.log.text.length >= 5, null, { timeout: 30_000 });
     const cached = await keys("perceiver-ar-hub");
     const repoKey = "models--tester--browser-tiny";
     assert.ok(cached.some((k) => k.endsWith(`${repoKey}/refs/main`)), cached.join("\n"));
