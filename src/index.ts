@@ -27,6 +27,9 @@ export { loadTextCorpus, splitByDocument, tokenizeDocuments } from "./data/text-
 export { Rng } from "./util/rng.js";
 export { getBackend, setDefaultBackend, setThreads, type BackendName } from "./backend/select.js";
 export * from "./generate/index.js";
+export { pipeline, modelTokenizer, PIPELINE_TASKS, type PipelineOptions, type PipelineTask } from "./pipeline/pipeline.js";
+export { textGenerationPipeline, DEFAULT_MAX_NEW_TOKENS, type FinishReason, type TextGenerationOptions, type TextGenerationPipeline, type TextGenerationResult, type TextPiece } from "./pipeline/text-generation.js";
+export { TextStreamer } from "./pipeline/text-streamer.js";
 export { Trainer, type TrainerOptions, type TrainerOptionsInput, type StepResult } from "./train/trainer.js";
 export type { BatchSource, ValidationSet } from "./train/batch-source.js";
 export { TRAINING_DEFAULTS } from "./train/defaults.js";

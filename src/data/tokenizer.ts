@@ -55,12 +55,18 @@ function hasStreamingDecoder(t: Tokenizer): t is StreamingTokenizer {
  * ends with U+FFFD (i.e. a character spread over several tokens is complete). For tokenizers whose
  * decoding is prefix-stable (byte-level, most BPE), the concatenated output of all `push` calls plus
  * `flush()` equals `tokenizer.decode(allIds)`.
+ *
+ * `context`: ids that come before the streamed ones (a prompt); their text is not emitted, but the
+ * generic decoder decodes the first pieces after them (SentencePiece drops a word's leading space
+ * at the start of a decode, so a continuation decoded alone would glue onto the prompt). Then the
+ * output is decode(context + ids) minus decode(context). A tokenizer's own decoder (byte-level,
+ * where context changes nothing) ignores it.
  */
-export function createStreamingDecoder(tokenizer: Tokenizer): StreamingDecoder {
+export function createStreamingDecoder(tokenizer: Tokenizer, context: ArrayLike<number> = []): StreamingDecoder {
   if (hasStreamingDecoder(tokenizer)) return tokenizer.streamingDecoder();
-  let ids: number[] = [];
+  let ids: number[] = Array.from(context);
   let prefixOffset = 0;
-  let readOffset = 0;
+  let readOffset = ids.length;
   return {
     push(id: number): string {
       ids.push(id);
