@@ -20,6 +20,11 @@ export interface SampleFlags extends BackendFlags {
   /** --latents: use at most n latents (GenerateOptions.maxLatents). */
   latents?: string;
   cache: boolean;
+  /** --schedule exact|reset, --reset-fill R (GenerateOptions.schedule, resetFill). */
+  schedule?: string;
+  resetFill?: string;
+  /** --stop <text> (repeatable): text stops before it. */
+  stop?: string[];
   out?: string;
   count?: string;
   complete?: boolean;
@@ -37,6 +42,8 @@ function sampling(flags: SampleFlags, modelMaxLatents: number): Omit<GenerateOpt
   if (flags.topP !== undefined) o.topP = Number(flags.topP);
   if (flags.numLatents !== undefined) o.numLatents = Number(flags.numLatents);
   o.maxLatents = optionalIntegerFlag("latents", flags.latents, 1, modelMaxLatents, "(the model's max_latents)");
+  if (flags.schedule !== undefined) o.schedule = flags.schedule as GenerateOptions["schedule"]; // generate names the allowed values
+  o.resetFill = optionalIntegerFlag("reset-fill", flags.resetFill, 1, modelMaxLatents, "(at most the latents)");
   return o;
 }
 
@@ -49,6 +56,7 @@ export async function sampleCommand(modelPath: string, flags: SampleFlags): Prom
     generation: sampling(flags, model.config.maxLatents), // flag errors before any output
     maxNewTokens: optionalIntegerFlag("max-tokens", flags.maxTokens, 0),
     prompt: flags.prompt,
+    stop: flags.stop,
     count: optionalIntegerFlag("count", flags.count, 1),
     complete: flags.complete === true,
     out: flags.out,

@@ -35,6 +35,8 @@ export interface TextGenerationOptions extends SamplingOptions, ScheduleChoice {
   numLatents?: number;
   maxLatents?: number;
   useCache?: boolean;
+  /** Called with each generated token, its index among the prompt's new tokens, and the prompt's row. */
+  onToken?: (token: number, index: number, row: number) => void;
 }
 
 export type FinishReason = "stop" | "eos" | "length";
@@ -124,11 +126,13 @@ async function* runRows(model: PerceiverAR, tokenizer: Tokenizer, prompts: reado
   });
   const streamers = ids.map((t) => new TextStreamer(tokenizer, t, stops));
   const eosId = tokenizer.eosId ?? undefined;
-  const { stop: _stop, maxNewTokens, ...rest } = o;
+  const { stop: _stop, maxNewTokens, onToken, ...rest } = o;
+  if (onToken !== undefined && typeof onToken !== "function") throw new TypeError("onToken must be a function (token, index, row) => void");
   const options: BatchGenerateOptions = { ...rest, maxNewTokens: maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, ...(eosId !== undefined ? { eosId } : {}), stop: (row) => streamers[row].stopped };
   const counts = ids.map(() => 0);
   const ended = ids.map(() => false);
   for await (const t of generateBatchStream(model, ids, options)) {
+    onToken?.(t.token, t.index, t.row);
     const s = streamers[t.row];
     const text = s.push(t.token);
     counts[t.row]++;

@@ -6,8 +6,9 @@
 import { ByteTokenizer } from "../data/byte-tokenizer.js";
 import { HfTokenizer } from "../data/hf-tokenizer.js";
 import { loadTextCorpus, splitByDocument, tokenizeDocuments } from "../data/text-corpus.js";
-import { createStreamingDecoder, type Tokenizer } from "../data/tokenizer.js";
-import { generate, generateStream } from "../generate/generate.js";
+import type { Tokenizer } from "../data/tokenizer.js";
+import { generate } from "../generate/generate.js";
+import { textGenerationPipeline } from "../pipeline/text-generation.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { BatchSource, ValidationSet } from "../train/batch-source.js";
 import type { EvalResult } from "../train/evaluate.js";
@@ -73,20 +74,14 @@ export class TextTask implements Task {
     return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => r.bitsPerByte);
   }
 
-  /** Writes the prompt, then the continuation as it is generated (stops early at EOS). */
+  /** Writes the prompt, then the continuation as it is generated (the text-generation pipeline: stops at EOS or a stop string). */
   async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
     const text = r.prompt ?? DEFAULT_PROMPT;
-    const prompt = this.tokenizer.encode(text);
-    if (prompt.length === 0) throw new RangeError("prompt (--prompt) must not be empty");
-    const options = { ...r.generation, maxNewTokens: r.maxNewTokens ?? DEFAULT_SAMPLE_TOKENS, eosId: this.eosId ?? undefined };
-    const dec = createStreamingDecoder(this.tokenizer);
-    r.write(text);
+    if (this.tokenizer.encode(text).length === 0) throw new RangeError("prompt (--prompt) must not be empty");
     let tokens = 0;
-    for await (const t of generateStream(model, prompt, options)) {
-      r.write(dec.push(t));
-      tokens++;
-    }
-    r.write(dec.flush());
+    const options = { ...r.generation, maxNewTokens: r.maxNewTokens ?? DEFAULT_SAMPLE_TOKENS, stop: r.stop, onToken: () => void tokens++ };
+    r.write(text);
+    for await (const piece of textGenerationPipeline(model, this.tokenizer).stream(text, options)) r.write(piece);
     return { tokens };
   }
 
