@@ -10,6 +10,7 @@ import { Rng } from "../src/util/rng.js";
 import { CachedDecoder } from "../src/generate/cached-decoder.js";
 import { generate, lastPositionLogits } from "../src/generate/generate.js";
 import { sampleToken } from "../src/generate/sampling.js";
+import { scheduleLogLoss } from "../src/generate/schedule-score.js";
 import { defaultNumLatents, defaultResetFill, effectiveConfig, generationSchedule, numLatentsRange, type ScheduleConfig, type ScheduleStep } from "../src/generate/schedule.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
 
@@ -175,5 +176,40 @@ describe("generate with schedule reset", () => {
     await bad({ schedule: "reset", resetFill: 3, maxLatents: 2 }, /resetFill must be an integer in \[1, 2\]/);
     await bad({ resetFill: 3 }, /resetFill applies to schedule "reset" only/);
     await bad({ schedule: "reset", numLatents: 4 }, /numLatents must be an integer in \[1, 3\] for a prompt of 3 tokens/);
+  });
+});
+
+describe("scheduleLogLoss: teacher-forced scoring of a schedule", () => {
+  it("== the log-loss of each step's own forward; one pass per M - R + 1 tokens with reset, per token with exact", () => {
+    const model = smallModel({ abs_pos_emb: false, num_self_attention_rotary_layers: -1 });
+    const rng = new Rng(21);
+    const tokens = Array.from({ length: 70 }, () => rng.nextInt(50));
+    const forward = model.forward.bind(model);
+    let passes = 0;
+    model.forward = (...a: Parameters<typeof model.forward>) => (passes++, forward(...a));
+    const results: Float64Array[] = [];
+    for (const choice of [{}, { schedule: "reset" as const }, { schedule: "reset" as const, resetFill: 1 }]) {
+      passes = 0;
+      const got = scheduleLogLoss(model, tokens, { promptLength: 30, ...choice });
+      const scorePasses = passes;
+      assert.equal(got.length, 40);
+      const steps = [...generationSchedule(model.config, 30, defaultNumLatents(model.config, 30, choice), 40, choice)];
+      steps.forEach((st, s) => {
+        const logits = lastPositionLogits(model, tokens.slice(st.windowStart, st.streamLength), st.prefixLen);
+        let max = -Infinity;
+        for (const x of logits) max = Math.max(max, x);
+        let sum = 0;
+        for (const x of logits) sum += Math.exp(x - max);
+        const want = max + Math.log(sum) - logits[tokens[st.streamLength]];
+        assert.ok(Math.abs(got[s] - want) < 1e-4, `${JSON.stringify(choice)} step ${s}: ${got[s]} vs ${want}`);
+      });
+      const expected = new Set(steps.map((st) => `${st.windowStart}/${st.prefixLen}`)).size;
+      assert.equal(scorePasses, expected, `${JSON.stringify(choice)}: one forward per (window start, first latent)`);
+      results.push(got);
+    }
+    // 30 tokens >= max_seq_len - max_latents: the exact schedule is full at once (one pass per token).
+    assert.equal(new Set([...generationSchedule(model.config, 30, 6, 40)].map((st) => st.windowStart)).size, 40);
+    assert.notDeepEqual(results[1], results[0], "the reset schedule scores differently");
+    assert.throws(() => scheduleLogLoss(model, tokens, { promptLength: 70 }), /promptLength must be an integer in \[1, 69\]/);
   });
 });

@@ -20,4 +20,5 @@ export {
   type ScheduleStep,
   type StepKind,
 } from "./schedule.js";
+export { scheduleLogLoss, type ScheduleScoreOptions } from "./schedule-score.js";
 export { CachedDecoder, type CachedDecoderOptions, type DecoderStepStats, type RowStep } from "./cached-decoder.js";
