@@ -25,6 +25,7 @@
         "csrc/threadpool.cc",
         "csrc/kernels_scalar.cc",
         "csrc/gemm.cc",
+        "csrc/gemv.cc",
         "csrc/attention.cc",
         "csrc/layernorm.cc",
         "csrc/elementwise.cc",

@@ -159,6 +159,7 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
           float* C, i64 ldc, bool acc) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) return zero_or_keep(m, n, C, ldc, acc);
+  if (gemv_fits(tA, tB, m)) return gemv_nt(m, n, k, A, lda, B, ldb, C, ldc, acc);  // few rows (gemv.cc)
   if (in_parallel_region()) {  // nested: the caller reserved scratch for this thread
     return gemm_st(tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, current_tid());
   }
