@@ -19,6 +19,9 @@
 // earlier latent slots are masked for them (those slots' outputs are computed and discarded; every
 // real latent sees at least itself). `retainRows(keep)` drops finished rows.
 //
+// With `{ weights: "int8" }` the decoder computes with int8 weight-only matrices (int8-layers.ts): the
+// logits are then those of the int8 model, not exactly model.forward's.
+//
 // With `new CachedDecoder(model, { maxLatents: cap })` (cap in [1, max_latents], default
 // max_latents) the decoder works on the capped view of schedule.ts `effectiveConfig`: windows of at
 // most (max_seq_len - max_latents) + cap tokens with at most cap latents; `logits` still equals
@@ -58,8 +61,9 @@ import { rotaryAngles } from "../nn/rotary-angles.js";
 import { selfAttentionLayer } from "../nn/self-attention-layer.js";
 import { tiedOutput } from "../nn/tied-output.js";
 import { rotatedChannelsPerHead, type PerceiverARConfig } from "../models/config.js";
-import { selfAttentionUsesRotary, type PerceiverAR } from "../models/perceiver-ar.js";
+import { selfAttentionUsesRotary, type PerceiverAR, type PerceiverARLayers } from "../models/perceiver-ar.js";
 import { Tensor } from "../tensor.js";
+import { layersFor, type WeightFormat } from "./int8-layers.js";
 import { RowBuffer } from "./row-buffer.js";
 import { effectiveConfig } from "./schedule.js";
 
@@ -87,6 +91,8 @@ export interface CachedDecoderOptions {
   maxLatents?: number;
   /** Number of token streams decoded together, an integer >= 1 (default 1). */
   batch?: number;
+  /** "f32" (default) or "int8": int8 weight-only matrices (int8-layers.ts); logits then differ from model.forward by the quantisation. */
+  weights?: WeightFormat;
 }
 
 /** The token id stored at padded timeline positions (never visible to a real row: always masked). */
@@ -109,6 +115,8 @@ export class CachedDecoder {
   readonly maxPrefix: number;
   private readonly C: number;
   private readonly invFreq: Float32Array;
+  /** The layers computed with: the model's, or their int8 view. */
+  private readonly layers: PerceiverARLayers;
 
   // The timeline: every row has T entries, row b's first pads[b] are padding.
   private timeline: number[][];
@@ -155,7 +163,8 @@ export class CachedDecoder {
     this.maxPrefix = eff.maxSeqLen - eff.maxLatents;
     const C = (this.C = c.numChannels);
     const rotDim = rotatedChannelsPerHead(c);
-    this.invFreq = model.layers.rotaryInvFreq;
+    this.layers = layersFor(model, options.weights ?? "f32");
+    this.invFreq = this.layers.rotaryInvFreq;
     const capacity = this.maxWindow + Math.max(MIN_SLACK_SLOTS, Math.ceil(this.maxWindow / 4));
     this.X = new RowBuffer(B, capacity, C);
     this.Kc = new RowBuffer(B, capacity, C);
@@ -401,7 +410,7 @@ export class CachedDecoder {
         pos[r * count + i] = Math.max(0, a + i - this.posBase[r]);
       }
     }
-    const x = embed(g, this.model.layers.embedding, ids, pos, [B, count]); // (B, count, C)
+    const x = embed(g, this.layers.embedding, ids, pos, [B, count]); // (B, count, C)
     this.X.write(x.data, a, count);
     const ang = rotaryAngles(pos, this.invFreq); // (B·count, rotDim)
     this.cos.write(ang.cos, a, count);
@@ -415,7 +424,7 @@ export class CachedDecoder {
    */
   private latents(g: Graph, w0: number, p0: number, ls: number, r0: number, T: number, visible: readonly number[]): Float32Array {
     const c = this.c;
-    const layers = this.model.layers;
+    const layers = this.layers;
     const H = c.numHeads;
     const L = layers.selfAttention.length;
     const R = T - r0;

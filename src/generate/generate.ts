@@ -21,6 +21,9 @@
 //   prefix limit), then a window of at most (max_seq_len - max_latents) + maxLatents tokens slides.
 //   Fewer latents = less compute per token and a shorter context. Cached and uncached runs still
 //   agree (both evaluate `model.forward` on the same windows and prefix lengths).
+// - `weights: "int8"`: int8 weight-only matrices with per-row scales (int8-layers.ts; the cached
+//   decoder only): a quarter of the weight bytes per token, at the quality cost bench/generate.ts
+//   measures.
 // - Options are validated before any work; errors name the field and its allowed range.
 //
 // Contract (a batch, `generateBatch` / `generateBatchStream`): each prompt is generated as
@@ -37,6 +40,7 @@
 import { Rng } from "../util/rng.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { CachedDecoder } from "./cached-decoder.js";
+import { WEIGHT_FORMATS, type WeightFormat } from "./int8-layers.js";
 import { sampleToken, validateSamplingOptions, type SamplingOptions } from "./sampling.js";
 import { defaultNumLatents, effectiveConfig, generationSchedule, resolveSchedule, validateSchedule, type ScheduleChoice, type ScheduleConfig, type ScheduleStep } from "./schedule.js";
 
@@ -58,6 +62,8 @@ export interface GenerateOptions extends SamplingOptions, ScheduleChoice {
   eosId?: number;
   /** Use the exact KV-cached decoder (default true) or a full forward per step. */
   useCache?: boolean;
+  /** "f32" (default) or "int8": int8 weight-only matrices with per-row scales (cached decoder only; int8-layers.ts). */
+  weights?: WeightFormat;
   /** Called with each new token and its 0-based index among the new tokens. */
   onToken?: (token: number, index: number) => void;
 }
@@ -75,6 +81,8 @@ export interface BatchGenerateOptions extends SamplingOptions, ScheduleChoice {
   eosId?: number;
   /** As GenerateOptions.useCache (uncached: one full forward per row and step). */
   useCache?: boolean;
+  /** As GenerateOptions.weights. */
+  weights?: WeightFormat;
   /** Called after each new token of a row with the row's tokens so far; true stops that row. */
   stop?: (row: number, tokens: readonly number[]) => boolean;
 }
@@ -134,6 +142,7 @@ interface Plan {
   sampling: SamplingOptions;
   eosId: number | undefined;
   useCache: boolean;
+  weights: WeightFormat;
   stop: ((row: number, tokens: readonly number[]) => boolean) | undefined;
 }
 
@@ -144,7 +153,7 @@ async function* decodeRows(model: PerceiverAR, p: Plan): AsyncGenerator<BatchTok
   if (active.length === 0) return;
   const schedules = p.prompts.map((prompt, b) => generationSchedule(p.view, prompt.length, p.numLatents[b], p.maxNewTokens[b], p.choice));
   const generated: number[][] = p.prompts.map(() => []);
-  const logitsOf = p.useCache ? cachedRows(model, active.map((b) => p.prompts[b]), p.view.maxLatents) : uncachedRows(model, p.prompts);
+  const logitsOf = p.useCache ? cachedRows(model, active.map((b) => p.prompts[b]), p.view.maxLatents, p.weights) : uncachedRows(model, p.prompts);
   while (active.length > 0) {
     const steps = active.map((b) => schedules[b].next().value as ScheduleStep);
     const logits = logitsOf.logits(active, steps); // (active, V)
@@ -174,8 +183,8 @@ interface RowStepper {
   advance(keep: readonly number[], tokens: readonly number[]): void;
 }
 
-function cachedRows(model: PerceiverAR, prompts: ReadonlyArray<ArrayLike<number>>, maxLatents: number): RowStepper {
-  const d = new CachedDecoder(model, { maxLatents, batch: prompts.length });
+function cachedRows(model: PerceiverAR, prompts: ReadonlyArray<ArrayLike<number>>, maxLatents: number, weights: WeightFormat): RowStepper {
+  const d = new CachedDecoder(model, { maxLatents, batch: prompts.length, weights });
   d.pushRows(prompts);
   return {
     logits: (_rows, steps) => d.logitsRows(steps),
@@ -216,7 +225,7 @@ function planSingle(model: PerceiverAR, prompt: ArrayLike<number>, o: GenerateOp
   if (o.onToken !== undefined && typeof o.onToken !== "function") throw new TypeError("onToken must be a function (token, index) => void");
   if (o.random !== undefined && typeof o.random !== "function") throw new TypeError("random must be a function returning a number in [0, 1)");
   const random = o.random ?? seeded(o.seed ?? 0, "seed");
-  return { prompts: [prompt], numLatents: [numLatents], maxNewTokens: [o.maxNewTokens], random: [random], view, choice, sampling: o, eosId: o.eosId, useCache: o.useCache !== false, stop: undefined };
+  return { prompts: [prompt], numLatents: [numLatents], maxNewTokens: [o.maxNewTokens], random: [random], view, choice, sampling: o, eosId: o.eosId, useCache: o.useCache !== false, weights: weightFormat(o), stop: undefined };
 }
 
 function planBatch(model: PerceiverAR, prompts: ReadonlyArray<ArrayLike<number>>, o: BatchGenerateOptions): Plan {
@@ -254,7 +263,14 @@ function planBatch(model: PerceiverAR, prompts: ReadonlyArray<ArrayLike<number>>
   if (o.stop !== undefined && typeof o.stop !== "function") throw new TypeError("stop must be a function (row, tokens) => boolean");
   const seeds = perRow(o.seed ?? 0, "seed");
   const random = seeds.map((s, b) => seeded(s, Array.isArray(o.seed) ? `seed[${b}]` : "seed"));
-  return { prompts, numLatents, maxNewTokens, random, view, choice, sampling: o, eosId: o.eosId, useCache: o.useCache !== false, stop: o.stop };
+  return { prompts, numLatents, maxNewTokens, random, view, choice, sampling: o, eosId: o.eosId, useCache: o.useCache !== false, weights: weightFormat(o), stop: o.stop };
+}
+
+function weightFormat(o: { weights?: WeightFormat; useCache?: boolean }): WeightFormat {
+  const w = o.weights ?? "f32";
+  if (!WEIGHT_FORMATS.includes(w)) throw new RangeError(`weights must be one of ${WEIGHT_FORMATS.map((f) => JSON.stringify(f)).join(", ")}, got ${JSON.stringify(w)}`);
+  if (w === "int8" && o.useCache === false) throw new RangeError('weights "int8" needs the cached decoder (useCache true)');
+  return w;
 }
 
 function scheduleChoice(o: ScheduleChoice): ScheduleChoice {

@@ -21,4 +21,5 @@ export {
   type StepKind,
 } from "./schedule.js";
 export { scheduleLogLoss, type ScheduleScoreOptions } from "./schedule-score.js";
+export { int8Layers, layersFor, WEIGHT_FORMATS, type WeightFormat } from "./int8-layers.js";
 export { CachedDecoder, type CachedDecoderOptions, type DecoderStepStats, type RowStep } from "./cached-decoder.js";

@@ -12,12 +12,14 @@
 //   end-of-sequence token, which ends generation) or "length" (maxNewTokens);
 // - options: maxNewTokens (default DEFAULT_MAX_NEW_TOKENS), stop strings, sampling (greedy,
 //   temperature, topK, topP, seed: one per prompt or one for all), the schedule ("exact" |
-//   "reset", resetFill), numLatents, maxLatents, useCache: as in generate.ts, validated there.
+//   "reset", resetFill), numLatents, maxLatents, useCache, weights ("f32" | "int8"): as in
+//   generate.ts, validated there.
 // - The prompt is encoded without special tokens; an empty prompt (no tokens) is an error.
 
 import type { Tokenizer } from "../data/tokenizer.js";
 import { generateBatchStream, type BatchGenerateOptions } from "../generate/generate.js";
 import type { SamplingOptions } from "../generate/sampling.js";
+import type { WeightFormat } from "../generate/int8-layers.js";
 import type { ScheduleChoice } from "../generate/schedule.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { TextStreamer } from "./text-streamer.js";
@@ -35,6 +37,8 @@ export interface TextGenerationOptions extends SamplingOptions, ScheduleChoice {
   numLatents?: number;
   maxLatents?: number;
   useCache?: boolean;
+  /** "f32" (default) or "int8" weight-only matrices (generate.ts). */
+  weights?: WeightFormat;
   /** Called with each generated token, its index among the prompt's new tokens, and the prompt's row. */
   onToken?: (token: number, index: number, row: number) => void;
 }
