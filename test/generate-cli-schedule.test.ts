@@ -35,13 +35,21 @@ describe("perceiver-ar sample --schedule / --reset-fill / --stop", () => {
     assert.match(h.out, /--schedule <name>\s+exact \(the reference's, default\) or reset/);
     assert.match(h.out, /--reset-fill <n>/);
     assert.match(h.out, /--stop <text>/);
+    assert.match(h.out, /--weights <format>\s+f32 \(default\) or int8/);
   });
 
   it("the text is the pipeline's, for either schedule; --stop cuts it", async () => {
-    for (const extra of [[], ["--schedule", "exact"], ["--schedule", "reset"], ["--schedule", "reset", "--reset-fill", "2"]]) {
+    for (const extra of [[], ["--schedule", "exact"], ["--schedule", "reset"], ["--schedule", "reset", "--reset-fill", "2"], ["--schedule", "reset", "--weights", "int8"]]) {
       const r = runCli([...base, ...extra]);
       assert.equal(r.code, 0, r.err);
-      const o = { maxNewTokens: 40, temperature: 1, seed: 3, ...(extra[1] ? { schedule: extra[1] as "exact" | "reset" } : {}), ...(extra[3] ? { resetFill: Number(extra[3]) } : {}) };
+      const o = {
+        maxNewTokens: 40,
+        temperature: 1,
+        seed: 3,
+        ...(extra[1] ? { schedule: extra[1] as "exact" | "reset" } : {}),
+        ...(extra[2] === "--reset-fill" ? { resetFill: Number(extra[3]) } : {}),
+        ...(extra[2] === "--weights" ? { weights: extra[3] as "int8" } : {}),
+      };
       const want = await generator(prompt, o);
       assert.equal(r.out, prompt + want.text + "\n", extra.join(" "));
     }
@@ -62,5 +70,6 @@ describe("perceiver-ar sample --schedule / --reset-fill / --stop", () => {
     bad(["--schedule", "reset", "--reset-fill", "9"], /--reset-fill must be an integer in \[1, 8\]/);
     bad(["--schedule", "reset", "--latents", "4", "--reset-fill", "5"], /resetFill must be an integer in \[1, 4\]/);
     bad(["--reset-fill", "3"], /resetFill applies to schedule "reset" only/);
+    bad(["--weights", "int4"], /weights must be one of "f32", "int8", got "int4"/);
   });
 });

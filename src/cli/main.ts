@@ -159,6 +159,7 @@ function addSample(program: Command): void {
       .option("--no-cache", "recompute a full forward pass per token instead of the exact KV cache")
       .option("--schedule <name>", "exact (the reference's, default) or reset: a full pass every M - R + 1 tokens once the latents are full, much faster")
       .option("--reset-fill <n>", "--schedule reset: latents after a reset (default max(M - 128, M / 2))")
+      .option("--weights <format>", "f32 (default) or int8: int8 weight-only matrices, a quarter of the bytes read per token")
       .option("--stop <text>", "text: stop before this string (repeatable)", (v: string, list: string[] = []) => [...list, v])
       .option("-o, --out <file>", "output file (images: PNG grid, music: .mid)")
       .option("--count <n>", "images: how many (default 4); copy: held-out examples to mirror (default 1)")

@@ -23,6 +23,8 @@ export interface SampleFlags extends BackendFlags {
   /** --schedule exact|reset, --reset-fill R (GenerateOptions.schedule, resetFill). */
   schedule?: string;
   resetFill?: string;
+  /** --weights f32|int8 (GenerateOptions.weights). */
+  weights?: string;
   /** --stop <text> (repeatable): text stops before it. */
   stop?: string[];
   out?: string;
@@ -44,6 +46,7 @@ function sampling(flags: SampleFlags, modelMaxLatents: number): Omit<GenerateOpt
   o.maxLatents = optionalIntegerFlag("latents", flags.latents, 1, modelMaxLatents, "(the model's max_latents)");
   if (flags.schedule !== undefined) o.schedule = flags.schedule as GenerateOptions["schedule"]; // generate names the allowed values
   o.resetFill = optionalIntegerFlag("reset-fill", flags.resetFill, 1, modelMaxLatents, "(at most the latents)");
+  if (flags.weights !== undefined) o.weights = flags.weights as GenerateOptions["weights"]; // generate names the allowed values
   return o;
 }
 

@@ -5,18 +5,21 @@
 // stays in L1/L2), so the product runs at the memory bandwidth of reading B.
 //
 // - gemv_nt: float32 B. `gemm` takes this path when gemv_fits: A not transposed, B transposed, at
-//   most 2 · kGemvMaxRows rows (two 8-row blocks over the same L2-resident chunk of B; measured on
-//   AVX2 cores it beats the packed GEMM up to 16 rows, and from 32 on the GEMM wins).
+//   most kGemvMaxRows (16) rows: measured on AVX2 cores it beats the packed GEMM up to 16 rows, and
+//   from 32 on the GEMM wins (bench/generate.ts measures the generation steps that use it).
 // - gemv_nt_i8: int8 weight-only B with one float32 scale per row: B[j, p] = scale[j] · Bq[j, p]
-//   (generation with int8 weights reads a quarter of the bytes).
-// Each output element is one fixed-order dot product (vector lanes, then a fixed horizontal sum,
-// then the scalar tail) computed by one thread: the same bits at any thread count and on every run.
+//   (generation with int8 weights reads a quarter of the bytes). Beyond kGemvMaxRows rows it
+//   dequantises blocks of B and runs the packed GEMM on them.
+// Each output element is one fixed-order dot product (see kChains below) computed by one thread:
+// the same bits at any thread count, on every run, and for any number of rows m.
 // The AVX2/FMA variant is compiled for that target alone (function attributes) and runs only when
 // the selected ISA table (isa(), PERCEIVER_AR_ISA) is AVX2 or AVX-512, i.e. the CPU has AVX2; the
 // scalar variant runs otherwise. No AVX-512 instruction is used.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "common.h"
 
@@ -26,8 +29,9 @@ namespace {
 // Rows of B per parallel chunk: at least 64 KiB of float32 weights, so that a chunk's work pays for
 // the hand-off to a thread.
 constexpr i64 kChunkBytes = 64 * 1024;
-// Rows up to which `gemm` takes this path (see the header).
-constexpr i64 kGemvFitRows = 2 * kGemvMaxRows;
+// Many-row int8 products dequantise this many bytes of B rows at a time (a few GEMM column blocks;
+// small enough to stay in L2/L3 between dequantising and packing).
+constexpr i64 kDequantBlockBytes = 1 << 20;
 
 i64 chunk_rows(i64 k, i64 bytes_per_weight) {
   const i64 row = k * bytes_per_weight;
@@ -39,18 +43,30 @@ bool use_avx2() {
   return std::strcmp(name, "avx2") == 0 || std::strcmp(name, "avx512") == 0;
 }
 
-// ---- scalar ----------------------------------------------------------------------------------
-
-// Lanes of the scalar dot product: the same split into partial sums as the vector code's 8 lanes.
+// Every dot product is split the same way, whatever the number of rows: 8 lanes per vector, and
+// vector v of the row goes to chain v mod kChains; chains are summed ((c0 + c1) + (c2 + c3)), then
+// the lanes ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), then the scalar tail in order.
 constexpr int kLanes = 8;
+// Independent FMA chains per dot product: an FMA's 4-cycle latency would otherwise stall a single
+// row's product (one FMA per 8 weights) far below the memory bandwidth.
+constexpr int kChains = 4;
+// Rows of A per pass over a row of B (which stays in L1): 3 rows x 4 chains = 12 accumulators,
+// + the weight vector + an A load <= 16 AVX2 registers.
+constexpr int kRowBlock = 3;
+
+// ---- scalar ----------------------------------------------------------------------------------
 
 template <class W>
 float dot_scalar(const float* a, const W* w, i64 k) {
-  float part[kLanes] = {};
+  float part[kChains][kLanes] = {};
   i64 p = 0;
-  for (; p + kLanes <= k; p += kLanes)
-    for (int l = 0; l < kLanes; l++) part[l] += a[p + l] * float(w[p + l]);
-  float s = ((part[0] + part[4]) + (part[2] + part[6])) + ((part[1] + part[5]) + (part[3] + part[7]));
+  for (; p + kLanes <= k; p += kLanes) {
+    float* c = part[(p / kLanes) % kChains];
+    for (int l = 0; l < kLanes; l++) c[l] += a[p + l] * float(w[p + l]);
+  }
+  float v[kLanes];
+  for (int l = 0; l < kLanes; l++) v[l] = (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
+  float s = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
   for (; p < k; p++) s += a[p] * float(w[p]);
   return s;
 }
@@ -72,55 +88,54 @@ __attribute__((target("avx2,fma"))) inline __m256 load8(const std::int8_t* w) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w))));
 }
 
-// The scalar code's lane order: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
+// The lane order of the header: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
 __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // l0+l4 ...
   const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));                                    // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
   return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
 }
 
-// M rows of A against one row of B: M accumulators of 8 lanes (M <= 8: 8 + 1 + 1 of 16 ymm).
+// M (<= kRowBlock) rows of A against one row of B, kChains accumulators per row.
 template <int M, class W>
-__attribute__((target("avx2,fma"))) void row_avx2(i64 k, const float* A, i64 lda, const W* w, float* out) {
-  __m256 acc[M];
-  for (int r = 0; r < M; r++) acc[r] = _mm256_setzero_ps();
+__attribute__((target("avx2,fma"))) void row_block_avx2(i64 k, const float* A, i64 lda, const W* w, float* out, i64 ostride) {
+  __m256 acc[M][kChains];
+  for (int r = 0; r < M; r++)
+    for (int u = 0; u < kChains; u++) acc[r][u] = _mm256_setzero_ps();
   i64 p = 0;
-  for (; p + kLanes <= k; p += kLanes) {
+  for (; p + kChains * kLanes <= k; p += kChains * kLanes)
+    for (int u = 0; u < kChains; u++) {
+      const __m256 wv = load8(w + p + u * kLanes);
+      for (int r = 0; r < M; r++) acc[r][u] = _mm256_fmadd_ps(_mm256_loadu_ps(A + r * lda + p + u * kLanes), wv, acc[r][u]);
+    }
+  for (int u = 0; p + kLanes <= k; p += kLanes, u++) {  // the last full vectors continue the chain order
     const __m256 wv = load8(w + p);
-    for (int r = 0; r < M; r++) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(A + r * lda + p), wv, acc[r]);
+    for (int r = 0; r < M; r++) acc[r][u] = _mm256_fmadd_ps(_mm256_loadu_ps(A + r * lda + p), wv, acc[r][u]);
   }
   for (int r = 0; r < M; r++) {
-    float s = hsum(acc[r]);
+    float s = hsum(_mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3])));
     for (i64 q = p; q < k; q++) s += A[r * lda + q] * float(w[q]);
-    out[r] = s;
-  }
-}
-
-template <int M, class W>
-__attribute__((target("avx2,fma"))) void rows_avx2_m(i64 j0, i64 j1, i64 k, const float* A, i64 lda, const W* B, i64 ldb, const float* scale, float* C, i64 ldc, bool acc) {
-  float out[M];
-  for (i64 j = j0; j < j1; j++) {
-    row_avx2<M>(k, A, lda, B + j * ldb, out);
-    for (int r = 0; r < M; r++) {
-      const float v = scale ? out[r] * scale[j] : out[r];
-      C[r * ldc + j] = acc ? C[r * ldc + j] + v : v;
-    }
+    out[r * ostride] = s;
   }
 }
 
 template <class W>
-void rows_avx2(i64 j0, i64 j1, i64 m, i64 k, const float* A, i64 lda, const W* B, i64 ldb, const float* scale, float* C, i64 ldc, bool acc) {
-  switch (m) {
-    case 1: return rows_avx2_m<1>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
-    case 2: return rows_avx2_m<2>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
-    case 3: return rows_avx2_m<3>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
-    case 4: return rows_avx2_m<4>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
-    case 5: return rows_avx2_m<5>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
-    case 6: return rows_avx2_m<6>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
-    case 7: return rows_avx2_m<7>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
-    case 8: return rows_avx2_m<8>(j0, j1, k, A, lda, B, ldb, scale, C, ldc, acc);
+__attribute__((target("avx2,fma"))) void rows_avx2(i64 j0, i64 j1, i64 m, i64 k, const float* A, i64 lda, const W* B, i64 ldb, const float* scale, float* C, i64 ldc, bool acc) {
+  float out[kRowBlock];
+  for (i64 j = j0; j < j1; j++) {
+    const W* w = B + j * ldb;
+    for (i64 r0 = 0; r0 < m; r0 += kRowBlock) {
+      const int mr = int(m - r0 < kRowBlock ? m - r0 : kRowBlock);
+      const float* a = A + r0 * lda;
+      if (mr == 3) row_block_avx2<3>(k, a, lda, w, out, 1);
+      else if (mr == 2) row_block_avx2<2>(k, a, lda, w, out, 1);
+      else row_block_avx2<1>(k, a, lda, w, out, 1);
+      for (int r = 0; r < mr; r++) {
+        const float v = scale ? out[r] * scale[j] : out[r];
+        float& c = C[(r0 + r) * ldc + j];
+        c = acc ? c + v : v;
+      }
+    }
   }
-  __builtin_trap();
 }
 
 template <class W>
@@ -128,24 +143,41 @@ void gemv_any(i64 m, i64 n, i64 k, const float* A, i64 lda, const W* B, i64 ldb,
   if (m <= 0 || n <= 0) return;
   const bool vec = use_avx2();
   parallel_for(n, chunk_rows(k, sizeof(W)), [&](i64 j0, i64 j1, int) {
-    for (i64 r0 = 0; r0 < m; r0 += kGemvMaxRows) {  // more rows than a block: block by block
-      const i64 mr = m - r0 < kGemvMaxRows ? m - r0 : kGemvMaxRows;
-      if (vec) rows_avx2(j0, j1, mr, k, A + r0 * lda, lda, B, ldb, scale, C + r0 * ldc, ldc, acc);
-      else rows_scalar(j0, j1, mr, k, A + r0 * lda, lda, B, ldb, scale, C + r0 * ldc, ldc, acc);
-    }
+    if (vec) rows_avx2(j0, j1, m, k, A, lda, B, ldb, scale, C, ldc, acc);
+    else rows_scalar(j0, j1, m, k, A, lda, B, ldb, scale, C, ldc, acc);
   });
 }
 
 }  // namespace
 
-bool gemv_fits(bool tA, bool tB, i64 m) { return !tA && tB && m >= 1 && m <= kGemvFitRows; }
+bool gemv_fits(bool tA, bool tB, i64 m) { return !tA && tB && m >= 1 && m <= kGemvMaxRows; }
 
 void gemv_nt(i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc, bool acc) {
   gemv_any<float>(m, n, k, A, lda, B, ldb, nullptr, C, ldc, acc);
 }
 
 void gemv_nt_i8(i64 m, i64 n, i64 k, const float* A, const std::int8_t* Bq, const float* scale, float* C) {
-  gemv_any<std::int8_t>(m, n, k, A, k, Bq, k, scale, C, n, false);
+  if (m <= kGemvMaxRows) return gemv_any<std::int8_t>(m, n, k, A, k, Bq, k, scale, C, n, false);
+  // Many rows (a full pass over the latents): the product is compute-bound, so dequantise a block
+  // of B's rows at a time into float32 and let the packed GEMM multiply it (dequantising costs n·k
+  // operations once, against m·n·k multiply-adds).
+  if (n <= 0 || k <= 0) return gemm(false, true, m, n, k, A, k, nullptr, k, C, n, false);
+  const i64 block = std::max<i64>(1, kDequantBlockBytes / (i64(sizeof(float)) * k));
+  thread_local std::vector<float> deq;  // the calling thread's; the pool's threads get its address
+  deq.resize(std::size_t(std::min(block, n) * k));
+  float* const buf = deq.data();
+  for (i64 j0 = 0; j0 < n; j0 += block) {
+    const i64 nb = std::min(block, n - j0);
+    parallel_for(nb, 1, [&](i64 b, i64 e, int) {
+      for (i64 j = b; j < e; j++) {
+        const std::int8_t* q = Bq + (j0 + j) * k;
+        float* d = buf + j * k;
+        const float sc = scale[j0 + j];
+        for (i64 p = 0; p < k; p++) d[p] = sc * float(q[p]);
+      }
+    });
+    gemm(false, true, m, nb, k, A, k, buf, k, C + j0, n, false);
+  }
 }
 
 }  // namespace par
