@@ -5,32 +5,13 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { referenceBackend } from "../src/backend/reference/index.js";
 import { Rng } from "../src/util/rng.js";
 import { CachedDecoder } from "../src/generate/cached-decoder.js";
 import { generate, generateBatch, generateBatchStream, lastPositionLogits, type BatchGenerateOptions } from "../src/generate/generate.js";
 import { argmax } from "../src/generate/sampling.js";
 import { generationSchedule, type ScheduleChoice } from "../src/generate/schedule.js";
-import { PerceiverAR } from "../src/models/perceiver-ar.js";
+import { maxAbsDiff, smallGenerationModel } from "./helpers/generation.js";
 
-const BASE = { vocab_size: 50, max_seq_len: 24, max_latents: 6, num_channels: 32, num_heads: 2, num_self_attention_layers: 2, cross_attention_dropout: 0, init_scale: 0.3 };
-
-function smallModel(over: Record<string, unknown>, seed = 1): PerceiverAR {
-  const model = new PerceiverAR({ ...BASE, ...over }, referenceBackend, { seed });
-  const rng = new Rng(seed + 1000);
-  for (const [name, v] of model.parameters) {
-    if (!name.includes("norm") && !name.endsWith("bias")) continue;
-    for (let i = 0; i < v.data.length; i++) v.data[i] += (rng.nextFloat() - 0.5) * 0.6;
-  }
-  return model;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 const rng = new Rng(99);
 const tokens = (n: number) => Array.from({ length: n }, () => rng.nextInt(50));
@@ -46,7 +27,7 @@ describe("batched cached decoder == one-row full forwards", () => {
   for (const [name, over] of VARIANTS) {
     for (const choice of [{}, { schedule: "reset", resetFill: 3 }] as ScheduleChoice[]) {
       it(`${name}, ${choice.schedule ?? "exact"}: 4 rows, 40 greedy steps, every row and step (1e-4)`, () => {
-        const model = smallModel(over);
+        const model = smallGenerationModel(over);
         const V = 50;
         // The rows share numLatents; a prompt shorter than it starts with all its tokens as latents.
         const shared = choice.schedule === "reset" ? 1 : 6; // 6: the 30-token prompt's minimum
@@ -78,7 +59,7 @@ describe("batched cached decoder == one-row full forwards", () => {
   }
 
   it("retainRows keeps the other rows' caches valid", () => {
-    const model = smallModel(VARIANTS[0][1]);
+    const model = smallGenerationModel(VARIANTS[0][1]);
     const d = new CachedDecoder(model, { batch: 3 });
     const prompts = [tokens(5), tokens(2), tokens(8)];
     d.pushRows(prompts);
@@ -104,7 +85,7 @@ describe("batched cached decoder == one-row full forwards", () => {
   });
 
   it("validates rows, lengths and the shared first latent", () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     const d = new CachedDecoder(model, { batch: 2 });
     assert.throws(() => d.pushRows([[1, 2]]), /one token list per row \(2\)/);
     assert.throws(() => d.pushRows([[1, 2], []]), /every row of a batch needs at least one token/);
@@ -122,7 +103,7 @@ describe("generateBatch == one prompt at a time", () => {
   for (const [name, over] of VARIANTS) {
     for (const choice of [{}, { schedule: "reset" }] as ScheduleChoice[]) {
       it(`${name}, ${choice.schedule ?? "exact"}: greedy and seeded sampling give each row its own run's tokens`, async () => {
-        const model = smallModel(over);
+        const model = smallGenerationModel(over);
         const prompts = choice.schedule === "reset" ? PROMPTS : PROMPTS.slice(0, 3).concat([tokens(19)]);
         const o: BatchGenerateOptions = { ...choice, maxNewTokens: 35, greedy: true };
         const batch = await generateBatch(model, prompts, o);
@@ -145,7 +126,7 @@ describe("generateBatch == one prompt at a time", () => {
   }
 
   it("a shared numLatents: the batch's default is the largest row default, shorter prompts use all their tokens", async () => {
-    const model = smallModel(VARIANTS[0][1]);
+    const model = smallGenerationModel(VARIANTS[0][1]);
     const prompts = [tokens(2), tokens(22)]; // 22 tokens: at least 22 - 18 = 4 latents
     const batch = await generateBatch(model, prompts, { maxNewTokens: 25, greedy: true });
     assert.deepEqual(batch[0], await generate(model, prompts[0], { maxNewTokens: 25, greedy: true, numLatents: 2 }));
@@ -153,7 +134,7 @@ describe("generateBatch == one prompt at a time", () => {
   });
 
   it("per-row stops: EOS, maxNewTokens, a stop callback; the stream names rows and indices", async () => {
-    const model = smallModel(VARIANTS[0][1]);
+    const model = smallGenerationModel(VARIANTS[0][1]);
     const prompts = PROMPTS.slice(0, 3);
     const free = await generateBatch(model, prompts, { maxNewTokens: 20, greedy: true });
     const eos = free[0][5]; // row 0 stops at its 6th token (or earlier, at the first occurrence)
@@ -170,7 +151,7 @@ describe("generateBatch == one prompt at a time", () => {
   });
 
   it("validation errors name the field and its allowed range", async () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     const bad = async (prompts: number[][], o: Record<string, unknown>, re: RegExp) => assert.rejects(generateBatch(model, prompts, { maxNewTokens: 3, ...o } as never), re);
     await bad([], {}, /prompts must be a non-empty array/);
     await bad([[1], []], {}, /prompts\[1\] must be a non-empty array of token ids/);

@@ -3,28 +3,15 @@
 // (the CLI streams through it), --stop cuts the text, bad values exit 2 naming the field.
 
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { referenceBackend } from "../src/backend/reference/index.js";
 import { ByteTokenizer } from "../src/data/byte-tokenizer.js";
-import { saveModel } from "../src/io/checkpoint.js";
-import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { textGenerationPipeline } from "../src/pipeline/text-generation.js";
 import { runCli } from "./helpers/cli.js";
+import { byteModelRunFolder } from "./helpers/generation.js";
 
 describe("perceiver-ar sample --schedule / --reset-fill / --stop", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "perceiver-ar-schedule-"));
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const modelDir = path.join(dir, "model");
-  const model = new PerceiverAR(
-    { vocab_size: 258, max_seq_len: 32, max_latents: 8, num_channels: 32, num_heads: 2, num_self_attention_layers: 1, abs_pos_emb: false, init_scale: 0.5 },
-    referenceBackend,
-    { seed: 4 },
-  );
-  saveModel(model, modelDir);
-  fs.writeFileSync(path.join(dir, "task.json"), JSON.stringify({ task: "text", data: "sotu", seed: 0 }));
+  const { modelDir, model, cleanup } = byteModelRunFolder("perceiver-ar-schedule-");
+  after(cleanup);
   const generator = textGenerationPipeline(model, new ByteTokenizer());
   const prompt = "The State of the Union ";
   const base = ["sample", modelDir, "--prompt", prompt, "-n", "40", "--temperature", "1", "--seed", "3"];

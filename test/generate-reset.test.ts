@@ -5,33 +5,14 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { referenceBackend } from "../src/backend/reference/index.js";
 import { Rng } from "../src/util/rng.js";
 import { CachedDecoder } from "../src/generate/cached-decoder.js";
 import { generate, lastPositionLogits } from "../src/generate/generate.js";
 import { sampleToken } from "../src/generate/sampling.js";
 import { scheduleLogLoss } from "../src/generate/schedule-score.js";
 import { defaultNumLatents, defaultResetFill, effectiveConfig, generationSchedule, numLatentsRange, type ScheduleConfig, type ScheduleStep } from "../src/generate/schedule.js";
-import { PerceiverAR } from "../src/models/perceiver-ar.js";
+import { maxAbsDiff, smallGenerationModel } from "./helpers/generation.js";
 
-const BASE = { vocab_size: 50, max_seq_len: 24, max_latents: 6, num_channels: 32, num_heads: 2, num_self_attention_layers: 2, cross_attention_dropout: 0, init_scale: 0.3 };
-
-function smallModel(over: Record<string, unknown>, seed = 1): PerceiverAR {
-  const model = new PerceiverAR({ ...BASE, ...over }, referenceBackend, { seed });
-  const rng = new Rng(seed + 1000);
-  for (const [name, v] of model.parameters) {
-    if (!name.includes("norm") && !name.endsWith("bias")) continue;
-    for (let i = 0; i < v.data.length; i++) v.data[i] += (rng.nextFloat() - 0.5) * 0.6;
-  }
-  return model;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** The reset rule stepped by hand (the schedule.ts header's), for comparison with the closed form. */
 function resetByHand(c: ScheduleConfig, L0: number, m0: number, R: number, count: number): Array<[number, number, boolean]> {
@@ -115,7 +96,7 @@ describe("cached decoder on the reset schedule == full forward", () => {
   for (const [name, over] of VARIANTS) {
     for (const [cap, R] of [[6, 3], [6, 1], [4, 2]] as const) {
       it(`${name}, maxLatents ${cap}, resetFill ${R}: 50 sampled steps, every step (1e-4)`, () => {
-        const model = smallModel(over);
+        const model = smallGenerationModel(over);
         const view = effectiveConfig(model.config, cap);
         const rng = new Rng(3 + R);
         const prompt = Array.from({ length: 22 }, () => rng.nextInt(50));
@@ -152,7 +133,7 @@ describe("cached decoder on the reset schedule == full forward", () => {
 describe("generate with schedule reset", () => {
   it("cached == uncached; resetFill = M == exact; differs from exact otherwise", async () => {
     for (const abs of [false, true]) {
-      const model = smallModel({ abs_pos_emb: abs });
+      const model = smallGenerationModel({ abs_pos_emb: abs });
       const prompt = Array.from({ length: 20 }, (_, i) => (i * 7) % 50);
       const o = { maxNewTokens: 30, temperature: 0.9, seed: 5 };
       const reset = await generate(model, prompt, { ...o, schedule: "reset" });
@@ -168,7 +149,7 @@ describe("generate with schedule reset", () => {
   });
 
   it("validation errors name the field and its allowed range", async () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     const bad = async (o: Record<string, unknown>, re: RegExp) => assert.rejects(generate(model, [1, 2, 3], { maxNewTokens: 3, ...o } as never), re);
     await bad({ schedule: "sliding" }, /schedule must be one of "exact", "reset", got "sliding"/);
     await bad({ schedule: "reset", resetFill: 0 }, /resetFill must be an integer in \[1, 6\]/);
@@ -181,7 +162,7 @@ describe("generate with schedule reset", () => {
 
 describe("scheduleLogLoss: teacher-forced scoring of a schedule", () => {
   it("== the log-loss of each step's own forward; one pass per M - R + 1 tokens with reset, per token with exact", () => {
-    const model = smallModel({ abs_pos_emb: false, num_self_attention_rotary_layers: -1 });
+    const model = smallGenerationModel({ abs_pos_emb: false, num_self_attention_rotary_layers: -1 });
     const rng = new Rng(21);
     const tokens = Array.from({ length: 70 }, () => rng.nextInt(50));
     const forward = model.forward.bind(model);
