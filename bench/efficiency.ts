@@ -51,7 +51,8 @@ import { getNativeThreads, nativeIsa } from "../src/backend/native/index.js";
 import { getBackend } from "../src/backend/select.js";
 import { makeConfig, type PerceiverARConfig } from "../src/models/config.js";
 import { estimateTrainingMemory, formatBytes } from "../src/models/memory.js";
-import { PerceiverAR, seededUniform, type IntBatch } from "../src/models/perceiver-ar.js";
+import { PerceiverAR, type IntBatch } from "../src/models/perceiver-ar.js";
+import { uniformSource } from "../src/util/rng.js";
 import { TransformerXL, type TransformerXLConfig } from "../src/models/transformer-xl.js";
 import { AdamW } from "../src/train/adamw.js";
 import { perceiverArForwardFlops, TRAINING_FLOPS_PER_FORWARD, transformerXlForwardFlops } from "./cost-model.js";
@@ -171,7 +172,7 @@ interface CellResult {
 }
 
 function randomTokens(n: number, seed: number): Int32Array {
-  const u = seededUniform(seed);
+  const u = uniformSource(seed);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.floor(u() * VOCAB);
   return out;

@@ -1,8 +1,11 @@
 // GEMM benchmark: native backend vs numpy (BLAS, via a python3 subprocess timing the same shapes)
 // vs the reference backend (small sizes only). Prints GFLOP/s tables; run with
-//   npx tsc -p . && node dist/bench/gemm.js [--threads N] [--isa avx2|avx512|scalar] [--quick]
+//   npx tsc -p . && node dist/bench/gemm.js [--threads N] [--isa avx2|avx512|avx512-emulated|scalar] [--quick]
 // numpy runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from its environment (they may be
 // set on the dev machine and pin OpenBLAS to slower kernels); pass --numpy-env=inherit to keep them.
+// Every result is validated before it is timed (llm.c's validate_result before benchmark_kernel):
+// sampled whole rows and columns of C against exact float64 dot products, here for ours and the
+// reference backend, in gemm_numpy.py for numpy; a wrong result stops the run.
 
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -74,8 +77,38 @@ function timeIt(fn: () => void, min: number): number {
   return best;
 }
 
-function gflops(backend: Backend, s: Shape, min: number): number {
-  const a = rnd(s.m * s.k), b = rnd(s.k * s.n), c = new Float32Array(s.m * s.n);
+/** Whole rows and columns of C checked by validate: the first, the last and this many others. */
+const VALIDATED_LINES = 6;
+
+/**
+ * Throws unless C = op(A)·op(B) on the first, last and VALIDATED_LINES random rows and columns
+ * (they cross every tile and block boundary): each entry within (k + 2)·2^-24·Σ_p |a_ip·b_pj| of
+ * the exact dot product (float64), the error bound of a float32 sum of k + 1 terms in any order.
+ */
+function validate(who: string, s: Shape, a: Float32Array, b: Float32Array, c: Float32Array): void {
+  const pick = (count: number) => [0, count - 1, ...Array.from({ length: VALIDATED_LINES }, () => Math.floor(Math.random() * count))];
+  const entries = [
+    ...pick(s.m).flatMap((i) => Array.from({ length: s.n }, (_, j) => [i, j])),
+    ...pick(s.n).flatMap((j) => Array.from({ length: s.m }, (_, i) => [i, j])),
+  ];
+  for (const [i, j] of entries) {
+    let exact = 0, magnitude = 0;
+    for (let p = 0; p < s.k; p++) {
+      const x = (s.tA ? a[p * s.m + i] : a[i * s.k + p]) * (s.tB ? b[j * s.k + p] : b[p * s.n + j]);
+      exact += x;
+      magnitude += Math.abs(x);
+    }
+    const err = Math.abs(c[i * s.n + j] - exact);
+    if (!(err <= (s.k + 2) * 2 ** -24 * magnitude)) {
+      throw new Error(`${who} ${s.label}: C(${i}, ${j}) = ${c[i * s.n + j]}, exact ${exact} (error ${err.toExponential(2)}): not timing a wrong result`);
+    }
+  }
+}
+
+function gflops(who: string, backend: Backend, s: Shape, min: number): number {
+  const a = rnd(s.m * s.k), b = rnd(s.k * s.n), c = new Float32Array(s.m * s.n).fill(NaN);
+  backend.matmul(a, b, c, s.m, s.n, s.k, s.tA, s.tB, false);
+  validate(who, s, a, b, c);
   const t = timeIt(() => backend.matmul(a, b, c, s.m, s.n, s.k, s.tA, s.tB, false), min);
   return (2 * s.m * s.n * s.k) / t / 1e9;
 }
@@ -118,10 +151,10 @@ function main(): void {
   if (th) setNativeThreads(Number(th));
   const isa = arg("--isa");
   if (isa && !setNativeIsa(isa as "avx2")) throw new Error(`ISA ${isa} unavailable`);
-  console.log(`native: isa=${nativeIsa()} threads=${getNativeThreads()}`);
-  const nat = shapes.map((s) => gflops(native, s, minTime));
+  console.log(`native: isa=${nativeIsa()} threads=${getNativeThreads()}; every result validated before timing`);
+  const nat = shapes.map((s) => gflops("native", native, s, minTime));
   const np = numpy(shapes);
-  const ref = shapes.map((s) => (s.reference ? gflops(referenceBackend, s, 0.2) : NaN));
+  const ref = shapes.map((s) => (s.reference ? gflops("reference", referenceBackend, s, 0.2) : NaN));
   if ("error" in np) console.log(`numpy: ${np.error}`);
   else console.log(np.info);
   console.log("");

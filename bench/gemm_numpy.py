@@ -3,6 +3,8 @@
 Each shape: {"m", "n", "k", "tA", "tB"}; A is stored (k, m) when tA, B is stored (n, k) when tB,
 exactly like the perceiver-ar Backend.matmul contract. Transposes are numpy views (no copies), so
 BLAS sees the transpose flags. Result: best-of-5 GFLOP/s per shape, plus the BLAS config in use.
+Each result is validated before it is timed: every entry within (k + 2)·2^-24·Σ|a·b| of the float64
+product (the error bound of a float32 sum of k + 1 terms); a wrong result exits with status 1.
 """
 import json
 import os
@@ -10,6 +12,16 @@ import sys
 import time
 
 import numpy as np
+
+
+def validate(A, B, c, shape):
+    A64, B64 = A.astype(np.float64), B.astype(np.float64)
+    err = np.abs(c - A64 @ B64)
+    bound = (A.shape[1] + 2) * 2.0**-24 * (np.abs(A64) @ np.abs(B64))
+    if not np.all(err <= bound):
+        i, j = np.unravel_index(np.argmax(err - bound), err.shape)
+        sys.exit(f"numpy result wrong for (m, n, k, tA, tB) = {shape}: C({i}, {j}) error {err[i, j]:.3e}"
+                 f" > bound {bound[i, j]:.3e}: not timing it")
 
 
 def bench(m, n, k, tA, tB, min_time):
@@ -20,6 +32,7 @@ def bench(m, n, k, tA, tB, min_time):
     B = b.T if tB else b
     c = np.empty((m, n), dtype=np.float32)
     np.matmul(A, B, out=c)
+    validate(A, B, c, (m, n, k, tA, tB))
     reps = 1
     while True:
         t = time.perf_counter()

@@ -42,7 +42,8 @@ import { nativeIsa } from "../src/backend/native/index.js";
 import { getBackend, setThreads, type BackendName } from "../src/backend/select.js";
 import { saveModel } from "../src/io/checkpoint.js";
 import { writeSafetensorsFile, type WritableTensor } from "../src/io/safetensors.js";
-import { PerceiverAR, seededUniform, type IntBatch } from "../src/models/perceiver-ar.js";
+import { PerceiverAR, type IntBatch } from "../src/models/perceiver-ar.js";
+import { uniformSource } from "../src/util/rng.js";
 import { AdamW } from "../src/train/adamw.js";
 import { perceiverArForwardFlops, TRAINING_FLOPS_PER_FORWARD, type PerceiverArCost } from "./cost-model.js";
 import {
@@ -262,7 +263,7 @@ function buildModel(maxSeqLen: number, backend: Backend): PerceiverAR {
 
 /** n tokens and the next token of each of the last `latents` positions (seed 1). */
 function tokens(n: number, latents: number): { ids: IntBatch; labels: IntBatch } {
-  const u = seededUniform(1);
+  const u = uniformSource(1);
   const seq = new Int32Array(n + 1);
   for (let i = 0; i <= n; i++) seq[i] = Math.floor(u() * MODEL.vocabSize);
   return { ids: { data: seq.slice(0, n), shape: [1, n] }, labels: { data: seq.slice(n - latents + 1), shape: [1, latents] } }; // (1, N), (1, M)

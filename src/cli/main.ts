@@ -21,6 +21,7 @@ import { CheckpointError } from "../io/checkpoint.js";
 import { SafetensorsError } from "../io/safetensors.js";
 import { registerConvertCommand } from "./convert.js";
 import { registerExportCommand } from "./export.js";
+import { registerWebCommand } from "./web.js";
 import { resolveModelPath } from "./model-source.js";
 import { NonFiniteError } from "../train/grad-clip.js";
 import { defaultFlag, TRAINING_DEFAULTS, type TrainingDefaultName } from "../train/defaults.js";
@@ -185,7 +186,7 @@ function addData(program: Command): void {
 }
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: ((program: Command) => void)[] = [addInfo, addTrain, addEval, addSample, registerConvertCommand, registerExportCommand, addData];
+const COMMANDS: ((program: Command) => void)[] = [addInfo, addTrain, addEval, addSample, registerConvertCommand, registerExportCommand, addData, registerWebCommand];
 
 export function buildProgram(): Command {
   const program = new Command();

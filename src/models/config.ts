@@ -2,6 +2,8 @@
 // defaults, conversion from/to its snake_case `config.json`, and validation whose errors name the
 // field and the allowed range.
 
+import { assertIntegerInRange } from "../util/integer-range.js";
+
 export interface PerceiverARConfig {
   vocabSize: number;
   maxSeqLen: number;
@@ -136,10 +138,7 @@ export class ConfigError extends Error {
 }
 
 function intField(c: PerceiverARConfig, f: keyof PerceiverARConfig, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  const v = c[f];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`${f} (${SNAKE[f]}) must be an integer in [${min}, ${max}], got ${describeValue(v)}`);
-  }
+  assertIntegerInRange(`${f} (${SNAKE[f]})`, c[f], min, max, ConfigError);
 }
 
 function boolField(c: PerceiverARConfig, f: keyof PerceiverARConfig): void {

@@ -24,6 +24,7 @@ import { createSelfAttentionLayer, selfAttentionLayer, type SelfAttentionLayerPa
 import { createOutputHead, tiedOutput, type OutputHeadParams } from "../nn/tied-output.js";
 import { BufferPool } from "../buffer-pool.js";
 import { Tensor } from "../tensor.js";
+import { uniformSource } from "../util/rng.js";
 import { makeConfig, rotatedChannelsPerHead, type PerceiverARConfig } from "./config.js";
 import { batchShape, labelRange, toIntBatch, toPadMask, vocabularyRange, type TokenBatch } from "./token-batch.js";
 
@@ -91,7 +92,7 @@ export class PerceiverAR {
     this.config = makeConfig(config as Record<string, unknown>);
     this.backend = backend;
     this.store = new ParameterStore(options.weights);
-    this.layers = this.createLayers(options.random ?? seededUniform(options.seed ?? 0));
+    this.layers = this.createLayers(options.random ?? uniformSource(options.seed ?? 0));
   }
 
   get numParameters(): number {
@@ -270,14 +271,3 @@ export function randomSubset(n: number, count: number, random: () => number): In
   return a.subarray(0, count).sort();
 }
 
-/** A small seeded uniform [0, 1) generator (mulberry32) for parameter initialisation. */
-export function seededUniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

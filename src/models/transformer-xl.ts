@@ -38,7 +38,7 @@ import { rotaryAngles, rotaryInverseFrequencies } from "../nn/rotary-angles.js";
 import { createSelfAttentionLayer, selfAttentionLayer, type SelfAttentionLayerParams } from "../nn/self-attention-layer.js";
 import { createOutputHead, tiedOutput, type OutputHeadParams } from "../nn/tied-output.js";
 import { Tensor } from "../tensor.js";
-import { seededUniform } from "./perceiver-ar.js";
+import { uniformSource } from "../util/rng.js";
 import { batchShape, labelRange, NON_NEGATIVE_INT32, toIntBatch, vocabularyRange, type IntBatch, type IntRange, type TokenBatch } from "./token-batch.js";
 
 export interface TransformerXLConfig {
@@ -151,7 +151,7 @@ export class TransformerXL {
     this.config = makeTransformerXLConfig(config);
     this.backend = backend;
     this.store = new ParameterStore();
-    this.layers = this.createLayers(options.random ?? seededUniform(options.seed ?? 0));
+    this.layers = this.createLayers(options.random ?? uniformSource(options.seed ?? 0));
   }
 
   /** Named trainable parameters (same naming style as PerceiverAR). */

@@ -1,7 +1,6 @@
 /**
  * The package's one pseudo-random generator (xoshiro128**, seeded via splitmix32): data sampling,
- * cross-attention dropout, generation sampling. (Parameter initialisation still uses the mulberry32
- * `seededUniform` of src/models/perceiver-ar.ts; see the note in `uniformSource` below.)
+ * parameter initialisation, cross-attention dropout, generation sampling.
  *
  * Contract:
  * - Same seed => same sequence on every platform (pure 32-bit integer arithmetic, no Math.random).
@@ -165,9 +164,7 @@ export class Rng {
 
 /**
  * A uniform [0, 1) source drawing from `new Rng(seed)`: for APIs that take `random: () => number`
- * (model initialisation, dropout, sampling). Parameter initialisation of the models still draws
- * from its own mulberry32 generator (`seededUniform`, src/models/perceiver-ar.ts, owned by the
- * model code); switching it to this source changes every model's initial weights for a given seed.
+ * (model initialisation, dropout, sampling).
  */
 export function uniformSource(seed: number): () => number {
   const rng = new Rng(seed);

@@ -1,7 +1,9 @@
 # Native CPU backend of perceiver-ar (Node-API, C++17).
-# The AVX2/FMA and AVX-512 kernels live in their own static libraries compiled with ISA flags;
-# everything else is compiled for baseline x86-64 (or any other architecture) and the kernels are
-# selected at run time with __builtin_cpu_supports. No -march=native, no -ffast-math.
+# The AVX2/FMA and AVX-512 kernel tables (csrc/kernels_<isa>.cc: the shared templates instantiated
+# for one ISA) live in their own static libraries compiled with ISA flags; everything else is
+# compiled for baseline x86-64 (or any other architecture) and the table is selected at run time
+# with __builtin_cpu_supports (csrc/isa.cc). No -march=native, no -ffast-math.
+# scripts/check-kernels.mjs checks the ISA objects and compiles the templates for wasm32.
 {
   "target_defaults": {
     "cflags!": ["-fno-exceptions"],
@@ -23,6 +25,7 @@
       "sources": [
         "csrc/addon.cc",
         "csrc/threadpool.cc",
+        "csrc/isa.cc",
         "csrc/kernels_scalar.cc",
         "csrc/gemm.cc",
         "csrc/gemv.cc",
@@ -45,7 +48,7 @@
         {
           "target_name": "par_avx2",
           "type": "static_library",
-          "sources": ["csrc/kernels_avx2.cc"],
+          "sources": ["csrc/kernels_avx2.cc", "csrc/kernels_avx512_emulated.cc"],
           "cflags": ["-mavx2", "-mfma"],
           "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-mavx2", "-mfma"] }
         },
@@ -53,7 +56,10 @@
           "target_name": "par_avx512",
           "type": "static_library",
           "sources": ["csrc/kernels_avx512.cc"],
-          "cflags": ["-mavx512f", "-mavx2", "-mfma"],
+          # -Wno-*uninitialized: GCC 12's AVX-512 intrinsics warn about their own
+          # _mm512_undefined_*() placeholders (a GCC 12 false positive, gone in GCC 13). The same
+          # templates are compiled with these warnings on in the other kernel libraries.
+          "cflags": ["-mavx512f", "-mavx2", "-mfma", "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
           "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-mavx512f", "-mavx2", "-mfma"] }
         }
       ]

@@ -1,5 +1,6 @@
-// Shared declarations of the native backend: the per-ISA kernel table, the thread pool with its
-// per-thread scratch buffers, and the entry points of every kernel (one .cc file per concept).
+// Shared declarations of the native backend: the per-ISA kernel table (isa.h), the thread pool
+// with its per-thread scratch buffers, and the entry points of every kernel (one .cc file per
+// concept).
 //
 // Conventions: row-major contiguous float32 arrays, sizes in elements (int64). All pointers
 // passed here have been checked by the binding layer (addon.cc) to be long enough.
@@ -8,52 +9,9 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "isa.h"  // i64, the per-ISA kernel table (Isa, isa())
+
 namespace par {
-
-using i64 = std::int64_t;
-
-// ---------------------------------------------------------------------------------------------
-// Per-ISA kernels (kernels_scalar.cc, kernels_avx2.cc, kernels_avx512.cc).
-
-// GEMM micro-kernel: C[0:mr, 0:nr] (row stride ldc) = (acc ? C : 0) + Ap · Bp, where Ap is a
-// packed panel (kc × MR, MR values per k step) and Bp a packed panel (kc × NR). mr <= MR, nr <= NR.
-using UkrFn = void (*)(i64 kc, const float* Ap, const float* Bp, float* C, i64 ldc, int mr, int nr,
-                       bool acc);
-
-struct Isa {
-  const char* name;
-  int mr, nr;      // micro-tile of the GEMM micro-kernel
-  int kc, mc, nc;  // cache blocking (mc multiple of mr, nc multiple of nr)
-  UkrFn ukr;
-  // Attention forward row update over one (rows × cols) score tile S (row stride ldS), in place:
-  //   s_j = j < lim[r] ? S[r,j]·scale + (bias ? bias[j] : 0) : -inf
-  //   mnew = max(m[r], max_j s_j); if mnew == -inf: P = 0, alpha = 1
-  //   else alpha = exp(m[r] - mnew), P_j = exp(s_j - mnew), l[r] = l[r]·alpha + Σ P_j, m[r] = mnew
-  // S[r, :] is overwritten by P (zeros at masked positions), alpha[r] written.
-  void (*softmax_fwd)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
-                      float scale, float* m, float* l, float* alpha);
-  // Attention backward: S[r,j] = (j < lim[r] && lse[r] > -inf) ? exp(S·scale + bias_j - lse[r]) : 0
-  void (*softmax_bwd_p)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
-                        float scale, const float* lse);
-  // dP[r,j] = P[r,j] · (dP[r,j] - delta[r]) · scale
-  void (*softmax_bwd_ds)(const float* P, float* dP, i64 ld, int rows, int cols, const float* delta,
-                         float scale);
-  // max_j x[j] (-inf for n == 0)
-  float (*vmax)(const float* x, i64 n);
-  // Σ_j exp(x[j] - sub), accumulated in double
-  double (*sum_exp)(const float* x, i64 n, float sub);
-  // dst[j] += scale · exp(x[j] - sub)
-  void (*axpy_exp)(const float* x, i64 n, float sub, float scale, float* dst);
-};
-
-const Isa& isa();
-// Select an ISA by name ("avx512", "avx2", "scalar"); false if unavailable on this CPU/build.
-bool set_isa(const char* name);
-const char* best_isa_name();
-
-const Isa* isa_scalar();
-const Isa* isa_avx2();    // nullptr when not compiled in
-const Isa* isa_avx512();  // nullptr when not compiled in
 
 // ---------------------------------------------------------------------------------------------
 // Thread pool (threadpool.cc).

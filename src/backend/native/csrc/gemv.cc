@@ -13,8 +13,8 @@
 // Each output element is one fixed-order dot product (see kChains below) computed by one thread:
 // the same bits at any thread count, on every run, and for any number of rows m.
 // The AVX2/FMA variant is compiled for that target alone (function attributes) and runs only when
-// the selected ISA table (isa(), PERCEIVER_AR_ISA) is AVX2 or AVX-512, i.e. the CPU has AVX2; the
-// scalar variant runs otherwise. No AVX-512 instruction is used.
+// the selected ISA table (isa(), PERCEIVER_AR_ISA) is an AVX one (avx2, avx512, avx512-emulated),
+// i.e. the CPU has AVX2 and FMA; the scalar variant runs otherwise. No AVX-512 instruction is used.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -38,10 +38,8 @@ i64 chunk_rows(i64 k, i64 bytes_per_weight) {
   return row >= kChunkBytes ? 1 : kChunkBytes / (row > 0 ? row : 1);
 }
 
-bool use_avx2() {
-  const char* name = isa().name;
-  return std::strcmp(name, "avx2") == 0 || std::strcmp(name, "avx512") == 0;
-}
+// Every "avx..." table (avx2, avx512, avx512-emulated) is selected only on a CPU with AVX2 and FMA.
+bool use_avx2() { return std::strncmp(isa().name, "avx", 3) == 0; }
 
 // Every dot product is split the same way, whatever the number of rows: 8 lanes per vector, and
 // vector v of the row goes to chain v mod kChains; chains are summed ((c0 + c1) + (c2 + c3)), then

@@ -1,0 +1,73 @@
+// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc) and
+// cross-entropy (crossentropy.cc) call through, one instance per vector ISA. Every instance is
+// built by make_isa (isa_instance.h) from the same kernel templates over that ISA's vector traits
+// (vec_traits.h) and tile geometry (gemm_tiles.h), in a translation unit compiled for that ISA:
+//   kernels_scalar.cc (portable), kernels_avx2.cc, kernels_avx512.cc, kernels_avx512_emulated.cc
+//   (the AVX-512 geometry on AVX2, for tests), kernels_wasm128.cc (wasm32, build check only).
+// Selection at run time: isa.cc.
+//
+// Freestanding (no C++ library headers): this header is also compiled for wasm32 -nostdlib.
+#pragma once
+#include <stdint.h>
+
+namespace par {
+
+using i64 = int64_t;
+
+// GEMM micro-kernel: C[0:mr, 0:nr] (row stride ldc) = (acc ? C : 0) + Ap · Bp, where Ap is a
+// packed panel (kc × MR, MR values per k step) and Bp a packed panel (kc × NR). mr <= MR, nr <= NR.
+using UkrFn = void (*)(i64 kc, const float* Ap, const float* Bp, float* C, i64 ldc, int mr, int nr,
+                       bool acc);
+// Packs rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) (op(A)(i,p) = tA ? A[p*lda+i] : A[i*lda+p])
+// into ceil(mc/MR) panels of kc × MR (panel q at dst + q·MR·kc), zero-padding the last panel.
+using PackAFn = void (*)(bool tA, const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc,
+                         float* dst);
+// Packs rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) (op(B)(p,j) = tB ? B[j*ldb+p] : B[p*ldb+j])
+// into ceil(nc/NR) panels of kc × NR (panel q at dst + q·NR·kc), zero-padding the last panel.
+using PackBFn = void (*)(bool tB, const float* B, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc,
+                         float* dst);
+
+struct Isa {
+  const char* name;
+  int mr, nr;      // micro-tile of the GEMM micro-kernel
+  int kc, mc, nc;  // cache blocking (mc multiple of mr, nc multiple of nr)
+  UkrFn ukr;
+  // Attention forward row update over one (rows × cols) score tile S (row stride ldS), in place:
+  //   s_j = j < lim[r] ? S[r,j]·scale + (bias ? bias[j] : 0) : -inf
+  //   mnew = max(m[r], max_j s_j); if mnew == -inf: P = 0, alpha = 1
+  //   else alpha = exp(m[r] - mnew), P_j = exp(s_j - mnew), l[r] = l[r]·alpha + Σ P_j, m[r] = mnew
+  // S[r, :] is overwritten by P (zeros at masked positions), alpha[r] written.
+  void (*softmax_fwd)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
+                      float scale, float* m, float* l, float* alpha);
+  // Attention backward: S[r,j] = (j < lim[r] && lse[r] > -inf) ? exp(S·scale + bias_j - lse[r]) : 0
+  void (*softmax_bwd_p)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
+                        float scale, const float* lse);
+  // dP[r,j] = P[r,j] · (dP[r,j] - delta[r]) · scale
+  void (*softmax_bwd_ds)(const float* P, float* dP, i64 ld, int rows, int cols, const float* delta,
+                         float scale);
+  // max_j x[j] (-inf for n == 0)
+  float (*vmax)(const float* x, i64 n);
+  // Σ_j exp(x[j] - sub), accumulated in double
+  double (*sum_exp)(const float* x, i64 n, float sub);
+  // dst[j] += scale · exp(x[j] - sub)
+  void (*axpy_exp)(const float* x, i64 n, float sub, float scale, float* dst);
+  // Packing of A and B for this ISA's micro-tile (used by gemm_loops.h only).
+  PackAFn pack_a;
+  PackBFn pack_b;
+};
+
+const Isa& isa();
+// Select an ISA by name ("avx512", "avx2", "avx512-emulated", "scalar"); false if unavailable on
+// this CPU/build.
+bool set_isa(const char* name);
+const char* best_isa_name();
+
+// Table getters. Each is defined in the translation unit compiled for its ISA and may only be
+// called once the CPU is known to support that ISA (isa.cc asks __builtin_cpu_supports first).
+const Isa* isa_scalar();
+const Isa* isa_avx2();             // nullptr when not compiled in
+const Isa* isa_avx512();           // nullptr when not compiled in
+const Isa* isa_avx512_emulated();  // AVX2 code, AVX-512 geometry; nullptr when not compiled in
+const Isa* isa_wasm128();          // wasm32 builds only (kernels_wasm128.cc)
+
+}  // namespace par
