@@ -14,10 +14,12 @@ import { ByteTokenizer } from "../src/data/byte-tokenizer.js";
 import { HfTokenizer, type HfTokenizerJson } from "../src/data/hf-tokenizer.js";
 import { generate } from "../src/generate/generate.js";
 import { saveModel } from "../src/io/checkpoint.js";
+import { DiskHubCache } from "../src/hub/disk-cache.js";
 import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { pipeline } from "../src/pipeline/pipeline.js";
 import { textGenerationPipeline } from "../src/pipeline/text-generation.js";
 import { TextStreamer } from "../src/pipeline/text-streamer.js";
+import { startFakeHub } from "./helpers/fake-hub.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pipeline-test-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -108,6 +110,23 @@ describe("pipeline('text-generation')", () => {
     let streamed = "";
     for await (const piece of generator.stream(prompt, { maxNewTokens: 12, greedy: true })) streamed += piece;
     assert.equal(streamed, r.text);
+  });
+
+  it("a hub id (a local fake hub on 127.0.0.1): downloads the folder and its tokenizer.json", async () => {
+    const source = new PerceiverAR({ ...SMALL, vocab_size: 34 }, referenceBackend, { seed: 8 });
+    const dir = path.join(tmp, "hub-source");
+    saveModel(source, dir, { format: "hf" });
+    const files = new Map(fs.readdirSync(dir).map((f) => [f, new Uint8Array(fs.readFileSync(path.join(dir, f)))]));
+    files.set("tokenizer.json", new TextEncoder().encode(JSON.stringify(sentencePiece())));
+    const hub = await startFakeHub({ "tester/spm": { commit: "0123456789abcdef0123456789abcdef01234567", files } });
+    try {
+      const generator = await pipeline("text-generation", "tester/spm", { backend: referenceBackend, endpoint: hub.endpoint, cache: new DiskHubCache(path.join(tmp, "hub-cache")) });
+      assert.equal(generator.tokenizer.kind, "hf:Unigram");
+      const want = await textGenerationPipeline(source, generator.tokenizer)("the cat", { maxNewTokens: 10, greedy: true });
+      assert.deepEqual(await generator("the cat", { maxNewTokens: 10, greedy: true }), want);
+    } finally {
+      await hub.close();
+    }
   });
 
   it("validation", async () => {
