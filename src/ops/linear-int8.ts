@@ -28,11 +28,17 @@ export function quantizeRows(w: Float32Array, rows: number, cols: number): Int8R
   const q = new Int8Array(rows * cols);
   const scale = new Float32Array(rows);
   for (let j = 0; j < rows; j++) {
+    const row = j * cols;
     let max = 0;
-    for (let p = 0; p < cols; p++) max = Math.max(max, Math.abs(w[j * cols + p]));
+    for (let p = 0; p < cols; p++) {
+      const a = w[row + p] < 0 ? -w[row + p] : w[row + p];
+      if (a > max) max = a;
+    }
     const s = max > 0 ? max / INT8_MAX : 1;
     scale[j] = s;
-    for (let p = 0; p < cols; p++) q[j * cols + p] = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(w[j * cols + p] / s)));
+    // |w| / s <= 127 (up to rounding), so no clamp; the Int8Array store truncates the rounded value.
+    const inv = max > 0 ? INT8_MAX / max : 0;
+    for (let p = 0; p < cols; p++) q[row + p] = Math.round(w[row + p] * inv);
   }
   return { q, scale };
 }
