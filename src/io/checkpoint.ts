@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type { Backend } from "../backend/backend.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { modelFolderOf } from "../train/run-folder.js";
 import { CheckpointError } from "./errors.js";
 import { folderFiles } from "./folder-files.js";
 import { loadModelFiles, modelFolderContents, readModelConfig, type LoadedModel, type LoadOptions, type SaveOptions } from "./model-folder.js";
@@ -32,9 +33,9 @@ export function readConfigFile(dir: string): Record<string, unknown> {
   return readModelConfig(folderFiles(dir));
 }
 
-/** Load a model folder (ours or a hub folder), with what else it holds. Memory budget default: the machine's total memory. */
+/** Load a model folder (ours or a hub folder) or the model of a run folder (its best/ or last checkpoint, src/train/run-folder.ts), with what else it holds. Memory budget default: the machine's total memory. */
 export function loadPretrained(dir: string, backend: Backend, options: LoadOptions = {}): LoadedModel {
-  return loadModelFiles(folderFiles(dir), backend, { ...options, memoryBudget: options.memoryBudget ?? os.totalmem() });
+  return loadModelFiles(folderFiles(modelFolderOf(dir)), backend, { ...options, memoryBudget: options.memoryBudget ?? os.totalmem() });
 }
 
 /** Load a model folder. */
