@@ -32,7 +32,7 @@ const required = process.env.PERCEIVER_AR_REQUIRE_WASM === "1";
 
 // The kernel sources shared with the native addon (binding.gyp lists the same, plus its own
 // thread pool, ISA selection and the x86 tables), then the wasm runtime.
-const kernelSources = ["gemm.cc", "attention.cc", "layernorm.cc", "elementwise.cc", "gather.cc", "rotary.cc", "crossentropy.cc", "adamw.cc", "kernels_wasm128.cc"].map((f) => join(nativeSrc, f));
+const kernelSources = ["gemm.cc", "gemv.cc", "attention.cc", "layernorm.cc", "elementwise.cc", "gather.cc", "rotary.cc", "crossentropy.cc", "adamw.cc", "kernels_wasm128.cc"].map((f) => join(nativeSrc, f));
 const runtimeSources = ["heap.cc", "runtime.cc", "exports.cc"].map((f) => join(wasmSrc, f));
 const libmSource = join(wasmSrc, "libm.cc"); // -fno-builtin: its exp/log/erf must not call themselves
 

@@ -40,6 +40,8 @@ export type { MidiSequence } from "./data/music-datasets.js";
 export type { Task, TaskSpec, TaskName, TaskEvalOptions, TaskEvaluation, SampleRequest, SampleResult } from "./tasks/task.js";
 export { Rng } from "./util/rng.js";
 export * from "./generate/index.js";
+export { textGenerationPipeline, DEFAULT_MAX_NEW_TOKENS, type FinishReason, type TextGenerationOptions, type TextGenerationPipeline, type TextGenerationResult, type TextPiece } from "./pipeline/text-generation.js";
+export { TextStreamer } from "./pipeline/text-streamer.js";
 export type { BatchSource, TrainBatch, ValidationSet } from "./train/batch-source.js";
 export { samplerBatchSource } from "./train/batch-source.js";
 export { TrainingLoop, type LoopOptions, type LoopHooks, type LoopState, type RunSummary, type StepResult } from "./train/training-loop.js";

@@ -18,6 +18,7 @@ export { loadTextCorpus } from "./data/text-corpus.js";
 export { Trainer } from "./train/trainer.js";
 export { modelFolderOf, RunFolderError } from "./train/run-folder.js";
 export { RunLockedError } from "./train/run-lock.js";
+export { pipeline, modelTokenizer, PIPELINE_TASKS, type PipelineOptions, type PipelineTask } from "./pipeline/pipeline.js";
 export { makeTask } from "./tasks/index.js";
 export { TextTask } from "./tasks/text-task.js";
 export { ImageTask } from "./tasks/image-task.js";

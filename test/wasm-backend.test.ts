@@ -35,7 +35,7 @@ function close(what: string, got: Float32Array, want: Float32Array, tol = TOL): 
 }
 
 /** Where a case's arrays live: as given (plain, staged by the backend) or copied into storage. */
-type Place = <T extends Float32Array | Int32Array | Uint8Array | null>(a: T) => T;
+type Place = <T extends Float32Array | Int32Array | Int8Array | Uint8Array | null>(a: T) => T;
 
 /**
  * A kernel case: `run(backend, place)` calls the kernel(s) on fresh copies of its inputs placed by
@@ -61,6 +61,12 @@ function cases(): KernelCase[] {
   for (const [m, n, k] of [[300, 270, 530], [1000, 64, 513], [8, 2100, 40], [257, 3, 1029], [5, 7, 0]]) {
     const a = randn(m * k), b = randn(k * n), c0 = randn(m * n);
     out.push({ name: `matmul large ${m}x${n}x${k}`, run: (be, p) => { const c = p(copy(c0)); be.matmul(p(copy(a)), p(copy(b)), c, m, n, k, false, true, true); return [copy(c)]; } });
+  }
+  // Int8 weight-only products: few rows (the row-at-a-time path) and many (dequantise + GEMM).
+  for (const [m, n, k] of [[1, 7, 33], [3, 65, 130], [16, 40, 257], [40, 33, 64]]) {
+    const x = randn(m * k), scale = randn(n, 0.05);
+    const wq = Int8Array.from({ length: n * k }, () => randInt(-127, 128));
+    out.push({ name: `matmulInt8 ${m}x${n}x${k}`, run: (be, p) => { const y = p(new Float32Array(m * n)); be.matmulInt8(p(copy(x)), p(Int8Array.from(wq)), p(copy(scale)), y, m, n, k); return [copy(y)]; } });
   }
   const dims = [[1, 1, 1, 1, 1], [1, 2, 7, 5, 3], [2, 3, 17, 33, 7], [1, 2, 96, 130, 16], [2, 1, 130, 300, 64], [1, 1, 257, 129, 8], [4, 4, 33, 200, 8]];
   for (const [B, H, Tq, Tk, D] of dims) {
@@ -164,7 +170,7 @@ function cases(): KernelCase[] {
 }
 
 const plain: Place = (a) => a;
-const inStorage = (b: Backend): Place => <T extends Float32Array | Int32Array | Uint8Array | null>(a: T): T => {
+const inStorage = (b: Backend): Place => <T extends Float32Array | Int32Array | Int8Array | Uint8Array | null>(a: T): T => {
   if (!(a instanceof Float32Array)) return a; // index, label and mask arrays are staged
   const s = (b.storage as NonNullable<Backend["storage"]>).allocFloat32(a.length);
   s.set(a);

@@ -123,6 +123,12 @@ export interface Backend {
     accumulate: boolean,
   ): void;
 
+  /**
+   * Int8 weight-only product (generation with int8 weights): y (m, n) = x (m, k) · Wᵀ where
+   * W[j, :] = scale[j] · wq[j, :], wq (n, k) int8 row-major, scale (n). y is overwritten.
+   */
+  matmulInt8(x: Float32Array, wq: Int8Array, scale: Float32Array, y: Float32Array, m: number, n: number, k: number): void;
+
   /** out (rows, cols) += bias (cols) broadcast over rows. */
   addBias(out: Float32Array, bias: Float32Array, rows: number, cols: number): void;
 
@@ -324,7 +330,7 @@ export type KernelName = Exclude<keyof Backend, "name" | "storage">;
  * addon's registration table (`native/csrc/addon.cc`, same strings, compared at load) are built on.
  *
  * `args` lists the arguments in call order, comma-separated, each as `kind[length] name`:
- * - kinds: `f32`, `i32`, `u8` (Float32Array, Int32Array, Uint8Array; `u8?` also takes null),
+ * - kinds: `f32`, `i32`, `i8`, `u8` (Float32Array, Int32Array, Int8Array, Uint8Array; `u8?` also takes null),
  *   `size` (a non-negative safe integer), `int` (a safe integer), `num` (a finite number), `bool`,
  *   `attn` (an AttentionShape: its fields batch, heads, queries, keys, headDim are sizes that
  *   lengths may name, causalOffset is an int or null, scale a num) and `adamw` (an AdamWStep:
@@ -346,6 +352,7 @@ export const KERNELS: { readonly [N in KernelName]: KernelSpec } = {
     args: "f32[m*k] a, f32[k*n] b, f32[m*n] c, size m, size n, size k, bool transA, bool transB, bool accumulate",
     writes: ["c"],
   },
+  matmulInt8: { args: "f32[m*k] x, i8[n*k] wq, f32[n] scale, f32[m*n] y, size m, size n, size k", writes: ["y"] },
   addBias: { args: "f32[rows*cols] out, f32[cols] bias, size rows, size cols", writes: ["out"] },
   sumRows: { args: "f32[rows*cols] dout, f32[cols] dbias, size rows, size cols", writes: ["dbias"] },
   layerNormForward: {

@@ -10,8 +10,9 @@ import { ByteTokenizer } from "../data/byte-tokenizer.js";
 import { DataError } from "../data/data-error.js";
 import type { TextCorpus } from "../data/text-documents.js";
 import { applyTextSplit, planTextSplit, type TextSplit } from "../data/text-split.js";
-import { createStreamingDecoder, decodeContinuation, type Tokenizer } from "../data/tokenizer.js";
+import { decodeContinuation, type Tokenizer } from "../data/tokenizer.js";
 import { generate, generateStream } from "../generate/generate.js";
+import { TextStreamer } from "../pipeline/text-streamer.js";
 import type { PerceiverARConfig } from "../models/config.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
 import type { BatchSource, ValidationSet } from "../train/batch-source.js";
@@ -108,7 +109,7 @@ export class TextTaskCore implements Task {
 
   /**
    * `count` samples (default 1), each the prompt and then the continuation as it is generated
-   * (stops early at EOS), decoded with the prompt as context. Sample i uses seed + i. Every option
+   * (stops early at EOS or before a stop string), decoded with the prompt as context. Sample i uses seed + i. Every option
    * is checked (the generator's first step) before anything is written.
    */
   async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
@@ -125,13 +126,17 @@ export class TextTaskCore implements Task {
       let next = await stream.next(); // validates the options: errors come before any output
       if (count > 1) r.write(`${i > 0 ? "\n\n" : ""}--- sample ${i + 1}/${count} (seed ${seed}) ---\n`);
       r.write(text);
-      const dec = createStreamingDecoder(this.tokenizer, prompt);
+      const dec = new TextStreamer(this.tokenizer, prompt, r.stop ?? []); // the pipeline's: context decoding, stop strings
       for (let k = 1; !next.done; next = await stream.next(), k++) {
         r.write(dec.push(next.value));
         r.tick?.(k, maxNewTokens);
         tokens++;
+        if (dec.stopped) {
+          await stream.return();
+          break;
+        }
       }
-      r.write(dec.flush());
+      r.write(dec.finish());
     }
     return { tokens };
   }

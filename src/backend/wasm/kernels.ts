@@ -19,14 +19,14 @@ import type { WasmInstance } from "./instance.js";
 export interface StagingStats {
   /** Float32Array bytes (tensors): 0 when the engine allocated everything through `storage`. */
   float32Bytes: number;
-  /** Int32Array / Uint8Array bytes (indices, labels, padding masks). */
+  /** Int32Array / Int8Array / Uint8Array bytes (indices, labels, padding masks, int8 weights). */
   indexBytes: number;
 }
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-type TypedArray = Float32Array | Int32Array | Uint8Array;
+type TypedArray = Float32Array | Int32Array | Int8Array | Uint8Array;
 
 /** One staging block per array position of a call, grown as needed, reused across calls. */
 class Staging {
@@ -66,7 +66,7 @@ function kernel(inst: WasmInstance, name: KernelName, staging: Staging, stats: S
   const args: ArgSpec[] = parseKernelArgs(spec.args);
   const fn = (inst.exports as unknown as Record<string, (...a: number[]) => void>)[`par_${name}`];
   const arrays: ArrayArg[] = args.flatMap((a, index) =>
-    a.kind === "f32" || a.kind === "i32" || a.kind === "u8" || a.kind === "u8?" ? [{ index, written: spec.writes.includes(a.name), float32: a.kind === "f32" }] : [],
+    a.kind === "f32" || a.kind === "i32" || a.kind === "i8" || a.kind === "u8" || a.kind === "u8?" ? [{ index, written: spec.writes.includes(a.name), float32: a.kind === "f32" }] : [],
   );
   const isIgnoreIndex = args.map((a) => a.kind === "int" && a.name === "ignoreIndex");
   const flat: number[] = [];
@@ -107,6 +107,7 @@ function kernel(inst: WasmInstance, name: KernelName, staging: Staging, stats: S
       switch (kind) {
         case "f32":
         case "i32":
+        case "i8":
         case "u8":
         case "u8?":
           flat.push(addr[i]);

@@ -41,6 +41,7 @@ export interface WasmExports {
   par_helper_main?(block: Ptr): void;
 
   par_matmul(a: Ptr, b: Ptr, c: Ptr, m: Size, n: Size, k: Size, tA: number, tB: number, acc: number): void;
+  par_matmulInt8(x: Ptr, wq: Ptr, scale: Ptr, y: Ptr, m: Size, n: Size, k: Size): void;
   par_addBias(out: Ptr, bias: Ptr, rows: Size, cols: Size): void;
   par_sumRows(dout: Ptr, dbias: Ptr, rows: Size, cols: Size): void;
   par_layerNormForward(x: Ptr, g: Ptr, b: Ptr, y: Ptr, mean: Ptr, rstd: Ptr, rows: Size, cols: Size, eps: number): void;
@@ -63,7 +64,7 @@ export interface WasmExports {
 /** Parameter counts of the exported functions (a WebAssembly function's `length`). */
 const ARITY: Readonly<Record<string, number>> = {
   par_init: 0, par_set_threads: 1, par_threads: 0, par_take_oom: 0, par_alloc: 1, par_free: 1, par_heap_in_use: 0, par_memory_bytes: 0,
-  par_matmul: 9, par_addBias: 4, par_sumRows: 4, par_layerNormForward: 9, par_layerNormBackward: 10, par_geluForward: 3,
+  par_matmul: 9, par_matmulInt8: 7, par_addBias: 4, par_sumRows: 4, par_layerNormForward: 9, par_layerNormBackward: 10, par_geluForward: 3,
   par_geluBackward: 4, par_add: 4, par_axpy: 4, par_gatherRows: 5, par_scatterAddRows: 5, par_rotaryForward: 8,
   par_rotaryBackward: 8, par_attentionForward: 14, par_attentionBackward: 18, par_crossEntropyForward: 7,
   par_crossEntropyBackward: 8, par_adamw: 11,

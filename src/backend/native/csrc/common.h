@@ -30,6 +30,15 @@ void gemm_st(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, con
              i64 ldb, float* C, i64 ldc, bool acc, int tid);
 void gemm_reserve(i64 m, i64 n, i64 k);
 
+// Few-row products against a weight stored (n × k) (gemv.cc): C (m×n, ldc) = [C +] A·Bᵀ, each row
+// of B read once. `gemm` takes this path when gemv_fits; gemv_nt_i8 is the int8 weight-only form,
+// B[j, :] = scale[j] · Bq[j, :], C (m×n) overwritten, any m (kernel `matmulInt8`).
+// Rows that gemm hands to it: kGemvMaxRows (see gemv.cc for the measurement).
+constexpr i64 kGemvMaxRows = 16;
+bool gemv_fits(bool tA, bool tB, i64 m);
+void gemv_nt(i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc, bool acc);
+void gemv_nt_i8(i64 m, i64 n, i64 k, const float* A, const int8_t* Bq, const float* scale, float* C);
+
 // ---------------------------------------------------------------------------------------------
 // Other kernels.
 

@@ -39,6 +39,7 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
   if (m <= 0 || n <= 0) return;
   if (k <= 0)  // C = 0 or kept: no packing
     return gemm_blocked(isa(), tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, nullptr, nullptr);
+  if (gemv_fits(tA, tB, m)) return gemv_nt(m, n, k, A, lda, B, ldb, C, ldc, acc);  // few rows (gemv.cc)
   if (in_parallel_region()) {  // nested: the caller reserved scratch for this thread
     return gemm_st(tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, current_tid());
   }

@@ -42,6 +42,7 @@ enum ScratchSlot : int {
 // outside parallel regions (partial sums reduced after a region, per-call tables).
 enum CallerSlot : int {
   kLayerNormPartials = 0,  // layernorm.cc: dgamma/dbeta chunk partials
+  kGemvDequant,            // gemv.cc: a block of dequantised int8 weight rows
   kAttDelta,               // attention.cc: rowsum(dout·out)
   kAttUniform,             // attention.cc: per-head uniform-row gradient and its flags
   kAttSplits,              // attention.cc: key-tile splits and their cumulative costs

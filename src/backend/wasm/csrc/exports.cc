@@ -38,6 +38,11 @@ void par_matmul(const float* a, const float* b, float* c, double m, double n, do
   par::gemm(tA != 0, tB != 0, sz(m), sz(n), sz(k), a, tA ? sz(m) : sz(k), b, tB ? sz(k) : sz(n), c, sz(n), acc != 0);
 }
 
+PAR_EXPORT(par_matmulInt8)
+void par_matmulInt8(const float* x, const int8_t* wq, const float* scale, float* y, double m, double n, double k) {
+  par::gemv_nt_i8(sz(m), sz(n), sz(k), x, wq, scale, y);
+}
+
 PAR_EXPORT(par_addBias) void par_addBias(float* out, const float* bias, double rows, double cols) {
   par::add_bias(out, bias, sz(rows), sz(cols));
 }
