@@ -14,8 +14,11 @@
 // - `graph.view(x, start, count)` is rows [start, start + count) of x's flat row layout as a Var
 //   sharing x's value and gradient buffers: no copy forward, nothing to do backward (its
 //   consumers accumulate straight into x's gradient).
+// - Every array a Graph makes is in its backend's storage when the backend has one (the wasm
+//   backend's memory, backend.ts `BackendStorage`), else a plain Float32Array.
 
 import type { Backend } from "./backend/backend.js";
+import { allocFloat32 } from "./backend/storage.js";
 import type { BufferPool } from "./buffer-pool.js";
 import { Tensor } from "./tensor.js";
 
@@ -81,8 +84,8 @@ export class Graph {
    */
   alloc(n: number, filled = true): Float32Array {
     if (!filled) return this.allocUnfilled(n);
-    if (this.pool === null) return new Float32Array(n);
-    const a = this.pool.take(n);
+    if (this.pool === null) return allocFloat32(this.backend, n);
+    const a = this.pool.take(n, this.backend.storage);
     this.taken.push(a);
     return a;
   }
@@ -90,7 +93,7 @@ export class Graph {
   /** Give every pooled array of this graph back; the graph and its Vars must not be used after. */
   release(): void {
     if (this.pool === null) return;
-    for (const a of this.taken) this.pool.give(a);
+    for (const a of this.taken) this.pool.give(a, this.backend.storage);
     this.taken.length = 0;
     this.tape.length = 0;
   }
@@ -106,7 +109,7 @@ export class Graph {
   output(shape: readonly number[], ...inputs: Array<Var | null | undefined>): Var {
     const size = shape.reduce((a, b) => a * b, 1);
     const value = new Tensor(shape, this.allocUnfilled(size));
-    return new Var(value, this.needsGrad(...inputs), this.pool === null ? undefined : (n) => this.alloc(n));
+    return new Var(value, this.needsGrad(...inputs), (n) => this.alloc(n));
   }
 
   /**
@@ -122,8 +125,8 @@ export class Graph {
   }
 
   private allocUnfilled(n: number): Float32Array {
-    if (this.pool === null) return new Float32Array(n);
-    const a = this.pool.takeUnfilled(n);
+    if (this.pool === null) return allocFloat32(this.backend, n);
+    const a = this.pool.takeUnfilled(n, this.backend.storage);
     this.taken.push(a);
     return a;
   }

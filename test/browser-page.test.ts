@@ -1,7 +1,8 @@
 // The page in a real browser (Chromium), driven as a person would: paste text, train a small
 // model for a few steps, stopping and continuing on the way (its loss falls), generate with it (tokens stream in), download the
 // checkpoint (Blob downloads) and load it back in Node with identical weights; during training and
-// generation the long-task observers see no main-thread task of the page over 50 ms.
+// generation the long-task observers see no main-thread task of the page over 50 ms. The Music
+// and Images tabs' worker jobs give exactly what the tasks' code gives in Node.
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -9,12 +10,23 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
+import { imageToTokens, IMAGE_TOKEN_OFFSET } from "../src/data/image-tokens.js";
+import { eventsToNotes, notesToEvents, type Note } from "../src/data/midi-codec.js";
 import { loadModel } from "../src/io/checkpoint.js";
+import { PerceiverAR } from "../src/models/perceiver-ar.js";
+import { getPreset } from "../src/models/presets.js";
+import { ImageTaskCore, imageShapeOfModel } from "../src/tasks/image-task-core.js";
+import { MusicTaskCore } from "../src/tasks/music-task-core.js";
+import { BUILTIN_PRIMER } from "../src/web/worker/music-job.js";
 import { browserSkip, openPage, type BrowserPage } from "./helpers/browser.js";
 
 const skip = browserSkip();
-/** Steps of the test run: enough for a clear fall of the loss of the tiny preset on repetitive text. */
-const STEPS = 30;
+/**
+ * Steps of the test run: enough for a clear fall of the loss of the tiny preset on repetitive
+ * text, and for the stop (pressed after 10 steps) to land before the run ends: the wasm backend
+ * runs 30 steps of the tiny preset in about a second, so it gets a longer run.
+ */
+const STEPS_BY_BACKEND: Readonly<Record<string, number>> = { reference: 30, wasm: 150 };
 /** Browsers call a task over 50 ms a long task; the page must never have one while computing. */
 const LONG_TASK_MS = 50;
 
@@ -26,7 +38,7 @@ interface PageLog {
   mainThread: { longTasks: { start: number; duration: number }[]; scripts: { start: number; duration: number; invoker: string; source: string }[] };
 }
 
-describe("the page trains, generates and saves", { skip }, () => {
+describe("the page trains, generates and saves; its Music and Images tabs run the tasks' code", { skip }, () => {
   let b: BrowserPage;
   let computeStart = 0;
   /** End of the watched window: after generation (the save test's state-dict transfer is the test's own). */
@@ -37,7 +49,11 @@ describe("the page trains, generates and saves", { skip }, () => {
   });
   after(async () => b?.close());
 
-  it(`trains the tiny preset for ${STEPS} steps with a stop and a continue, and the loss falls`, async () => {
+  it("trains the tiny preset for 30 (reference) or 150 (wasm) steps with a stop and a continue, and the loss falls", async () => {
+    await b.page.waitForFunction(() => (window as unknown as { perceiverArPage: { log: PageLog } }).perceiverArPage.log.backend !== "", null, { timeout: 60_000 });
+    const backend = (await readLog()).backend;
+    const STEPS = STEPS_BY_BACKEND[backend];
+    assert.ok(STEPS !== undefined, `the page's backend is ${backend}`);
     await b.page.fill("#train-text", "Perceiver AR reads a long prefix with one cross-attention layer. ".repeat(50));
     await b.page.selectOption("#train-preset", "tiny");
     await b.page.fill("#train-steps", String(STEPS));
@@ -120,4 +136,35 @@ describe("the page trains, generates and saves", { skip }, () => {
     }
   });
 
+  /** Seeded sampling: the same tokens as in Node wherever the logits agree (a backend within 1e-5 of the reference). */
+  const SAMPLING = { temperature: 1, topK: 0, topP: 1, maxLatents: 0, seed: 3 };
+  const inNode = { temperature: 1, topP: 1, seed: 3 };
+
+  it("Music: the page's continuation of the built-in primer is MusicTaskCore.continuation's in Node", async () => {
+    await b.call({ kind: "random-model", slot: "music", preset: "music-small", seed: 0 });
+    const r = await b.call<{ notes: Note[]; primerEvents: number; events: number }>({ kind: "music", primer: null, maxNewTokens: 12, ...SAMPLING });
+    const model = new PerceiverAR(getPreset("music-small").model, referenceBackend, { seed: 0 });
+    const primer = notesToEvents(BUILTIN_PRIMER);
+    const events = await new MusicTaskCore({ task: "music" }).continuation(model, primer, { generation: inNode, maxNewTokens: 12 });
+    assert.equal(r.primerEvents, primer.length);
+    assert.equal(r.events, 12);
+    assert.deepEqual(r.notes, eventsToNotes(Int32Array.from([...primer, ...events])));
+  });
+
+  it("Images: the page's completion of the top rows is ImageTaskCore.generateImage's in Node", async () => {
+    await b.page.evaluate(() => {
+      const w = window as unknown as { pixels: number[]; perceiverArPage: { worker: { on(f: (e: { kind: string; tokens: number[] }) => void): void } } };
+      w.pixels = [];
+      w.perceiverArPage.worker.on((e) => e.kind === "pixels" && w.pixels.push(...e.tokens));
+    });
+    await b.call({ kind: "random-model", slot: "image", preset: "image-mnist", seed: 0 });
+    const given = Array.from({ length: 28 * 28 - 4 }, (_, i) => IMAGE_TOKEN_OFFSET + ((i * 37) % 256));
+    const r = await b.call<{ width: number; height: number; channels: number; generated: number }>({ kind: "image", complete: given, maxNewTokens: 784, ...SAMPLING });
+    assert.deepEqual([r.width, r.height, r.channels, r.generated], [28, 28, 1, 4]);
+    const painted = await b.page.evaluate(() => (window as unknown as { pixels: number[] }).pixels);
+    const model = new PerceiverAR(getPreset("image-mnist").model, referenceBackend, { seed: 0 });
+    const task = new ImageTaskCore({ task: "image" }, undefined, imageShapeOfModel(model.config));
+    const { image } = await task.generateImage(model, given, { generation: inNode });
+    assert.deepEqual(painted, Array.from(imageToTokens(image)), "the page painted the given pixels and then Node's generated ones");
+  });
 });

@@ -11,17 +11,28 @@ import { builtinModules } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { PACKAGE_ROOT } from "../src/web/server.js";
 
-/** What the tiny app uses: a backend, a model, generation, safetensors, tokenizers, Blobs. */
-const ENTRY = `import { getBackend, loadBestBackend, PerceiverAR, getPreset, generate, ByteTokenizer, HfTokenizer, saveModelToBlobs, loadModelFromFiles, parseSafetensors, TrainingSession, eventsToMidi } from "perceiver-ar";
+/**
+ * What the tiny app uses: a backend, a model, generation, safetensors, tokenizers, Blobs, the
+ * training loop (TrainingLoop, TrainingSession), the tasks over data in memory (text, music,
+ * images) and fromPretrained over the Cache API.
+ */
+const ENTRY = `import { getBackend, loadBestBackend, PerceiverAR, getPreset, generate, ByteTokenizer, HfTokenizer, saveModelToBlobs, loadModelFromFiles, parseSafetensors, TrainingSession, TrainingLoop, eventsToMidi, TextTaskCore, MusicTaskCore, ImageTaskCore, corpusFromText, fromPretrained, BrowserHubCache } from "perceiver-ar";
 const backend = await loadBestBackend();
 const model = new PerceiverAR(getPreset("tiny").model, getBackend());
 const tok = new ByteTokenizer();
 const ids = await generate(model, tok.encode("hi"), { maxNewTokens: 4 });
 const files = saveModelToBlobs(model);
-console.log(backend.name, tok.decode(ids), files.size, typeof loadModelFromFiles, typeof parseSafetensors, typeof HfTokenizer, typeof TrainingSession, typeof eventsToMidi);
+const text = new TextTaskCore({ task: "text" }, tok, corpusFromText("pasted", "some text ".repeat(100)));
+const music = new MusicTaskCore({ task: "music" }, []);
+const images = new ImageTaskCore({ task: "image", data: "drawn" }, undefined, { width: 4, height: 4, channels: 1 });
+console.log(backend.name, tok.decode(ids), files.size, typeof loadModelFromFiles, typeof parseSafetensors, typeof HfTokenizer, typeof TrainingSession, typeof TrainingLoop, typeof eventsToMidi, text.metricName, music.metricName, images.tokensPerImage(), typeof fromPretrained, typeof BrowserHubCache);
 `;
+
+/** What the package's own browser bundle (dist/browser/perceiver-ar.js, the page's library) must export. */
+const BROWSER_EXPORTS = ["TrainingLoop", "TrainingSession", "TextTaskCore", "MusicTaskCore", "ImageTaskCore", "imageShapeOfModel", "fromPretrained", "BrowserHubCache", "loadModelFromUrl", "loadBestBackend"];
 
 const NODE_BUILTINS = new Set(builtinModules.filter((m) => !m.startsWith("_")));
 
@@ -71,6 +82,13 @@ describe("the package bundles for the browser", () => {
     const js = fs.readdirSync(path.join(out, "assets")).filter((f) => f.endsWith(".js"));
     assert.ok(js.length > 0, "vite wrote no JavaScript");
     for (const f of js) assert.deepEqual(nodeImports(fs.readFileSync(path.join(out, "assets", f), "utf8")), [], f);
+  });
+
+  it("the package's browser bundle exports the training loop, the tasks and fromPretrained, and imports nothing of Node", async () => {
+    const file = path.join(PACKAGE_ROOT, "dist", "browser", "perceiver-ar.js");
+    assert.deepEqual(nodeImports(fs.readFileSync(file, "utf8")), []);
+    const lib = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    assert.deepEqual(BROWSER_EXPORTS.filter((name) => typeof lib[name] !== "function"), [], "missing from the browser bundle");
   });
 
   it("in Node the same import resolves to the Node entry (native backend, files on disk)", () => {

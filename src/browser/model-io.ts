@@ -12,6 +12,7 @@
 //   fetched (a sharded index's shards too), and tokenizer.json when present. A failed config or
 //   weight fetch is a CheckpointError naming the URL and the HTTP status.
 // - `saveModelToBlobs(model)`: the folder's files as Blobs by name (see modelFolderContents).
+// - `loadModelFromBytes(files, location)`: the common end of every loader (and of fromPretrained).
 // - Memory budget default: BROWSER_MEMORY_BUDGET.
 
 import type { Backend } from "../backend/backend.js";
@@ -62,7 +63,8 @@ async function collect(input: ModelFileInput): Promise<Map<string, Uint8Array>> 
   return out;
 }
 
-function loadFromBytes(files: Map<string, Uint8Array>, location: string, backend: Backend, options: LoadOptions): BrowserLoadedModel {
+/** Load a model from a folder's files as bytes by name (what every loader here ends in; `location` names the folder in errors). */
+export function loadModelFromBytes(files: ReadonlyMap<string, Uint8Array>, location: string, backend: Backend, options: LoadOptions = {}): BrowserLoadedModel {
   const loaded = loadModelFiles(memoryModelFiles(files, location), backend, { ...options, memoryBudget: options.memoryBudget ?? BROWSER_MEMORY_BUDGET });
   const tok = files.get("tokenizer.json");
   if (tok === undefined) return loaded;
@@ -79,7 +81,7 @@ function loadFromBytes(files: Map<string, Uint8Array>, location: string, backend
 
 /** Load a model from a folder's files (see the header). */
 export async function loadModelFromFiles(input: ModelFileInput, backend: Backend, options: LoadOptions = {}): Promise<BrowserLoadedModel> {
-  return loadFromBytes(await collect(input), "dropped files", backend, options);
+  return loadModelFromBytes(await collect(input), "dropped files", backend, options);
 }
 
 /** Options of `loadModelFromUrl`. */
@@ -116,7 +118,7 @@ export async function loadModelFromUrl(url: string, backend: Backend, options: U
     }
   }
   for (const name of ["tokenizer.json", "tokenizer_config.json"]) if (await present(name)) files.set(name, await fetchBytes(name));
-  return loadFromBytes(files, base.replace(/\/$/, ""), backend, options);
+  return loadModelFromBytes(files, base.replace(/\/$/, ""), backend, options);
 }
 
 /** The model's folder as Blobs by file name: config.json and the weights (see modelFolderContents). */

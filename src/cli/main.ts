@@ -48,8 +48,8 @@ function flagsOf(cmd: Command): string[] {
 /** `--backend` and `--threads`, which every command that computes takes. */
 function backendOptions(c: Command): Command {
   return c
-    .option("--backend <name>", "compute backend: native, reference or auto (env PERCEIVER_AR_BACKEND)")
-    .option("--threads <n>", "native backend threads (env PERCEIVER_AR_THREADS; default: all cores)");
+    .option("--backend <name>", "compute backend: native, wasm, reference or auto (env PERCEIVER_AR_BACKEND)")
+    .option("--threads <n>", "native and wasm backend threads (env PERCEIVER_AR_THREADS; default: all cores)");
 }
 
 /** A `train` flag whose default lives in TRAINING_DEFAULTS: the help shows that default. */
@@ -179,6 +179,10 @@ function addSample(program: Command): void {
       .option("-m, --num-latents <n>", "initial latents at the end of the prompt")
       .option("--latents <n>", "use at most n latents (fewer = faster, shorter context)")
       .option("--no-cache", "recompute a full forward pass per token instead of the exact KV cache")
+      .option("--schedule <name>", "exact (the reference's, default) or reset: a full pass every M - R + 1 tokens once the latents are full, much faster")
+      .option("--reset-fill <n>", "--schedule reset: latents after a reset (default max(M - 128, M / 2))")
+      .option("--weights <format>", "f32 (default) or int8: int8 weight-only matrices, a quarter of the bytes read per token")
+      .option("--stop <text>", "text: stop before this string (repeatable)", (v: string, list: string[] = []) => [...list, v])
       .option("-o, --out <file>", "output file (images: PNG grid, music: .mid)")
       .option("--count <n>", "how many samples: text (default 1; sample i uses seed + i), images (default 4), copy: held-out examples to mirror (default 1)")
       .option("--complete", "images: complete the top half of validation images")

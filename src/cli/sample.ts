@@ -24,6 +24,13 @@ export interface SampleFlags extends BackendFlags {
   /** --latents: use at most n latents (GenerateOptions.maxLatents). */
   latents?: string;
   cache: boolean;
+  /** --schedule exact|reset, --reset-fill R (GenerateOptions.schedule, resetFill). */
+  schedule?: string;
+  resetFill?: string;
+  /** --weights f32|int8 (GenerateOptions.weights). */
+  weights?: string;
+  /** --stop <text> (repeatable): text stops before it. */
+  stop?: string[];
   out?: string;
   count?: string;
   complete?: boolean;
@@ -52,6 +59,9 @@ function sampling(flags: SampleFlags, vocabSize: number, modelMaxLatents: number
   if (flags.topP !== undefined) o.topP = numberFlag("top-p", flags.topP, Number.MIN_VALUE, 1);
   if (flags.numLatents !== undefined) o.numLatents = integerFlag("num-latents", flags.numLatents, 1, modelMaxLatents, "(the model's max_latents)");
   o.maxLatents = optionalIntegerFlag("latents", flags.latents, 1, modelMaxLatents, "(the model's max_latents)");
+  if (flags.schedule !== undefined) o.schedule = flags.schedule as GenerateOptions["schedule"]; // generate names the allowed values
+  o.resetFill = optionalIntegerFlag("reset-fill", flags.resetFill, 1, modelMaxLatents, "(at most the latents)");
+  if (flags.weights !== undefined) o.weights = flags.weights as GenerateOptions["weights"]; // generate names the allowed values
   return o;
 }
 
@@ -71,6 +81,7 @@ export async function sampleCommand(modelPath: string, flags: SampleFlags): Prom
     generation,
     maxNewTokens,
     prompt: flags.prompt,
+    stop: flags.stop,
     count,
     complete: flags.complete === true,
     out: flags.out,

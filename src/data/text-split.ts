@@ -17,7 +17,7 @@
 // give the same streams. `describe` is the line the run prints about it.
 
 import { DataError } from "./data-error.js";
-import { splitByDocument, tokenizeDocuments, type TextCorpus } from "./text-corpus.js";
+import { splitByDocument, tokenizeDocuments, type TextCorpus } from "./text-documents.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 /** How a run's text was split (task.json `split`). */

@@ -11,6 +11,7 @@
 
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
+import { allocFloat32 } from "../backend/storage.js";
 import { argmaxHits, crossEntropy, IGNORE_INDEX } from "../ops/cross-entropy.js";
 import type { RotaryAngles } from "../ops/rotary.js";
 import { rows } from "../ops/rows.js";
@@ -92,7 +93,7 @@ export class PerceiverAR {
   constructor(config: Partial<PerceiverARConfig> | Record<string, unknown>, backend: Backend, options: ModelInitOptions = {}) {
     this.config = makeConfig(config as Record<string, unknown>);
     this.backend = backend;
-    this.store = new ParameterStore(options.weights);
+    this.store = new ParameterStore(options.weights, backend);
     this.layers = this.createLayers(options.random ?? uniformSource(options.seed ?? 0));
   }
 
@@ -235,14 +236,15 @@ export class PerceiverAR {
 
   /**
    * Rotary angles of positions 0 .. max_seq_len - 1 (max_seq_len, r), computed once and reused by
-   * every step (recomputed if the inverse frequencies were overwritten, e.g. by a checkpoint).
+   * every step (recomputed if the inverse frequencies were overwritten, e.g. by a checkpoint), in
+   * the backend's storage.
    */
   private positionAngles(): RotaryAngles {
     const invFreq = this.layers.rotaryInvFreq;
     const cached = this.angleTable;
     if (cached !== null && cached.invFreq.every((f, i) => f === invFreq[i])) return cached.angles;
     const positions = Int32Array.from({ length: this.config.maxSeqLen }, (_, i) => i);
-    this.angleTable = { invFreq: invFreq.slice(), angles: rotaryAngles(positions, invFreq) };
+    this.angleTable = { invFreq: invFreq.slice(), angles: rotaryAngles(positions, invFreq, (n) => allocFloat32(this.backend, n)) };
     return this.angleTable.angles;
   }
 }

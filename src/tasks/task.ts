@@ -63,6 +63,8 @@ export interface SampleRequest {
   maxNewTokens?: number;
   /** Text: the prompt (default "The "); music: the primer length in events (default 256). */
   prompt?: string;
+  /** Text: stop before the first occurrence of any of these strings. */
+  stop?: string[];
   /** Images and copy examples: how many samples, integer >= 1 (default 4 images, 1 copy example). */
   count?: number;
   /** Images: complete the top half of validation images instead of sampling from scratch. */

@@ -52,6 +52,7 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, 
 import * as path from "node:path";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-write.js";
 import { isIntegerInRange } from "../util/integer-range.js";
+import type { LoopState } from "./training-loop.js";
 
 export const CHECKPOINT_DIR = "checkpoint";
 export const CHECKPOINT_TMP_DIR = "checkpoint-tmp";
@@ -72,21 +73,10 @@ export class RunFolderError extends Error {
   override name = "RunFolderError";
 }
 
-/** Everything besides weights and moments that a resume needs; stored as trainer-state.json. */
-export interface TrainerState {
-  /** Optimizer steps completed. */
-  step: number;
+/** Everything besides weights and moments that a resume needs (the training loop's state, the options, the compute); stored as trainer-state.json. */
+export interface TrainerState extends LoopState {
   /** The trainer options of the run (JSON). */
   options: Record<string, unknown>;
-  /** State of the cross-attention dropout RNG (src/util/rng.ts RngState). */
-  dropoutRng: unknown;
-  /** `getState()` of the training batch source (sampler RNG and position). */
-  data: unknown;
-  /** Label tokens trained on so far. */
-  tokensSeen: number;
-  /** Best validation loss so far (nats/token) and its step, or null. */
-  bestValLoss: number | null;
-  bestStep: number | null;
   /** Backend and native thread count of the run's last session (informational; absent in older runs). */
   compute?: { backend: string; threads: number | null };
 }

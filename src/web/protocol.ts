@@ -35,12 +35,23 @@ export type Request =
   | { kind: "save" }
   | { kind: "load-files"; slot: ModelSlot; files: File[] }
   | { kind: "load-url"; slot: ModelSlot; url: string }
+  /**
+   * A model from the hub by id ("org/name[@revision]") or hub URL, through the browser's Cache API
+   * (fromPretrained). `endpoint` (default huggingface.co; a URL's own origin) and `cacheName`
+   * (default "perceiver-ar-hub"); `offline`: the cache only; `retries`: attempts after a broken
+   * connection (default 3).
+   */
+  | { kind: "load-hub"; slot: ModelSlot; ref: string; endpoint?: string; cacheName?: string; offline?: boolean; retries?: number }
   | { kind: "use-trained" }
   /** An untrained model of a preset (to try the pipeline without a checkpoint). */
   | { kind: "random-model"; slot: ModelSlot; preset: string; seed: number }
   | ({ kind: "generate"; prompt: string } & SamplingSettings)
   | ({ kind: "music"; primer: Uint8Array | null } & SamplingSettings)
   | ({ kind: "image"; complete: number[] | null } & SamplingSettings)
+  /** Logits (1, M, V) of a tab's model on `ids` (tests compare them with Node's). */
+  | { kind: "slot-logits"; slot: ModelSlot; ids: number[] }
+  /** The keys of a Cache API cache (tests look at what the hub cache holds). */
+  | { kind: "cache-keys"; cacheName: string }
   // Compute services for the browser tests and the benchmark (no UI):
   | { kind: "forward-backward"; url: string; ids: number[]; shape: [number, number]; labels: number[]; padMask: number[]; prefixLen: number }
   | { kind: "init-logits"; config: Record<string, unknown>; seed: number; ids: number[]; shape: [number, number] }
@@ -59,10 +70,13 @@ export interface ModelInfo {
 
 export type WorkerEvent =
   | { kind: "train-step"; step: number; maxSteps: number; loss: number; lr: number; tokensPerSec: number; etaSeconds: number }
-  | { kind: "validation"; step: number; loss: number; accuracy: number }
+  /** `metric`: the task's headline figure (`metricName`, e.g. bits/byte). */
+  | { kind: "validation"; step: number; loss: number; accuracy: number; metric: number; metricName: string }
   | { kind: "train-end"; step: number; reason: "done" | "stopped" }
   | { kind: "model"; info: ModelInfo }
   | { kind: "text"; piece: string; tokens: number; tokensPerSec: number; firstTokenMs: number }
-  | { kind: "pixels"; tokens: number[]; done: number };
+  | { kind: "pixels"; tokens: number[]; done: number }
+  /** Download progress of a hub file (bytes of this file so far, of `total` when known). */
+  | { kind: "download"; file: string; loaded: number; total: number | null; done: boolean };
 
 export type FromWorker = { id: number; kind: "reply"; value: unknown } | { id: number; kind: "failed"; message: string } | { id: -1; kind: "event"; event: WorkerEvent };

@@ -19,14 +19,16 @@ export function trainTab(worker: WorkerClient, log: PageLog): void {
     save.disabled = on;
   };
   onDrop("train-text", (files) => void files[0]?.text().then((t) => (text.value = t)));
+  let validated = "";
   worker.on((e: WorkerEvent) => {
     if (e.kind === "train-step") {
       log.train.push({ step: e.step, loss: e.loss });
       chart.addTrain(e.step, e.loss);
-      showText("train-stats", `step ${e.step} / ${e.maxSteps} · loss ${e.loss.toFixed(3)} · ${formatCount(e.tokensPerSec)} tokens/s · ETA ${Math.ceil(e.etaSeconds)} s`);
+      showText("train-stats", `step ${e.step} / ${e.maxSteps} · loss ${e.loss.toFixed(3)} · ${formatCount(e.tokensPerSec)} tokens/s · ETA ${Math.ceil(e.etaSeconds)} s${validated}`);
     } else if (e.kind === "validation") {
       log.validation.push({ step: e.step, loss: e.loss });
       chart.addValidation(e.step, e.loss);
+      validated = ` · validation ${e.metric.toFixed(3)} ${e.metricName} at step ${e.step}`;
     }
   });
   const run = (p: Promise<unknown>) => {
@@ -38,6 +40,7 @@ export function trainTab(worker: WorkerClient, log: PageLog): void {
   };
   start.onclick = () => {
     chart.clear();
+    validated = "";
     log.train.length = 0;
     log.validation.length = 0;
     run(worker.call({ kind: "train", text: text.value, preset: byId<HTMLSelectElement>("train-preset").value as "tiny", steps: num("train-steps"), batchSize: num("train-batch"), lr: num("train-lr"), seed: 0 }));

@@ -27,6 +27,19 @@ export function initLogits(ctx: WorkerContext, r: { config: Record<string, unkno
   return { backend: ctx.backend.name, logits: Array.from(logits.data), shape: logits.shape };
 }
 
+/** Logits (1, M, V) of a tab's model on one row of ids. */
+export function slotLogits(ctx: WorkerContext, r: { slot: "text" | "music" | "image"; ids: number[] }) {
+  const slot = ctx.models[r.slot];
+  if (slot === undefined) throw new Error(`no ${r.slot} model loaded`);
+  const logits = slot.model.forward([r.ids]);
+  return { backend: ctx.backend.name, logits: Array.from(logits.data), shape: logits.shape };
+}
+
+/** The keys (URLs) of the entries of the Cache API cache `cacheName`. */
+export async function cacheKeys(cacheName: string): Promise<string[]> {
+  return (await (await caches.open(cacheName)).keys()).map((k) => k.url);
+}
+
 /** The trained model's parameters, by reference name. */
 export function trainedStateDict(ctx: WorkerContext): Record<string, number[]> {
   if (ctx.run === null) throw new Error("nothing trained yet");
@@ -44,7 +57,7 @@ export function timeSteps(ctx: WorkerContext, r: { preset: string; batchSize: nu
 export function timeTrainingSteps(model: PerceiverAR, r: { batchSize: number; steps: number; seed: number }): { seconds: number[]; losses: number[] } {
   const rng = new Rng(r.seed);
   const stream = Int32Array.from({ length: model.config.maxSeqLen * 4 + 1 }, () => 2 + rng.nextInt(256));
-  const session = new TrainingSession(model, samplerBatchSource(new WindowSampler(stream, { maxSeqLen: model.config.maxSeqLen, seed: r.seed }), r.batchSize), { maxSteps: r.steps + 1, seed: r.seed });
+  const session = new TrainingSession(model, samplerBatchSource(new WindowSampler(stream, { maxSeqLen: model.config.maxSeqLen, seed: r.seed }), r.batchSize), { batchSize: r.batchSize, maxSteps: r.steps + 1, seed: r.seed });
   session.step(); // warm-up: buffer pool, JIT
   const seconds: number[] = [];
   const losses: number[] = [];

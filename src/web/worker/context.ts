@@ -1,7 +1,7 @@
 // What the page's compute worker holds between requests: the backend, the training run and the
 // model of each tab, and the channel back to the page.
 
-import type { Backend, PerceiverAR, Tokenizer, TrainingSession } from "../../index.browser.js";
+import type { Backend, PerceiverAR, TextTaskCore, Tokenizer, TrainingSession } from "../../index.browser.js";
 import type { FromWorker, ModelInfo, ModelSlot, WorkerEvent } from "../protocol.js";
 
 export interface LoadedSlot {
@@ -12,10 +12,11 @@ export interface LoadedSlot {
 
 export interface TrainingRun {
   session: TrainingSession;
+  /** The text task the run trains and validates on (its split, windows and metric). */
+  task: TextTaskCore;
   tokenizer: Tokenizer;
-  /** Validate every this many steps (and at the end of each call). */
-  evalEvery: number;
-  stopRequested: boolean;
+  /** Aborted by a "stop" request; a new one for every call of the run (train, continue). */
+  stop: AbortController;
   running: boolean;
 }
 

@@ -1,8 +1,8 @@
-// The model of each tab: loaded from dropped files or a folder URL, the model just trained, or an
-// untrained model of a preset (to try a tab's pipeline without a checkpoint). A model of vocabulary
+// The model of each tab: loaded from dropped files, a folder URL or the hub (fromPretrained, with
+// download progress streamed to the page), the model just trained, or an untrained model of a preset (to try a tab's pipeline without a checkpoint). A model of vocabulary
 // 258 without tokenizer.json gets the byte tokenizer (the models trained here and by the CLI).
 
-import { ByteTokenizer, loadModelFromFiles, loadModelFromUrl, getPreset, PerceiverAR, type BrowserLoadedModel, type Tokenizer } from "../../index.browser.js";
+import { BrowserHubCache, ByteTokenizer, fromPretrained, loadModelFromFiles, loadModelFromUrl, getPreset, PerceiverAR, type BrowserLoadedModel, type Tokenizer } from "../../index.browser.js";
 import type { ModelInfo, ModelSlot } from "../protocol.js";
 import { describeModel, emit, type WorkerContext } from "./context.js";
 
@@ -26,6 +26,17 @@ export async function loadFiles(ctx: WorkerContext, slot: ModelSlot, files: File
 
 export async function loadUrl(ctx: WorkerContext, slot: ModelSlot, url: string): Promise<ModelInfo> {
   return installLoaded(ctx, slot, url, await loadModelFromUrl(new URL(url, self.location.href).href, ctx.backend));
+}
+
+export async function loadHub(ctx: WorkerContext, r: { slot: ModelSlot; ref: string; endpoint?: string; cacheName?: string; offline?: boolean; retries?: number }): Promise<ModelInfo> {
+  const loaded = await fromPretrained(r.ref, ctx.backend, {
+    cache: new BrowserHubCache(r.cacheName),
+    ...(r.endpoint ? { endpoint: r.endpoint } : {}),
+    ...(r.offline !== undefined ? { offline: r.offline } : {}),
+    ...(r.retries !== undefined ? { retries: r.retries } : {}),
+    onProgress: (p) => emit({ kind: "download", ...p }),
+  });
+  return installLoaded(ctx, r.slot, r.ref, loaded);
 }
 
 export function useTrained(ctx: WorkerContext): ModelInfo {

@@ -1,15 +1,16 @@
-// Training in the worker: pasted text, byte-level, one of the page's presets. The text's last
-// VALIDATION_FRACTION of bytes is held out (a pasted text is one document, so a split by document
-// would leave nothing to validate on). Steps run one at a time with a yield between them, so a
-// stop request is seen after the current step; progress and validation losses stream to the page.
+// Training in the worker: pasted text, byte-level, one of the page's presets, through the same
+// text task as `perceiver-ar train` (src/tasks/text-task-core.ts: the split planner of
+// src/data/text-split.ts, its training windows and validation windows, bits per byte) and the
+// same training loop (src/train/training-loop.ts, as TrainingSession). A pasted text is one
+// document (or several between "<|endoftext|>" lines or form feeds), so the planner usually holds
+// out its tail. The loop yields between steps, so a stop request is seen after the current step;
+// progress and validations stream to the page.
 
-import { ByteTokenizer, fixedWindows, getPreset, PerceiverAR, samplerBatchSource, TrainingSession, WindowSampler } from "../../index.browser.js";
+import { ByteTokenizer, corpusFromText, getPreset, PerceiverAR, TextTaskCore, TrainingSession } from "../../index.browser.js";
 import type { TrainRequest } from "../protocol.js";
-import { describeModel, emit, yieldToMessages, type TrainingRun, type WorkerContext } from "./context.js";
+import { describeModel, emit, type TrainingRun, type WorkerContext } from "./context.js";
 
-/** Fraction of the text's tokens held out for validation. */
-const VALIDATION_FRACTION = 0.1;
-/** Validation windows (fewer than the CLI's 16: the page validates often and on the reference backend). */
+/** Validation windows (fewer than the CLI's default: the page validates often, on the browser's backend). */
 const VALIDATION_WINDOWS = 4;
 /** Validations per run (plus one at the end). */
 const VALIDATIONS_PER_RUN = 10;
@@ -17,22 +18,17 @@ const VALIDATIONS_PER_RUN = 10;
 export function startTraining(ctx: WorkerContext, r: TrainRequest): TrainingRun {
   if (ctx.run?.running) throw new Error("a training run is already going: stop it first");
   const tokenizer = new ByteTokenizer();
-  const preset = getPreset(r.preset);
-  const stream = Int32Array.from(tokenizer.encode(r.text));
-  const nVal = Math.floor(stream.length * VALIDATION_FRACTION);
-  const model0 = new PerceiverAR(preset.model, ctx.backend, { seed: r.seed });
-  const windowLen = model0.config.maxSeqLen + 1;
-  if (stream.length - nVal < windowLen) {
-    throw new RangeError(`text: ${stream.length} bytes is too short for preset ${r.preset} (context ${model0.config.maxSeqLen}): paste at least ${Math.ceil(windowLen / (1 - VALIDATION_FRACTION)) + 1} bytes`);
-  }
-  const train = stream.subarray(0, stream.length - nVal);
-  const val = stream.subarray(stream.length - nVal);
-  const validation = val.length >= windowLen ? { windows: fixedWindows(val, windowLen, Math.min(VALIDATION_WINDOWS, Math.floor(val.length / windowLen))) } : undefined;
-  const data = samplerBatchSource(new WindowSampler(train, { maxSeqLen: model0.config.maxSeqLen, seed: r.seed }), r.batchSize);
-  const session = new TrainingSession(model0, data, { lr: r.lr, maxSteps: r.steps, seed: r.seed }, validation);
-  const run: TrainingRun = { session, tokenizer, evalEvery: Math.max(1, Math.round(r.steps / VALIDATIONS_PER_RUN)), stopRequested: false, running: false };
+  const model = new PerceiverAR(getPreset(r.preset).model, ctx.backend, { seed: r.seed });
+  const c = model.config;
+  const task = new TextTaskCore({ task: "text", seed: r.seed }, tokenizer, corpusFromText("pasted text", r.text));
+  for (const line of task.planRun({ seqLen: c.maxSeqLen, validationWindows: VALIDATION_WINDOWS })) console.info(line);
+  const validation = task.validation(c.maxSeqLen, VALIDATION_WINDOWS);
+  const data = task.trainSource(c.maxSeqLen, r.batchSize, r.seed);
+  const evalEvery = Math.max(1, Math.round(r.steps / VALIDATIONS_PER_RUN));
+  const session = new TrainingSession(model, data, { batchSize: r.batchSize, lr: r.lr, maxSteps: r.steps, seed: r.seed, evalEvery }, validation);
+  const run: TrainingRun = { session, task, tokenizer, stop: new AbortController(), running: false };
   ctx.run = run;
-  ctx.models.text = { model: model0, tokenizer, info: describeModel("text", "trained here", model0, tokenizer) };
+  ctx.models.text = { model, tokenizer, info: describeModel("text", "trained here", model, tokenizer) };
   return run;
 }
 
@@ -40,29 +36,25 @@ export function startTraining(ctx: WorkerContext, r: TrainRequest): TrainingRun 
 export async function runTraining(run: TrainingRun): Promise<"done" | "stopped"> {
   const s = run.session;
   run.running = true;
-  run.stopRequested = false;
+  run.stop = new AbortController();
   let tokens = 0;
   let seconds = 0;
+  let steps = 0;
   try {
-    while (s.completedSteps < s.maxSteps) {
-      await yieldToMessages();
-      if (run.stopRequested) break;
-      const r = s.step();
-      tokens += r.tokens;
-      seconds += r.seconds;
-      const perStep = seconds / Math.max(1, s.completedSteps);
-      emit({ kind: "train-step", step: r.step, maxSteps: s.maxSteps, loss: r.loss, lr: r.lr, tokensPerSec: tokens / seconds, etaSeconds: perStep * (s.maxSteps - r.step) });
-      if (r.step % run.evalEvery === 0 || r.step === s.maxSteps) validate(run);
-    }
+    await s.run({
+      signal: run.stop.signal,
+      onStep: (r) => {
+        tokens += r.tokens;
+        seconds += r.tokensPerSec > 0 ? r.tokens / r.tokensPerSec : 0; // the step's own time (not validation's)
+        steps++;
+        emit({ kind: "train-step", step: r.step, maxSteps: s.maxSteps, loss: r.loss, lr: r.lr, tokensPerSec: tokens / seconds, etaSeconds: (seconds / steps) * (s.maxSteps - r.step) });
+      },
+      onValidation: (step, e) => emit({ kind: "validation", step, loss: e.loss, accuracy: e.accuracy, metric: run.task.metric(e), metricName: run.task.metricName }),
+    });
   } finally {
     run.running = false;
   }
   const reason = s.completedSteps >= s.maxSteps ? "done" : "stopped";
   emit({ kind: "train-end", step: s.completedSteps, reason });
   return reason;
-}
-
-function validate(run: TrainingRun): void {
-  const e = run.session.evaluate();
-  if (e !== null) emit({ kind: "validation", step: run.session.completedSteps, loss: e.loss, accuracy: e.accuracy });
 }

@@ -3,13 +3,13 @@
 // requests of protocol.ts one at a time, except that "stop" is handled at once.
 
 import "./set-immediate.js";
-import { loadBestBackend, saveModelToBlobs } from "../../index.browser.js";
+import { loadBestBackend, saveModelToBlobs, wasmBackendInfo } from "../../index.browser.js";
 import type { FromWorker, Request } from "../protocol.js";
 import type { WorkerContext } from "./context.js";
-import { forwardBackward, initLogits, timeSteps, trainedStateDict } from "./compute-services.js";
+import { cacheKeys, forwardBackward, initLogits, slotLogits, timeSteps, trainedStateDict } from "./compute-services.js";
 import { generateText } from "./generate-job.js";
 import { sampleImage } from "./image-job.js";
-import { loadFiles, loadUrl, randomModel, useTrained } from "./model-slots.js";
+import { loadFiles, loadHub, loadUrl, randomModel, useTrained } from "./model-slots.js";
 import { continueMusic } from "./music-job.js";
 import { runTraining, startTraining } from "./train-job.js";
 
@@ -20,7 +20,7 @@ let queue: Promise<unknown> = Promise.resolve();
 async function handle(ctx: WorkerContext, r: Request): Promise<unknown> {
   switch (r.kind) {
     case "hello":
-      return { backend: ctx.backend.name, crossOriginIsolated: self.crossOriginIsolated };
+      return { backend: ctx.backend.name, crossOriginIsolated: self.crossOriginIsolated, wasm: wasmBackendInfo() };
     case "train":
       return runTraining(startTraining(ctx, r));
     case "continue": {
@@ -39,6 +39,8 @@ async function handle(ctx: WorkerContext, r: Request): Promise<unknown> {
       return loadFiles(ctx, r.slot, r.files);
     case "load-url":
       return loadUrl(ctx, r.slot, r.url);
+    case "load-hub":
+      return loadHub(ctx, r);
     case "use-trained":
       return useTrained(ctx);
     case "random-model":
@@ -53,6 +55,10 @@ async function handle(ctx: WorkerContext, r: Request): Promise<unknown> {
       return forwardBackward(ctx, r);
     case "init-logits":
       return initLogits(ctx, r);
+    case "slot-logits":
+      return slotLogits(ctx, r);
+    case "cache-keys":
+      return cacheKeys(r.cacheName);
     case "state-dict":
       return trainedStateDict(ctx);
     case "time-steps":
@@ -64,7 +70,7 @@ self.onmessage = (e: MessageEvent<{ id: number; request: Request }>) => {
   const { id, request } = e.data;
   if (request.kind === "stop") {
     void ready.then((ctx) => {
-      if (ctx.run !== null) ctx.run.stopRequested = true;
+      ctx.run?.stop.abort();
       ctx.stopGeneration = true;
       post({ id, kind: "reply", value: null });
     });

@@ -21,12 +21,6 @@
 // keys (it fills masked scores with a finite -finfo.max): out = mean of the Tk value rows,
 // lse = -inf as its mark; in the backward it adds dout/Tk to dv of every key and nothing to
 // dq or dk. Not compiled with -ffast-math (relies on IEEE inf semantics).
-#include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <limits>
-#include <vector>
-
 #include "common.h"
 
 namespace par {
@@ -34,7 +28,7 @@ namespace {
 
 constexpr int BQ = 96;    // query rows per block (multiple of every MR: 4, 6, 12)
 constexpr int BK = 128;  // keys per tile (multiple of every NR: 8, 16, 32)
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kNegInf = -fs::kInf;
 // Backward work items wanted per call: heads are split into ceil(kBackwardItems / (B·H)) key
 // ranges when there are fewer heads. A function of the shape only (results must not depend on
 // the thread count). 8 gives every thread of a 2-4 thread pool two or more items; each extra
@@ -53,11 +47,11 @@ inline i64 visible_end(const AttnShape& s, i64 i) {
 
 // Fills bias[0:cols] for keys [j0, j0+cols) of batch b; returns nullptr when no key is padded,
 // and sets *all_masked when every key of the tile is padded.
-const float* tile_bias(const std::uint8_t* pad, i64 Tk, i64 b, i64 j0, int cols, float* bias,
+const float* tile_bias(const uint8_t* pad, i64 Tk, i64 b, i64 j0, int cols, float* bias,
                        bool* all_masked) {
   *all_masked = false;
   if (!pad) return nullptr;
-  const std::uint8_t* p = pad + b * Tk + j0;
+  const uint8_t* p = pad + b * Tk + j0;
   int n_pad = 0;
   for (int c = 0; c < cols; c++) {
     bool m = p[c] != 0;
@@ -68,34 +62,36 @@ const float* tile_bias(const std::uint8_t* pad, i64 Tk, i64 b, i64 j0, int cols,
   return n_pad ? bias : nullptr;
 }
 
-// mean[0:D) = mean over the Tk keys of head h's value rows of batch b (the uniform softmax row).
-void mean_values(const float* v, i64 b, i64 h, i64 Tk, i64 H, i64 D, float* mean) {
-  std::vector<double> acc(std::size_t(D), 0.0);
+// mean[0:D) = mean over the Tk keys of head h's value rows of batch b (the uniform softmax row),
+// summed in acc[0:D) (doubles).
+void mean_values(const float* v, i64 b, i64 h, i64 Tk, i64 H, i64 D, double* acc, float* mean) {
+  fs::zero(acc, D);
   const float* V = v + (b * Tk * H + h) * D;
   for (i64 j = 0; j < Tk; j++)
-    for (i64 d = 0; d < D; d++) acc[std::size_t(d)] += V[j * H * D + d];
-  for (i64 d = 0; d < D; d++) mean[d] = float(acc[std::size_t(d)] / double(Tk));
+    for (i64 d = 0; d < D; d++) acc[d] += V[j * H * D + d];
+  for (i64 d = 0; d < D; d++) mean[d] = float(acc[d] / double(Tk));
 }
 
 // First query row that sees key j0 (Tq when none does).
 inline i64 first_query(const AttnShape& s, i64 j0) {
   if (!s.causal) return 0;
-  return std::min<i64>(s.Tq, std::max<i64>(0, j0 - s.offset));
+  return fs::min<i64>(s.Tq, fs::max<i64>(0, j0 - s.offset));
 }
 
 }  // namespace
 
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v,
-                       const std::uint8_t* pad, float* out, float* lse) {
+                       const uint8_t* pad, float* out, float* lse) {
   const i64 B = s.B, H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D, W = H * D;
   if (B <= 0 || H <= 0 || Tq <= 0 || D < 0) return;
   const Isa& I = isa();
   const i64 nqb = (Tq + BQ - 1) / BQ;
   const i64 items = B * H * nqb;
-  reserve_scratch(kAttS, std::size_t(BQ) * BK);
-  reserve_scratch(kAttO, std::size_t(BQ) * std::max<i64>(D, 1));
+  reserve_scratch(kAttS, size_t(BQ) * BK);
+  reserve_scratch(kAttO, size_t(BQ) * fs::max<i64>(D, 1));
   reserve_scratch(kAttRow, 3 * BQ + BK);
-  gemm_reserve(BQ, std::max<i64>(BK, D), std::max<i64>(BK, D));
+  reserve_scratch(kAttMean, 2 * size_t(fs::max<i64>(D, 1)));  // D doubles
+  gemm_reserve(BQ, fs::max<i64>(BK, D), fs::max<i64>(BK, D));
 
   parallel_for(items, 1, [&](i64 it0, i64 it1, int tid) {
     float* S = scratch(tid, kAttS);
@@ -109,25 +105,25 @@ void attention_forward(const AttnShape& s, const float* q, const float* k, const
     for (i64 it = it0; it < it1; it++) {
       const i64 bh = it / nqb, qb = it % nqb, b = bh / H, h = bh % H;
       const i64 i0 = qb * BQ;
-      const int rows = int(std::min<i64>(BQ, Tq - i0));
+      const int rows = int(fs::min<i64>(BQ, Tq - i0));
       const float* Q = q + ((b * Tq + i0) * H + h) * D;
       const float* K = k + (b * Tk * H + h) * D;
       const float* V = v + (b * Tk * H + h) * D;
       i64 maxLim = 0;
       for (int r = 0; r < rows; r++) {
         lim[r] = visible_end(s, i0 + r);
-        maxLim = std::max(maxLim, lim[r]);
+        maxLim = fs::max(maxLim, lim[r]);
         m[r] = kNegInf;
         l[r] = 0.0f;
       }
-      std::memset(O, 0, sizeof(float) * rows * D);
+      fs::zero(O, rows * D);
       const float* meanRow = nullptr;
       for (i64 j0 = 0; j0 < maxLim; j0 += BK) {
-        const int cols = int(std::min<i64>(BK, maxLim - j0));
+        const int cols = int(fs::min<i64>(BK, maxLim - j0));
         bool skip;
         const float* bp = tile_bias(pad, Tk, b, j0, cols, bias, &skip);
         if (skip) continue;
-        for (int r = 0; r < rows; r++) tl[r] = int(std::clamp<i64>(lim[r] - j0, 0, cols));
+        for (int r = 0; r < rows; r++) tl[r] = int(fs::clamp<i64>(lim[r] - j0, 0, cols));
         gemm_st(false, true, rows, cols, D, Q, W, K + j0 * W, W, S, BK, false, tid);
         I.softmax_fwd(S, BK, rows, cols, tl, bp, s.scale, m, l, alpha);
         for (int r = 0; r < rows; r++) {
@@ -144,35 +140,35 @@ void attention_forward(const AttnShape& s, const float* q, const float* k, const
         if (m[r] == kNegInf || !(l[r] > 0.0f)) {  // no visible unpadded key: uniform row
           *L = kNegInf;
           if (Tk == 0) {
-            std::memset(dst, 0, sizeof(float) * D);
+            fs::zero(dst, D);
             continue;
           }
           if (meanRow == nullptr) {
-            mean_values(v, b, h, Tk, H, D, dst);
+            mean_values(v, b, h, Tk, H, D, reinterpret_cast<double*>(scratch(tid, kAttMean)), dst);
             meanRow = dst;
           } else {
-            std::memcpy(dst, meanRow, sizeof(float) * D);
+            fs::copy_floats(dst, meanRow, D);
           }
           continue;
         }
         const float inv = 1.0f / l[r];
         const float* o = O + r * D;
         for (i64 d = 0; d < D; d++) dst[d] = o[d] * inv;
-        *L = m[r] + std::log(l[r]);
+        *L = m[r] + fs::log(l[r]);
       }
     }
   });
 }
 
 void attention_backward(const AttnShape& s, const float* q, const float* k, const float* v,
-                        const std::uint8_t* pad, const float* out, const float* dout,
+                        const uint8_t* pad, const float* out, const float* dout,
                         const float* lse, float* dq, float* dk, float* dv) {
   const i64 B = s.B, H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D, W = H * D, BH = B * H;
   if (B <= 0 || H <= 0 || Tq <= 0 || Tk <= 0 || D <= 0) return;
   const Isa& I = isa();
 
   // delta[b, h, i] = Σ_d dout·out
-  std::vector<float> delta(std::size_t(BH * Tq));
+  float* const delta = static_cast<float*>(caller_buffer(kAttDelta, sizeof(float) * size_t(BH * Tq)));
   parallel_for(B * Tq, 256, [&](i64 r0, i64 r1, int) {
     for (i64 r = r0; r < r1; r++) {
       const i64 b = r / Tq, i = r % Tq;
@@ -181,26 +177,28 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
         const float* g = dout + (r * H + h) * D;
         double acc = 0;
         for (i64 d = 0; d < D; d++) acc += double(o[d]) * double(g[d]);
-        delta[std::size_t((b * H + h) * Tq + i)] = float(acc);
+        delta[(b * H + h) * Tq + i] = float(acc);
       }
     }
   });
   // Uniform rows (lse = -inf): uni[bh] = Σ_i dout_i / Tk, added to dv of every key of the head.
-  std::vector<float> uni(std::size_t(BH * D), 0.0f);
-  std::vector<char> has_uni(std::size_t(BH), 0);
-  parallel_for(BH, 1, [&](i64 bh0, i64 bh1, int) {
-    std::vector<double> acc;
+  float* const uni = static_cast<float*>(caller_buffer(kAttUniform, sizeof(float) * size_t(BH * D + BH)));
+  float* const has_uni = uni + BH * D;  // 1.0f where head bh has a uniform row
+  fs::zero(uni, BH * D + BH);
+  reserve_scratch(kAttMean, 2 * size_t(D));  // D doubles
+  parallel_for(BH, 1, [&](i64 bh0, i64 bh1, int tid) {
+    double* const acc = reinterpret_cast<double*>(scratch(tid, kAttMean));
     for (i64 bh = bh0; bh < bh1; bh++) {
       const i64 b = bh / H, h = bh % H;
       const float* L = lse + bh * Tq;
       for (i64 i = 0; i < Tq; i++) {
         if (L[i] != kNegInf) continue;
-        if (!has_uni[std::size_t(bh)]) acc.assign(std::size_t(D), 0.0), has_uni[std::size_t(bh)] = 1;
+        if (has_uni[bh] == 0.0f) fs::zero(acc, D), has_uni[bh] = 1.0f;
         const float* g = dout + ((b * Tq + i) * H + h) * D;
-        for (i64 d = 0; d < D; d++) acc[std::size_t(d)] += g[d];
+        for (i64 d = 0; d < D; d++) acc[d] += g[d];
       }
-      if (has_uni[std::size_t(bh)])
-        for (i64 d = 0; d < D; d++) uni[std::size_t(bh * D + d)] = float(acc[std::size_t(d)] / double(Tk));
+      if (has_uni[bh] != 0.0f)
+        for (i64 d = 0; d < D; d++) uni[bh * D + d] = float(acc[d] / double(Tk));
     }
   });
 
@@ -208,35 +206,35 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
   // tile needs under the causal limit.
   const i64 nkb = (Tk + BK - 1) / BK;
   i64 S = BH >= kBackwardItems ? 1 : (kBackwardItems + BH - 1) / BH;
-  S = std::min(S, nkb);
-  if (S > 1) S = std::min(S, 1 + kPartialBudget / std::max<i64>(1, BH * Tq * D));
-  std::vector<i64> split(std::size_t(S + 1), nkb);
+  S = fs::min(S, nkb);
+  if (S > 1) S = fs::min(S, 1 + kPartialBudget / fs::max<i64>(1, BH * Tq * D));
+  // split[0:S+1) then cum[0:nkb)
+  i64* const split = static_cast<i64*>(caller_buffer(kAttSplits, sizeof(i64) * size_t(S + 1 + nkb)));
+  for (i64 p = 0; p <= S; p++) split[p] = nkb;
   {
-    std::vector<i64> cum(static_cast<std::size_t>(nkb));
+    i64* const cum = split + S + 1;
     i64 total = 0;
-    for (i64 kb = 0; kb < nkb; kb++) cum[std::size_t(kb)] = total += (Tq - first_query(s, kb * BK)) + 1;
+    for (i64 kb = 0; kb < nkb; kb++) cum[kb] = total += (Tq - first_query(s, kb * BK)) + 1;
     split[0] = 0;
     for (i64 p = 1; p < S; p++) {
       const i64 target = total * p / S;
-      i64 kb = split[std::size_t(p - 1)] + 1;
-      while (kb < nkb - (S - p) && cum[std::size_t(kb - 1)] < target) kb++;
-      split[std::size_t(p)] = kb;
+      i64 kb = split[p - 1] + 1;
+      while (kb < nkb - (S - p) && cum[kb - 1] < target) kb++;
+      split[p] = kb;
     }
   }
   // dQ partials of splits 1..S-1: (S-1, BH, Tq, D); each item zeroes the rows it can reach.
   // Grow-only and per calling thread: no fresh (page-faulting) pages on every call.
-  thread_local std::vector<float> partial_buf;
-  if (partial_buf.size() < std::size_t((S - 1) * BH * Tq * D)) partial_buf.resize(std::size_t((S - 1) * BH * Tq * D));
-  float* const partial = partial_buf.data();
+  float* const partial = static_cast<float*>(caller_buffer(kAttPartials, sizeof(float) * size_t((S - 1) * BH * Tq * D)));
 
   const i64 items = BH * S;
-  reserve_scratch(kAttS, std::size_t(BQ) * BK);
-  reserve_scratch(kAttDP, std::size_t(BQ) * BK);
-  reserve_scratch(kAttDK, std::size_t(BK) * D);
-  reserve_scratch(kAttDV, std::size_t(BK) * D);
-  reserve_scratch(kAttDQ, std::size_t(Tq) * D);
+  reserve_scratch(kAttS, size_t(BQ) * BK);
+  reserve_scratch(kAttDP, size_t(BQ) * BK);
+  reserve_scratch(kAttDK, size_t(BK) * D);
+  reserve_scratch(kAttDV, size_t(BK) * D);
+  reserve_scratch(kAttDQ, size_t(Tq) * D);
   reserve_scratch(kAttRow, BK);
-  const i64 mx = std::max<i64>(std::max<i64>(BQ, BK), D);
+  const i64 mx = fs::max<i64>(fs::max<i64>(BQ, BK), D);
   gemm_reserve(mx, mx, mx);
 
   parallel_for(items, 1, [&](i64 it0, i64 it1, int tid) {
@@ -248,17 +246,17 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
     int tl[BQ];
     for (i64 it = it0; it < it1; it++) {
       const i64 bh = it / S, sp = it % S, b = bh / H, h = bh % H;
-      const i64 kb0 = split[std::size_t(sp)], kb1 = split[std::size_t(sp + 1)];
+      const i64 kb0 = split[sp], kb1 = split[sp + 1];
       const i64 rowStart = first_query(s, kb0 * BK);  // rows any tile of the split can reach
       float* dQ = sp == 0 ? scratch(tid, kAttDQ) : partial + ((sp - 1) * BH + bh) * Tq * D;
-      std::memset(dQ + rowStart * D, 0, sizeof(float) * (Tq - rowStart) * D);
+      fs::zero(dQ + rowStart * D, (Tq - rowStart) * D);
       const float* Lse = lse + bh * Tq;
-      const float* Dl = delta.data() + bh * Tq;
-      const float* U = has_uni[std::size_t(bh)] ? uni.data() + bh * D : nullptr;
+      const float* Dl = delta + bh * Tq;
+      const float* U = has_uni[bh] != 0.0f ? uni + bh * D : nullptr;
       bool touched = false;
       for (i64 kb = kb0; kb < kb1; kb++) {
         const i64 j0 = kb * BK;
-        const int cols = int(std::min<i64>(BK, Tk - j0));
+        const int cols = int(fs::min<i64>(BK, Tk - j0));
         bool skip;
         const float* bp = tile_bias(pad, Tk, b, j0, cols, bias, &skip);
         const i64 iStart = first_query(s, j0);
@@ -266,13 +264,13 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
         const float* V = v + ((b * Tk + j0) * H + h) * D;
         bool computed = false;
         if (!skip && iStart < Tq) {
-          std::memset(dK, 0, sizeof(float) * cols * D);
-          std::memset(dV, 0, sizeof(float) * cols * D);
+          fs::zero(dK, cols * D);
+          fs::zero(dV, cols * D);
           for (i64 i0 = iStart; i0 < Tq; i0 += BQ) {
-            const int rows = int(std::min<i64>(BQ, Tq - i0));
+            const int rows = int(fs::min<i64>(BQ, Tq - i0));
             bool any = false;
             for (int r = 0; r < rows; r++) {
-              tl[r] = int(std::clamp<i64>(visible_end(s, i0 + r) - j0, 0, cols));
+              tl[r] = int(fs::clamp<i64>(visible_end(s, i0 + r) - j0, 0, cols));
               any |= tl[r] > 0 && Lse[i0 + r] != kNegInf;
             }
             if (!any) continue;
@@ -316,12 +314,12 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
   });
 
   if (S > 1) {  // dq += partials, in split order, one writer per row
-    parallel_for(BH * Tq, std::max<i64>(1, 16384 / D), [&](i64 r0, i64 r1, int) {
+    parallel_for(BH * Tq, fs::max<i64>(1, 16384 / D), [&](i64 r0, i64 r1, int) {
       for (i64 r = r0; r < r1; r++) {
         const i64 bh = r / Tq, i = r % Tq, b = bh / H, h = bh % H;
         float* dst = dq + ((b * Tq + i) * H + h) * D;
         for (i64 sp = 1; sp < S; sp++) {
-          if (i < first_query(s, split[std::size_t(sp)] * BK)) continue;
+          if (i < first_query(s, split[sp] * BK)) continue;
           const float* src = partial + (((sp - 1) * BH + bh) * Tq + i) * D;
           for (i64 d = 0; d < D; d++) dst[d] += src[d];
         }

@@ -2,8 +2,6 @@
 // elementwise_kernels.h), add, axpy, bias add, column sums.
 // Memory-bound; parallelised over large chunks only when the array is big enough to pay for the
 // thread wake-up.
-#include <algorithm>
-
 #include "common.h"
 
 namespace par {
@@ -36,7 +34,7 @@ void axpy(float alpha, const float* src, float* dst, i64 n) {
 
 void add_bias(float* out, const float* bias, i64 rows, i64 cols) {
   if (cols <= 0) return;
-  const i64 grain = std::max<i64>(1, (1 << 16) / cols);
+  const i64 grain = fs::max<i64>(1, (1 << 16) / cols);
   parallel_for(rows, grain, [&](i64 s, i64 e, int) {
     for (i64 r = s; r < e; r++) {
       float* o = out + r * cols;
@@ -54,7 +52,7 @@ void sum_rows(const float* dout, float* dbias, i64 rows, i64 cols) {
   parallel_for(chunks, grain, [&](i64 c0, i64 c1, int) {
     double acc[CH];
     for (i64 c = c0; c < c1; c++) {
-      const i64 j0 = c * CH, w = std::min<i64>(CH, cols - j0);
+      const i64 j0 = c * CH, w = fs::min<i64>(CH, cols - j0);
       for (i64 j = 0; j < w; j++) acc[j] = 0;
       for (i64 r = 0; r < rows; r++) {
         const float* d = dout + r * cols + j0;
