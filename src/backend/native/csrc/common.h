@@ -9,7 +9,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "isa.h"  // i64, the per-ISA kernel table (Isa, isa())
+#include "attention_plan.h"  // AttnShape
+#include "isa.h"             // i64, the per-ISA kernel table (Isa, isa())
 
 namespace par {
 
@@ -19,13 +20,7 @@ namespace par {
 enum ScratchSlot : int {
   kGemmA = 0,
   kGemmB,
-  kAttS,
-  kAttDP,
-  kAttO,
-  kAttRow,
-  kAttDK,
-  kAttDV,
-  kAttDQ,
+  kAttention,  // an attention work item's scratch (attention_plan.h layouts)
   kScratchSlots
 };
 
@@ -74,12 +69,7 @@ void gemm_reserve(i64 m, i64 n, i64 k);
 // ---------------------------------------------------------------------------------------------
 // Other kernels.
 
-struct AttnShape {
-  i64 B, H, Tq, Tk, D;
-  bool causal;
-  i64 offset;
-  float scale;
-};
+// Fused attention (attention.cc; semantics and work plan: attention_plan.h).
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v,
                        const std::uint8_t* pad, float* out, float* lse);
 void attention_backward(const AttnShape& s, const float* q, const float* k, const float* v,

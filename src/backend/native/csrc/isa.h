@@ -1,7 +1,8 @@
-// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc) and
-// cross-entropy (crossentropy.cc) call through, one instance per vector ISA. Every instance is
-// built by make_isa (isa_instance.h) from the same kernel templates over that ISA's vector traits
-// (vec_traits.h) and tile geometry (gemm_tiles.h), in a translation unit compiled for that ISA:
+// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc, through
+// attention_plan.h) and cross-entropy (crossentropy.cc) call through, one instance per vector
+// ISA. Every instance is built by make_isa (isa_instance.h) from the same kernel templates over
+// that ISA's vector traits (vec_traits.h) and tile geometries (gemm_tiles.h, attention_tiles.h),
+// in a translation unit compiled for that ISA:
 //   kernels_scalar.cc (portable), kernels_avx2.cc, kernels_avx512.cc, kernels_avx512_emulated.cc
 //   (the AVX-512 geometry on AVX2, for tests), kernels_wasm128.cc (wasm32, build check only).
 // Selection at run time: isa.cc.
@@ -26,6 +27,20 @@ using PackAFn = void (*)(bool tA, const float* A, i64 lda, i64 i0, i64 mc, i64 p
 // into ceil(nc/NR) panels of kc × NR (panel q at dst + q·NR·kc), zero-padding the last panel.
 using PackBFn = void (*)(bool tB, const float* B, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc,
                          float* dst);
+
+// Fused attention (attention_plan.h: arguments, work items, scratch; attention_kernel.h: kernels).
+struct AttnForwardArgs;
+struct AttnBackwardArgs;
+// Register tile (mr rows × nr lanes) and block sizes of the attention kernel (attention_tiles.h).
+struct AttnGeometry {
+  int mr, nr;    // register tile
+  int bq, bk;    // queries per forward work item, keys per key tile
+  int bqb;       // queries per backward query block
+};
+// Runs one work item (attention_plan.h: attn_forward_items / attn_backward_items) with `scratch`
+// (attn_forward_scratch_floats / attn_backward_scratch_floats floats, 64-byte aligned, private).
+using AttnForwardFn = void (*)(const AttnForwardArgs& a, i64 item, float* scratch);
+using AttnBackwardFn = void (*)(const AttnBackwardArgs& a, i64 item, float* scratch);
 
 struct Isa {
   const char* name;
@@ -54,6 +69,10 @@ struct Isa {
   // Packing of A and B for this ISA's micro-tile (used by gemm_loops.h only).
   PackAFn pack_a;
   PackBFn pack_b;
+  // Fused attention work items (driven by attention_plan.h).
+  AttnGeometry attn;
+  AttnForwardFn attn_forward;
+  AttnBackwardFn attn_backward;
 };
 
 const Isa& isa();

@@ -1,0 +1,540 @@
+// The fused attention work items (contract: attention_plan.h), written once over a vector traits
+// type T (vec_traits.h) with the geometry G (attention_tiles.h) and specialised for head
+// dimensions 32, 64 and 128 (DC; DC = 0 is the generic path for any D, with D padded to whole
+// NR-lane slices). make_isa (isa_instance.h) puts attn_forward_item / attn_backward_item in each
+// ISA's kernel table.
+//
+// Every product runs on one register tile, tile_product: MR rows × NV vectors of accumulators, a
+// k loop of NV vector loads of B + MR broadcasts of A + MR·NV FMAs, as the GEMM micro-kernel, but
+// on operands laid out once per tile (no packing per product) and with the softmax steps in the
+// tile's epilogue while the accumulators are in registers. Scores are pre-scaled through Q
+// (Qs = scale·Q, packed once), so that the forward and the backward compute bit-identical scores.
+//
+// Forward item (BQ queries of one head), per key tile of BK keys (K, V rows packed once):
+//   for each panel of NR queries:   Sᵀ = K·Qsᵀ (keys as rows, queries as lanes), masked, and the
+//                                   tile's max per query, in the epilogue; then the online softmax
+//                                   per query lane, with no horizontal reduction: m_new, alpha =
+//                                   exp(m - m_new), P = exp(S - m_new) in place, l = l·alpha + Σ P.
+//   for each MR-query row tile:     O = alpha·O + P·V (A = P broadcast along queries, B = V rows).
+//   At the end: out = O / l, lse = m + log l.
+// Backward item (a range of key tiles of one head), per key tile (Kᵀ, Vᵀ and K rows packed once):
+//   for each block of BQB queries (Qs and dO rows packed), queries as rows, keys as lanes:
+//     S = Qs·Kᵀ  -> P = exp(S - lse) (masked) in the epilogue;
+//     dP = dO·Vᵀ -> dS = P·(dP - delta) in the epilogue;
+//     dV += Pᵀ·dO, dK += dSᵀ·Qs (= scale·dSᵀ·Q), dQ += scale·dS·K.
+//   At the end of the tile dK, dV are added to dk, dv (with the head's uniform rows' dout/Tk).
+// Causal and padding masks are applied only on register tiles that cross the diagonal or a
+// padded key; tiles past a row block's last visible key are skipped (and their P zeroed where a
+// later product reads them).
+//
+// Not compiled with -ffast-math (relies on IEEE inf semantics). Freestanding (no C++ library
+// headers): also compiled for wasm32 -nostdlib.
+#pragma once
+#include "attention_plan.h"
+#include "attention_tiles.h"
+#include "gemm_kernel.h"  // PAR_UNROLL_TILE
+#include "isa.h"
+#include "vec_traits.h"
+
+namespace par {
+namespace {
+
+#define PAR_ATTN_INLINE inline __attribute__((always_inline))
+
+constexpr int attn_gcd(int a, int b) { return b == 0 ? a : attn_gcd(b, a % b); }
+
+// c[r][v] = Σ_{p < kc} A(r, p) · B[p·ldb + v·W], with A(r, p) = A[r·lda + p] (kARows: A's rows are
+// the tile rows) or A[p·lda + r] (A's rows are the k steps).
+template <class T, int MR, int NV, bool kARows>
+PAR_ATTN_INLINE void tile_product(i64 kc, const float* A, i64 lda, const float* B, i64 ldb,
+                                  typename T::V (&c)[MR][NV]) {
+  using V = typename T::V;
+  constexpr int W = T::kWidth;
+  PAR_UNROLL_TILE
+  for (int r = 0; r < MR; r++) {
+    PAR_UNROLL_TILE
+    for (int v = 0; v < NV; v++) c[r][v] = T::zero();
+  }
+  for (i64 p = 0; p < kc; p++) {
+    V b[NV];
+    PAR_UNROLL_TILE
+    for (int v = 0; v < NV; v++) b[v] = T::load(B + p * ldb + v * W);
+    PAR_UNROLL_TILE
+    for (int r = 0; r < MR; r++) {
+      const V a = T::broadcast(kARows ? A[r * lda + p] : A[p * lda + r]);
+      PAR_UNROLL_TILE
+      for (int v = 0; v < NV; v++) c[r][v] = T::fma(a, b[v], c[r][v]);
+    }
+  }
+}
+
+// dst[0:n) = src[0:D) · mul, zero-padded to n (>= D) floats. With D fixed (DC), the vector loop
+// is unrolled: one load instruction per vector of the row, each with a constant stride over the
+// rows of a tile, which the hardware stride prefetchers follow.
+template <class T, int DC>
+PAR_ATTN_INLINE void copy_row(const float* src, i64 D, i64 n, float mul, float* dst) {
+  constexpr int W = T::kWidth;
+  const typename T::V vm = T::broadcast(mul);
+  if constexpr (DC != 0) {
+    PAR_UNROLL_TILE
+    for (int d = 0; d < DC; d += W) T::store(dst + d, T::mul(T::load(src + d), vm));
+    return;
+  }
+  i64 d = 0;
+  for (; d + W <= D; d += W) T::store(dst + d, T::mul(T::load(src + d), vm));
+  for (; d < D; d++) dst[d] = src[d] * mul;
+  for (; d < n; d++) dst[d] = 0.0f;
+}
+
+template <class T>
+PAR_ATTN_INLINE void zero_floats(float* dst, i64 n) {
+  constexpr int W = T::kWidth;
+  i64 i = 0;
+  for (; i + W <= n; i += W) T::store(dst + i, T::zero());
+  for (; i < n; i++) dst[i] = 0.0f;
+}
+
+// out[0:D) = the mean of the Tk value rows of head h, batch b (the uniform softmax row); each d
+// summed in double, keys in order.
+inline void mean_value_row(const AttnShape& s, const float* v, i64 b, i64 h, float* out) {
+  const i64 WD = s.H * s.D;
+  const float* V = v + (b * s.Tk * s.H + h) * s.D;
+  for (i64 d = 0; d < s.D; d++) {
+    double acc = 0;
+    for (i64 j = 0; j < s.Tk; j++) acc += V[j * WD + d];
+    out[d] = float(acc / double(s.Tk));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward.
+
+template <class T, class G, int DC>
+void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
+  using V = typename T::V;
+  constexpr int W = T::kWidth, MR = G::MR, NV = G::NV, NR = G::NR, BQ = G::BQ, BK = G::BK;
+  const AttnShape& s = a.s;
+  const i64 H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D;
+  const i64 Dp = DC ? DC : attn_round_up(D, NR);
+  const i64 chunk = attn_forward_chunk(G::geometry(), s);
+  const AttnForwardLayout L = attn_forward_layout(G::geometry(), Dp, chunk);
+  float* const qt = scratch + L.qt;  // [panel][d][NR]: scale·Q transposed
+  float* const O = scratch + L.o;    // [query][Dp]
+  float* const m = scratch + L.m;
+  float* const l = scratch + L.l;
+  float* const alpha = scratch + L.alpha;
+  int32_t* const lim = reinterpret_cast<int32_t*>(scratch + L.lim);
+  float* const kp = scratch + L.kp;  // [key][Dp]
+  float* const vp = scratch + L.vp;  // [key][Dp]
+  float* const P = scratch + L.p;    // [key][BQ]: scores, then probabilities, of one block
+  float* const keyflag = scratch + L.keyflag;  // 1 = key masked for every query (padded, or past cols)
+
+  const i64 nch = attn_ceil_div(Tq, chunk);
+  const i64 bh = item / nch, b = bh / H, h = bh % H, c0 = (item % nch) * chunk;
+  const int rows = int(attn_min(chunk, Tq - c0));
+  const int nblk = int(attn_ceil_div(rows, BQ));
+
+  // Qsᵀ panels, visible ends, running state of every query of the chunk.
+  for (int r = 0; r < attn_round_up(rows, NR); r++) {
+    float* dst = qt + (r / NR) * Dp * NR + r % NR;
+    if (r < rows) {
+      const float* src = a.q + ((b * Tq + c0 + r) * H + h) * D;
+      for (i64 d = 0; d < D; d++) dst[d * NR] = src[d] * s.scale;
+    }
+    for (i64 d = r < rows ? D : 0; d < Dp; d++) dst[d * NR] = 0.0f;
+  }
+  i64 maxLim = 0;
+  for (int r = 0; r < chunk; r++) {
+    lim[r] = int32_t(visible_end(s, c0 + attn_min(r, rows - 1)));
+    maxLim = attn_max(maxLim, lim[r]);
+    m[r] = kAttnNegInf;
+    l[r] = 0.0f;
+    alpha[r] = 1.0f;
+  }
+  zero_floats<T>(O, chunk * Dp);
+
+  for (i64 j0 = 0; j0 < maxLim; j0 += BK) {
+    const int cols = int(attn_min(BK, maxLim - j0));
+    const int cp = int(attn_round_up(cols, MR));  // key rows computed (masked past cols)
+    int live = 0;
+    for (int j = 0; j < cp; j++) {
+      const bool masked = j >= cols || (a.pad && a.pad[b * Tk + j0 + j]);
+      keyflag[j] = masked ? 1.0f : 0.0f;
+      live += !masked;
+    }
+    if (live == 0) continue;  // every key of the tile is padded
+    for (int j = 0; j < cp; j++) {
+      const i64 src = ((b * Tk + j0 + j) * H + h) * D;
+      if (j < cols) {
+        copy_row<T, DC>(a.k + src, D, Dp, 1.0f, kp + j * Dp);
+        copy_row<T, DC>(a.v + src, D, Dp, 1.0f, vp + j * Dp);
+      } else {
+        zero_floats<T>(kp + j * Dp, Dp);
+        zero_floats<T>(vp + j * Dp, Dp);
+      }
+    }
+
+    for (int blk = 0; blk < nblk; blk++) {
+      const int bq = blk * BQ;  // the block's first query in the chunk
+      const i64 i0 = c0 + bq;
+      const int brows = int(attn_min(BQ, rows - bq));
+      int blim = 0;
+      for (int r = 0; r < brows; r++) blim = lim[bq + r] > blim ? lim[bq + r] : blim;
+      const int bcols = int(attn_clamp(blim - j0, 0, cols));  // keys of the tile the block sees
+      if (bcols == 0) continue;
+      const int rk = int(attn_round_up(bcols, MR));  // rows of P any product reads
+      const int npan = int(attn_ceil_div(brows, NR));  // query panels of the scores
+      const int nrt = int(attn_ceil_div(brows, MR));   // row tiles of O
+      for (int j = 0; j < rk; j++)  // query columns no panel writes (row tiles past the last panel)
+        for (int c = npan * NR; c < nrt * MR; c++) P[j * BQ + c] = 0.0f;
+      float* const mb = m + bq;
+      float* const lb = l + bq;
+      float* const ab = alpha + bq;
+      const int32_t* const limb = lim + bq;
+
+      // Scores and the online softmax, one panel of NR queries at a time.
+      for (int pn = 0; pn < npan; pn++) {
+        const i64 qa = i0 + pn * NR;  // first query of the panel
+        const int last = int(attn_min(pn * NR + NR, brows)) - 1;
+        const int pr = int(attn_round_up(attn_clamp(limb[last] - j0, 0, bcols), MR));  // keys it sees
+        float* const Pp = P + pn * NR;
+        if (pr == 0) {  // the panel sees no key of the tile: P = 0, state unchanged
+          for (int j = 0; j < rk; j++) zero_floats<T>(Pp + j * BQ, NR);
+          continue;
+        }
+        V mx[NV];
+        PAR_UNROLL_TILE
+        for (int v = 0; v < NV; v++) mx[v] = T::broadcast(kAttnNegInf);
+        const float* const qpan = qt + (bq / NR + pn) * Dp * NR;
+        for (int jb = 0; jb < pr; jb += MR) {
+          V c[MR][NV];
+          tile_product<T, MR, NV, true>(Dp, kp + jb * Dp, Dp, qpan, NR, c);
+          // Does the earliest query of the panel miss the last key of the tile rows?
+          const bool diag = s.causal && j0 + jb + MR - 1 > s.offset + qa;
+          PAR_UNROLL_TILE
+          for (int r = 0; r < MR; r++) {
+            const int j = jb + r;
+            float* dst = Pp + j * BQ;
+            if (keyflag[j] != 0.0f) {
+              PAR_UNROLL_TILE
+              for (int v = 0; v < NV; v++) T::store(dst + v * W, T::broadcast(kAttnNegInf));
+              continue;
+            }
+            // Lanes [0, hidden) of the panel are queries before the first one that sees key j.
+            const i64 hidden = j0 + j - s.offset - qa;
+            PAR_UNROLL_TILE
+            for (int v = 0; v < NV; v++) {
+              V x = c[r][v];
+              if (diag)
+                x = T::select(T::first(int(attn_clamp(hidden - v * W, 0, W))),
+                              T::broadcast(kAttnNegInf), x);
+              T::store(dst + v * W, x);
+              mx[v] = T::max(mx[v], x);
+            }
+          }
+        }
+        // Online softmax per query lane.
+        V msub[NV], tsum[NV], al[NV];
+        PAR_UNROLL_TILE
+        for (int v = 0; v < NV; v++) {
+          const int q = pn * NR + v * W;
+          const V mo = T::load(mb + q);
+          const V mn = T::max(mo, mx[v]);
+          // A lane with no visible key yet keeps m = -inf: subtract 0 instead (P = exp(-inf) = 0).
+          msub[v] = T::select(T::gt(mn, T::broadcast(kAttnNegInf)), mn, T::zero());
+          al[v] = T::exp(T::sub(mo, msub[v]));
+          T::store(mb + q, mn);
+          T::store(ab + q, al[v]);
+          tsum[v] = T::zero();
+        }
+        for (int j = 0; j < pr; j++) {
+          PAR_UNROLL_TILE
+          for (int v = 0; v < NV; v++) {
+            float* x = Pp + j * BQ + v * W;
+            const V e = T::exp(T::sub(T::load(x), msub[v]));
+            T::store(x, e);
+            tsum[v] = T::add(tsum[v], e);
+          }
+        }
+        PAR_UNROLL_TILE
+        for (int v = 0; v < NV; v++) {
+          float* lq = lb + pn * NR + v * W;
+          T::store(lq, T::fma(T::load(lq), al[v], tsum[v]));
+        }
+        for (int j = pr; j < rk; j++) zero_floats<T>(Pp + j * BQ, NR);
+      }
+
+      // O = alpha·O + P·V, one row tile of MR queries and NR channels at a time.
+      for (int t = 0; t < nrt; t++) {
+        const int q0 = t * MR;
+        const int last = int(attn_min(q0 + MR, brows)) - 1;
+        const int kt = int(attn_clamp(limb[last] - j0, 0, bcols));  // keys the row tile sees
+        if (kt == 0) continue;
+        for (i64 ds = 0; ds < Dp; ds += NR) {
+          V c[MR][NV];
+          tile_product<T, MR, NV, false>(kt, P + q0, BQ, vp + ds, Dp, c);
+          PAR_UNROLL_TILE
+          for (int r = 0; r < MR; r++) {
+            const V ar = T::broadcast(ab[q0 + r]);
+            float* o = O + (bq + q0 + r) * Dp + ds;
+            PAR_UNROLL_TILE
+            for (int v = 0; v < NV; v++) T::store(o + v * W, T::fma(T::load(o + v * W), ar, c[r][v]));
+          }
+        }
+        // Rescaled once: a later tile that this row tile skips must not rescale again.
+        for (int r = 0; r < MR; r++) ab[q0 + r] = 1.0f;
+      }
+    }
+  }
+
+  const float* mean = nullptr;
+  for (int r = 0; r < rows; r++) {
+    float* dst = a.out + ((b * Tq + c0 + r) * H + h) * D;
+    float* lse = a.lse + bh * Tq + c0 + r;
+    if (!(m[r] > kAttnNegInf) || !(l[r] > 0.0f)) {  // no visible unpadded key: uniform row
+      *lse = kAttnNegInf;
+      if (Tk == 0) {
+        for (i64 d = 0; d < D; d++) dst[d] = 0.0f;
+      } else if (mean == nullptr) {
+        mean_value_row(s, a.v, b, h, dst);
+        mean = dst;
+      } else {
+        for (i64 d = 0; d < D; d++) dst[d] = mean[d];
+      }
+      continue;
+    }
+    const float inv = 1.0f / l[r];
+    const float* o = O + r * Dp;
+    for (i64 d = 0; d < D; d++) dst[d] = o[d] * inv;
+    *lse = m[r] + __builtin_logf(l[r]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward.
+
+template <class T, class G, int DC>
+void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
+  using V = typename T::V;
+  constexpr int W = T::kWidth, MR = G::MR, NV = G::NV, NR = G::NR, BK = G::BK, BQB = G::BQB;
+  // Keys are computed in whole panels (lanes of S) and whole row tiles (rows of dK, dV).
+  constexpr int kKeyUnit = MR / attn_gcd(MR, NR) * NR;
+  static_assert(BK % kKeyUnit == 0, "a key tile is whole panels and row tiles");
+  const AttnShape& s = a.s;
+  const i64 H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D, BH = s.B * s.H;
+  const i64 Dp = DC ? DC : attn_round_up(D, NR);
+  const AttnBackwardLayout L = attn_backward_layout(G::geometry(), Dp, a.dq_rows);
+  float* const kt = scratch + L.kt;    // [key panel][d][NR]
+  float* const vt = scratch + L.vt;    // [key panel][d][NR]
+  float* const kr = scratch + L.kr;    // [key][Dp]
+  float* const dKt = scratch + L.dk;   // [key][Dp]
+  float* const dVt = scratch + L.dv;   // [key][Dp]
+  float* const qs = scratch + L.qs;    // [query][Dp]: scale·Q
+  float* const dob = scratch + L.dob;  // [query][Dp]
+  float* const P = scratch + L.p;      // [query][BK]
+  float* const dS = scratch + L.ds;    // [query][BK]: P·(dP - delta), unscaled
+  float* const lseb = scratch + L.lse;
+  float* const deltab = scratch + L.delta;
+  int32_t* const limb = reinterpret_cast<int32_t*>(scratch + L.lim);
+  float* const bias = scratch + L.bias;  // 0 or -inf (padded key) per key of the tile
+
+  const i64 bh = item / a.S, sp = item % a.S, b = bh / H, h = bh % H;
+  const i64 kb0 = a.split[sp], kb1 = a.split[sp + 1];
+  const i64 rowStart = first_query(s, kb0 * BK);  // rows any tile of the split can reach
+  float* const dQ = sp == 0 ? scratch + L.dq : a.partial + ((sp - 1) * BH + bh) * a.dq_rows * Dp;
+  zero_floats<T>(dQ + rowStart * Dp, (a.dq_rows - rowStart) * Dp);
+  const float* const Lse = a.lse + bh * Tq;
+  const float* const Dl = a.delta + bh * Tq;
+  const float* const U = a.has_uni[bh] != 0.0f ? a.uni + bh * Dp : nullptr;
+  bool touched = false;
+
+  for (i64 kb = kb0; kb < kb1; kb++) {
+    const i64 j0 = kb * BK;
+    const int cols = int(attn_min(BK, Tk - j0));
+    const int cp = int(attn_round_up(cols, kKeyUnit));  // keys computed (masked past cols)
+    int live = 0;
+    bool anyPad = false;
+    for (int j = 0; j < cp; j++) {
+      const bool padded = j >= cols || (a.pad && a.pad[b * Tk + j0 + j]);
+      bias[j] = padded ? kAttnNegInf : 0.0f;
+      live += !padded;
+      anyPad |= padded && j < cols;
+    }
+    const i64 iStart = first_query(s, j0);
+    bool computed = false;
+    if (live > 0 && iStart < Tq) {
+      for (int j = 0; j < cp; j++) {
+        const i64 src = ((b * Tk + j0 + j) * H + h) * D;
+        float* ktj = kt + (j / NR) * Dp * NR + j % NR;
+        float* vtj = vt + (j / NR) * Dp * NR + j % NR;
+        if (j < cols) {
+          copy_row<T, DC>(a.k + src, D, Dp, 1.0f, kr + j * Dp);
+          for (i64 d = 0; d < D; d++) ktj[d * NR] = a.k[src + d], vtj[d * NR] = a.v[src + d];
+        } else {
+          zero_floats<T>(kr + j * Dp, Dp);
+          for (i64 d = 0; d < D; d++) ktj[d * NR] = 0.0f, vtj[d * NR] = 0.0f;
+        }
+        for (i64 d = D; d < Dp; d++) ktj[d * NR] = 0.0f, vtj[d * NR] = 0.0f;
+      }
+      zero_floats<T>(dKt, i64(cp) * Dp);
+      zero_floats<T>(dVt, i64(cp) * Dp);
+
+      for (i64 i0 = iStart; i0 < Tq; i0 += BQB) {
+        const int rows = int(attn_min(BQB, Tq - i0));
+        const int rp = int(attn_round_up(rows, MR));
+        bool any = false;
+        for (int r = 0; r < rp; r++) {
+          const bool valid = r < rows && Lse[i0 + r] != kAttnNegInf;
+          const int lim = valid ? int(attn_clamp(visible_end(s, i0 + r) - j0, 0, cols)) : 0;
+          limb[r] = lim;
+          // A row that sees nothing gets a finite lse: its masked exp is then 0, never inf·0.
+          lseb[r] = lim > 0 ? Lse[i0 + r] : 0.0f;
+          deltab[r] = lim > 0 ? Dl[i0 + r] : 0.0f;
+          any |= lim > 0;
+        }
+        if (!any) continue;
+        computed = true;
+        for (int r = 0; r < rp; r++) {
+          if (r < rows) {
+            const i64 src = ((b * Tq + i0 + r) * H + h) * D;
+            copy_row<T, DC>(a.q + src, D, Dp, s.scale, qs + r * Dp);
+            copy_row<T, DC>(a.dout + src, D, Dp, 1.0f, dob + r * Dp);
+          } else {
+            zero_floats<T>(qs + r * Dp, Dp);
+            zero_floats<T>(dob + r * Dp, Dp);
+          }
+        }
+
+        // P and dS, MR queries × NR keys at a time.
+        for (int q0 = 0; q0 < rp; q0 += MR) {
+          int kmin = limb[q0], kmax = limb[q0];
+          for (int r = 1; r < MR; r++) {
+            kmin = limb[q0 + r] < kmin ? limb[q0 + r] : kmin;
+            kmax = limb[q0 + r] > kmax ? limb[q0 + r] : kmax;
+          }
+          const int kend = int(attn_round_up(kmax, NR));
+          for (int jp = 0; jp < kend; jp += NR) {
+            V c[MR][NV];
+            tile_product<T, MR, NV, true>(Dp, qs + q0 * Dp, Dp, kt + (jp / NR) * Dp * NR, NR, c);
+            const bool masked = kmin < jp + NR;  // some row of the tile misses some key of it
+            PAR_UNROLL_TILE
+            for (int r = 0; r < MR; r++) {
+              const V lr = T::broadcast(lseb[q0 + r]);
+              PAR_UNROLL_TILE
+              for (int v = 0; v < NV; v++) {
+                V x = T::sub(c[r][v], lr);
+                if (anyPad) x = T::add(x, T::load(bias + jp + v * W));
+                V e = T::exp(x);
+                if (masked) e = T::select(T::first(limb[q0 + r] - (jp + v * W)), e, T::zero());
+                c[r][v] = e;
+                T::store(P + (q0 + r) * BK + jp + v * W, e);
+              }
+            }
+            V g[MR][NV];
+            tile_product<T, MR, NV, true>(Dp, dob + q0 * Dp, Dp, vt + (jp / NR) * Dp * NR, NR, g);
+            PAR_UNROLL_TILE
+            for (int r = 0; r < MR; r++) {
+              const V dr = T::broadcast(deltab[q0 + r]);
+              PAR_UNROLL_TILE
+              for (int v = 0; v < NV; v++)
+                T::store(dS + (q0 + r) * BK + jp + v * W, T::mul(c[r][v], T::sub(g[r][v], dr)));
+            }
+          }
+          for (int r = 0; r < MR; r++) {  // keys past the row tile's last visible one
+            zero_floats<T>(P + (q0 + r) * BK + kend, cp - kend);
+            zero_floats<T>(dS + (q0 + r) * BK + kend, cp - kend);
+          }
+        }
+
+        // dV += Pᵀ·dO and dK += dSᵀ·Qs, MR keys × NR channels at a time, over the block's
+        // queries from the first one that sees the tile rows' first key.
+        for (int jr = 0; jr < cp; jr += MR) {
+          const int qf = int(attn_clamp(first_query(s, j0 + jr) - i0, 0, rp));
+          if (qf >= rp) continue;
+          for (i64 ds = 0; ds < Dp; ds += NR) {
+            V c[MR][NV];
+            tile_product<T, MR, NV, false>(rp - qf, P + qf * BK + jr, BK, dob + qf * Dp + ds, Dp, c);
+            PAR_UNROLL_TILE
+            for (int r = 0; r < MR; r++) {
+              float* o = dVt + (jr + r) * Dp + ds;
+              PAR_UNROLL_TILE
+              for (int v = 0; v < NV; v++) T::store(o + v * W, T::add(T::load(o + v * W), c[r][v]));
+            }
+            tile_product<T, MR, NV, false>(rp - qf, dS + qf * BK + jr, BK, qs + qf * Dp + ds, Dp, c);
+            PAR_UNROLL_TILE
+            for (int r = 0; r < MR; r++) {
+              float* o = dKt + (jr + r) * Dp + ds;
+              PAR_UNROLL_TILE
+              for (int v = 0; v < NV; v++) T::store(o + v * W, T::add(T::load(o + v * W), c[r][v]));
+            }
+          }
+        }
+
+        // dQ += scale·dS·K, MR queries × NR channels at a time.
+        const V vscale = T::broadcast(s.scale);
+        for (int q0 = 0; q0 < rp; q0 += MR) {
+          int kmax = limb[q0];
+          for (int r = 1; r < MR; r++) kmax = limb[q0 + r] > kmax ? limb[q0 + r] : kmax;
+          if (kmax == 0) continue;
+          for (i64 ds = 0; ds < Dp; ds += NR) {
+            V c[MR][NV];
+            tile_product<T, MR, NV, true>(kmax, dS + q0 * BK, BK, kr + ds, Dp, c);
+            PAR_UNROLL_TILE
+            for (int r = 0; r < MR; r++) {
+              float* o = dQ + (i0 + q0 + r) * Dp + ds;
+              PAR_UNROLL_TILE
+              for (int v = 0; v < NV; v++) T::store(o + v * W, T::fma(c[r][v], vscale, T::load(o + v * W)));
+            }
+          }
+        }
+      }
+    }
+    touched |= computed;
+    if (!computed && U == nullptr) continue;
+    for (int c = 0; c < cols; c++) {
+      float* gk = a.dk + ((b * Tk + j0 + c) * H + h) * D;
+      float* gv = a.dv + ((b * Tk + j0 + c) * H + h) * D;
+      if (computed) {
+        const float* sk = dKt + c * Dp;
+        const float* sv = dVt + c * Dp;
+        for (i64 d = 0; d < D; d++) {
+          gk[d] += sk[d];
+          gv[d] += sv[d];
+        }
+      }
+      if (U != nullptr)
+        for (i64 d = 0; d < D; d++) gv[d] += U[d];
+    }
+  }
+  if (sp == 0 && touched) {
+    for (i64 i = rowStart; i < Tq; i++) {
+      float* dst = a.dq + ((b * Tq + i) * H + h) * D;
+      const float* src = dQ + i * Dp;
+      for (i64 d = 0; d < D; d++) dst[d] += src[d];
+    }
+  }
+}
+
+// The table entries: the specialised item for D = 32, 64, 128, the generic one otherwise.
+template <class T, class G>
+void attn_forward_item(const AttnForwardArgs& a, i64 item, float* scratch) {
+  switch (a.s.D) {
+    case 32: return attn_forward_item_d<T, G, 32>(a, item, scratch);
+    case 64: return attn_forward_item_d<T, G, 64>(a, item, scratch);
+    case 128: return attn_forward_item_d<T, G, 128>(a, item, scratch);
+    default: return attn_forward_item_d<T, G, 0>(a, item, scratch);
+  }
+}
+
+template <class T, class G>
+void attn_backward_item(const AttnBackwardArgs& a, i64 item, float* scratch) {
+  switch (a.s.D) {
+    case 32: return attn_backward_item_d<T, G, 32>(a, item, scratch);
+    case 64: return attn_backward_item_d<T, G, 64>(a, item, scratch);
+    case 128: return attn_backward_item_d<T, G, 128>(a, item, scratch);
+    default: return attn_backward_item_d<T, G, 0>(a, item, scratch);
+  }
+}
+
+}  // namespace
+}  // namespace par
