@@ -1,8 +1,10 @@
 // The kernel templates compiled for wasm32 SIMD128 (kernels_wasm128.cc, VecWasm128 traits) and run
 // in Node's WebAssembly engine through a test driver (test/wasm-kernels/driver.cc), plus the build
 // checks of scripts/check-kernels.mjs (wasm32 object, clang x86-64, the native ISA objects'
-// exports). The GEMM runs the same edge cases as the native tables (helpers/gemm-cases.ts); the
-// row kernels are checked against their contracts in isa.h, written out here in float64.
+// exports). The GEMM and the fused attention run the same edge cases as the native tables
+// (helpers/gemm-cases.ts, helpers/attention-cases.ts; attention through the drivers of
+// attention_plan.h, single-threaded); the row kernels are checked against their contracts in
+// isa.h, written out here in float64.
 // Skips with a reason when clang++ cannot target wasm32.
 
 import assert from "node:assert/strict";
@@ -13,7 +15,9 @@ import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
+import type { AttentionShape } from "../src/backend/backend.js";
 import { Rng } from "../src/util/rng.js";
+import { attentionCaseGroups, checkAttention, prepareAttention, type AttentionKernels } from "./helpers/attention-cases.js";
 import { checkCase, checkEmptyK, checkNonFiniteConfined, edgeCaseGroups, type Matmul, prepareCase } from "./helpers/gemm-cases.js";
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "scripts", "check-kernels.mjs");
@@ -34,9 +38,8 @@ interface Exports {
   alloc(floats: number): number;
   reset(): void;
   gemm(tA: number, tB: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
-  softmax_fwd(S: number, rows: number, cols: number, lim: number, bias: number, scale: number, m: number, l: number, alpha: number): void;
-  softmax_bwd_p(S: number, rows: number, cols: number, lim: number, bias: number, scale: number, lse: number): void;
-  softmax_bwd_ds(P: number, dP: number, rows: number, cols: number, delta: number, scale: number): void;
+  attention_forward(B: number, H: number, Tq: number, Tk: number, D: number, causal: number, offset: number, scale: number, q: number, k: number, v: number, pad: number, out: number, lse: number): number;
+  attention_backward(B: number, H: number, Tq: number, Tk: number, D: number, causal: number, offset: number, scale: number, q: number, k: number, v: number, pad: number, out: number, dout: number, lse: number, dq: number, dk: number, dv: number): number;
   vmax(x: number, n: number): number;
   sum_exp(x: number, n: number, sub: number): number;
   axpy_exp(x: number, n: number, sub: number, scale: number, dst: number): void;
@@ -47,14 +50,15 @@ class WasmKernels {
   readonly x: Exports;
   constructor(bytes: BufferSource) {
     const expf = (v: number) => Math.fround(Math.exp(v));
-    this.x = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { expf } }).exports as unknown as Exports;
+    const logf = (v: number) => Math.fround(Math.log(v));
+    this.x = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { expf, logf } }).exports as unknown as Exports;
   }
   /** Copies `a` into fresh memory; returns its address (0 for null). */
-  put(a: Float32Array | Int32Array | null, floats = a?.length ?? 0): number {
+  put(a: Float32Array | Int32Array | Uint8Array | null, floats = a === null ? 0 : Math.ceil(a.byteLength / 4)): number {
     if (a === null) return 0;
     const at = this.x.alloc(Math.max(floats, 1));
     assert.ok(at !== 0, "wasm alloc");
-    new (a instanceof Int32Array ? Int32Array : Float32Array)(this.x.memory.buffer, at, a.length).set(a);
+    new Uint8Array(this.x.memory.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     return at;
   }
   get(at: number, out: Float32Array): void {
@@ -71,6 +75,27 @@ class WasmKernels {
     for (let i = 0; i < guard; i++) assert.ok(all[i] === 7 && all[all.length - 1 - i] === 7, "wasm gemm wrote outside C");
     this.get(pc + 4 * guard, c);
   };
+  /** Backend.attentionForward / attentionBackward through the driver's exports. */
+  readonly attention: AttentionKernels = {
+    forward: (s, q, k, v, keyPad, out, lse) => {
+      this.x.reset();
+      const [pq, pk, pv, ppad, pout, plse] = [this.put(q), this.put(k), this.put(v), this.put(keyPad), this.put(out), this.put(lse)];
+      assert.equal(this.x.attention_forward(...shapeArgs(s), pq, pk, pv, ppad, pout, plse), 1, "wasm attention_forward memory");
+      this.get(pout, out), this.get(plse, lse);
+    },
+    backward: (s, q, k, v, keyPad, out, dout, lse, dq, dk, dv) => {
+      this.x.reset();
+      const inputs = [q, k, v, keyPad, out, dout, lse].map((a) => this.put(a));
+      const [pdq, pdk, pdv] = [this.put(dq), this.put(dk), this.put(dv)];
+      assert.equal(this.x.attention_backward(...shapeArgs(s), ...(inputs as [number, number, number, number, number, number, number]), pdq, pdk, pdv), 1, "wasm attention_backward memory");
+      this.get(pdq, dq), this.get(pdk, dk), this.get(pdv, dv);
+    },
+  };
+}
+
+/** The driver's shape arguments of an AttentionShape (causal = 0: no causal mask). */
+function shapeArgs(s: AttentionShape): [number, number, number, number, number, number, number, number] {
+  return [s.batch, s.heads, s.queries, s.keys, s.headDim, s.causalOffset === null ? 0 : 1, s.causalOffset ?? 0, s.scale];
 }
 
 const rng = new Rng(977);
@@ -107,72 +132,15 @@ describe("wasm32 SIMD128 kernel table: GEMM edge shapes", { skip }, () => {
   it("an infinite input reaches only its own row or column", () => checkNonFiniteConfined("wasm128", wasm().matmul, rng));
 });
 
+describe("wasm32 SIMD128 kernel table: fused attention (the freestanding drivers) vs the reference backend", { skip }, () => {
+  for (const group of attentionCaseGroups()) {
+    it(group.name, () => group.specs.forEach((spec) => checkAttention("wasm128", wasm().attention, prepareAttention(spec, rng))));
+  }
+});
+
 describe("wasm32 SIMD128 kernel table: row kernels against their contracts (isa.h)", { skip }, () => {
   // Row lengths around the 4-lane vector and past sum_exp's 128-vector block (512 floats).
   const LENGTHS = [0, 1, 3, 4, 5, 8, 13, 33, 600];
-
-  it("softmax_fwd: online softmax update with valid lengths, bias (-inf = padded key), empty rows", () => {
-    const K = wasm();
-    for (const cols of LENGTHS.filter((c) => c > 0)) {
-      const rows = 6, scale = 0.7;
-      const S = randn(rows * cols, 4);
-      const lim = Int32Array.from({ length: rows }, (_, r) => (r === 0 ? 0 : r === 1 ? cols : Math.floor(rng.nextFloat() * (cols + 1))));
-      const bias = Float32Array.from({ length: cols }, () => (rng.nextFloat() < 0.2 ? -Infinity : 0));
-      for (const withBias of [false, true]) {
-        const m = Float32Array.from({ length: rows }, (_, r) => (r % 3 === 0 ? -Infinity : rng.nextFloat() * 3));
-        const l = Float32Array.from({ length: rows }, (_, r) => (m[r] === -Infinity ? 0 : 1 + rng.nextFloat()));
-        const want = { S: new Float64Array(rows * cols), m: Array.from(m), l: Array.from(l), alpha: new Array<number>(rows) };
-        for (let r = 0; r < rows; r++) {
-          const s = Array.from({ length: cols }, (_, j) => (j < lim[r] ? S[r * cols + j] * scale + (withBias ? bias[j] : 0) : -Infinity));
-          const mnew = Math.max(m[r], ...s);
-          if (mnew === -Infinity) {
-            want.alpha[r] = 1;
-            continue;
-          }
-          want.alpha[r] = Math.exp(m[r] - mnew);
-          let sum = 0;
-          s.forEach((v, j) => ((want.S[r * cols + j] = Math.exp(v - mnew)), (sum += want.S[r * cols + j])));
-          want.l[r] = l[r] * want.alpha[r] + sum;
-          want.m[r] = mnew;
-        }
-        K.x.reset();
-        const [pS, pLim, pBias, pm, pl, pa] = [K.put(S), K.put(lim), K.put(withBias ? bias : null), K.put(m), K.put(l), K.put(new Float32Array(rows))];
-        K.x.softmax_fwd(pS, rows, cols, pLim, pBias, scale, pm, pl, pa);
-        const got = { S: new Float32Array(rows * cols), m: new Float32Array(rows), l: new Float32Array(rows), alpha: new Float32Array(rows) };
-        K.get(pS, got.S), K.get(pm, got.m), K.get(pl, got.l), K.get(pa, got.alpha);
-        const tag = `softmax_fwd cols=${cols} bias=${withBias}`;
-        near(`${tag} P`, got.S, want.S), near(`${tag} m`, got.m, want.m), near(`${tag} l`, got.l, want.l), near(`${tag} alpha`, got.alpha, want.alpha);
-      }
-    }
-  });
-
-  it("softmax_bwd_p and softmax_bwd_ds: probabilities from lse, dS = P·(dP - delta)·scale", () => {
-    const K = wasm();
-    for (const cols of LENGTHS.filter((c) => c > 0)) {
-      const rows = 5, scale = 0.3;
-      const S = randn(rows * cols, 3), dP = randn(rows * cols), P = Float32Array.from({ length: rows * cols }, () => rng.nextFloat());
-      const lim = Int32Array.from({ length: rows }, (_, r) => (r === 0 ? 0 : r === 1 ? cols : Math.floor(rng.nextFloat() * (cols + 1))));
-      const lse = Float32Array.from({ length: rows }, (_, r) => (r === 2 ? -Infinity : 1 + rng.nextFloat()));
-      const bias = Float32Array.from({ length: cols }, () => (rng.nextFloat() < 0.2 ? -Infinity : 0));
-      const delta = randn(rows);
-      const wantP = new Float64Array(rows * cols), wantDs = new Float64Array(rows * cols);
-      for (let r = 0; r < rows; r++) {
-        for (let j = 0; j < cols; j++) {
-          const i = r * cols + j;
-          wantP[i] = j < lim[r] && lse[r] > -Infinity ? Math.exp(S[i] * scale + bias[j] - lse[r]) : 0;
-          wantDs[i] = P[i] * (dP[i] - delta[r]) * scale;
-        }
-      }
-      K.x.reset();
-      const pS = K.put(S), pP = K.put(P), pdP = K.put(dP);
-      K.x.softmax_bwd_p(pS, rows, cols, K.put(lim), K.put(bias), scale, K.put(lse));
-      K.x.softmax_bwd_ds(pP, pdP, rows, cols, K.put(delta), scale);
-      const gotP = new Float32Array(rows * cols), gotDs = new Float32Array(rows * cols);
-      K.get(pS, gotP), K.get(pdP, gotDs);
-      near(`softmax_bwd_p cols=${cols}`, gotP, wantP);
-      near(`softmax_bwd_ds cols=${cols}`, gotDs, wantDs);
-    }
-  });
 
   it("vmax, sum_exp (float lanes, double blocks), axpy_exp", () => {
     const K = wasm();

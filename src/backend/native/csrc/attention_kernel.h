@@ -515,24 +515,33 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
   }
 }
 
-// The table entries: the specialised item for D = 32, 64, 128, the generic one otherwise.
+// The table entries: the specialised item for D = 32, 64, 128, the generic one otherwise (or
+// always, for a geometry without specialisations).
 template <class T, class G>
 void attn_forward_item(const AttnForwardArgs& a, i64 item, float* scratch) {
-  switch (a.s.D) {
-    case 32: return attn_forward_item_d<T, G, 32>(a, item, scratch);
-    case 64: return attn_forward_item_d<T, G, 64>(a, item, scratch);
-    case 128: return attn_forward_item_d<T, G, 128>(a, item, scratch);
-    default: return attn_forward_item_d<T, G, 0>(a, item, scratch);
+  if constexpr (!G::kSpecialise) {
+    attn_forward_item_d<T, G, 0>(a, item, scratch);
+  } else {
+    switch (a.s.D) {
+      case 32: return attn_forward_item_d<T, G, 32>(a, item, scratch);
+      case 64: return attn_forward_item_d<T, G, 64>(a, item, scratch);
+      case 128: return attn_forward_item_d<T, G, 128>(a, item, scratch);
+      default: return attn_forward_item_d<T, G, 0>(a, item, scratch);
+    }
   }
 }
 
 template <class T, class G>
 void attn_backward_item(const AttnBackwardArgs& a, i64 item, float* scratch) {
-  switch (a.s.D) {
-    case 32: return attn_backward_item_d<T, G, 32>(a, item, scratch);
-    case 64: return attn_backward_item_d<T, G, 64>(a, item, scratch);
-    case 128: return attn_backward_item_d<T, G, 128>(a, item, scratch);
-    default: return attn_backward_item_d<T, G, 0>(a, item, scratch);
+  if constexpr (!G::kSpecialise) {
+    attn_backward_item_d<T, G, 0>(a, item, scratch);
+  } else {
+    switch (a.s.D) {
+      case 32: return attn_backward_item_d<T, G, 32>(a, item, scratch);
+      case 64: return attn_backward_item_d<T, G, 64>(a, item, scratch);
+      case 128: return attn_backward_item_d<T, G, 128>(a, item, scratch);
+      default: return attn_backward_item_d<T, G, 0>(a, item, scratch);
+    }
   }
 }
 

@@ -275,6 +275,17 @@ inline void attn_add_partials(const AttnBackwardArgs& a, const AttnGeometry& g, 
 // ---------------------------------------------------------------------------------------------
 // Drivers. false: the runtime could not provide the memory (nothing was written).
 
+// Below 2^21 multiply-adds (about 4 MFLOP of Q·Kᵀ and P·V, ~50 µs on one AVX2 core here) a call
+// runs its items on the calling thread: waking the pool costs a good part of that (as for the
+// GEMM's kMinParallelWork; a heuristic bound).
+constexpr double kAttnMinParallelWork = double(1 << 21);
+
+// Items per parallel chunk: all of them (the calling thread only) for a small call, else one.
+inline i64 attn_item_grain(const AttnShape& s, i64 items) {
+  const double work = double(s.B * s.H) * double(s.Tq) * double(s.Tk) * double(s.D > 0 ? s.D : 1);
+  return work < kAttnMinParallelWork ? attn_max(items, 1) : 1;
+}
+
 template <class Runtime>
 bool attention_forward_run(const Isa& I, const AttnForwardArgs& a, Runtime& rt) {
   const AttnShape& s = a.s;
@@ -282,7 +293,8 @@ bool attention_forward_run(const Isa& I, const AttnForwardArgs& a, Runtime& rt) 
   const AttnGeometry& g = I.attn;
   const i64 Dp = attn_padded_dim(g, s.D);
   if (!rt.reserve(attn_forward_layout(g, Dp, attn_forward_chunk(g, s)).total, 0)) return false;
-  rt.parallel_for(attn_forward_items(g, s), 1, [&](i64 it0, i64 it1, int tid) {
+  const i64 items = attn_forward_items(g, s);
+  rt.parallel_for(items, attn_item_grain(s, items), [&](i64 it0, i64 it1, int tid) {
     float* scratch = rt.thread_scratch(tid);
     for (i64 it = it0; it < it1; it++) I.attn_forward(a, it, scratch);
   });
@@ -316,9 +328,9 @@ bool attention_backward_run(const Isa& I, AttnBackwardArgs a, Runtime& rt) {
 
   rt.parallel_for(s.B * s.Tq, kAttnDeltaGrain,
                   [&](i64 r0, i64 r1, int) { attn_delta_rows(a, r0, r1, delta); });
-  rt.parallel_for(BH, 1, [&](i64 h0, i64 h1, int) { attn_uniform_heads(a, Dp, h0, h1, uni, has_uni); });
+  rt.parallel_for(BH, attn_item_grain(s, BH), [&](i64 h0, i64 h1, int) { attn_uniform_heads(a, Dp, h0, h1, uni, has_uni); });
   attn_split_tiles(g, s, a.S, split);
-  rt.parallel_for(BH * a.S, 1, [&](i64 it0, i64 it1, int tid) {
+  rt.parallel_for(BH * a.S, attn_item_grain(s, BH * a.S), [&](i64 it0, i64 it1, int tid) {
     float* scratch = rt.thread_scratch(tid);
     for (i64 it = it0; it < it1; it++) I.attn_backward(a, it, scratch);
   });

@@ -24,10 +24,13 @@
 namespace par {
 namespace {
 
-template <int kMR, int kNV, int kLanes, int kBQ, int kBK, int kBQB>
+// kSpecialise: instantiate the head dims 32, 64, 128 as well as the generic path (each costs
+// compile time and code size; the portable scalar table has the generic path only).
+template <int kMR, int kNV, int kLanes, int kBQ, int kBK, int kBQB, bool kSpecialiseD = true>
 struct AttnTile {
   static constexpr int MR = kMR, NV = kNV, W = kLanes, NR = kNV * kLanes;
   static constexpr int BQ = kBQ, BK = kBK, BQB = kBQB;
+  static constexpr bool kSpecialise = kSpecialiseD;
   static constexpr AttnGeometry geometry() { return AttnGeometry{MR, NR, BQ, BK, BQB}; }
   static_assert(BK % MR == 0 && BK % NR == 0, "key tiles are whole row tiles and whole panels");
   static_assert(BQ % MR == 0 && BQ % NR == 0, "query blocks are whole row tiles and panels");
@@ -58,10 +61,11 @@ struct AttnTileFor<4, 16> {
   using type = AttnTile<6, 2, 4, 96, 96, 48>;
 };
 // Scalar traits: 4 × 8 floats, which the compiler vectorises four-wide into 8 + 2 + 1 = 11 of the
-// 16 baseline SIMD registers (as for the GEMM's TileScalar).
+// 16 baseline SIMD registers (as for the GEMM's TileScalar). The generic path only: the portable
+// fallback, whose D-specialised instances would quadruple its compile time.
 template <>
 struct AttnTileFor<1, 16> {
-  using type = AttnTile<4, 8, 1, 96, 96, 48>;
+  using type = AttnTile<4, 8, 1, 96, 96, 48, false>;
 };
 
 }  // namespace

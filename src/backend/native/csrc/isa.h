@@ -47,19 +47,6 @@ struct Isa {
   int mr, nr;      // micro-tile of the GEMM micro-kernel
   int kc, mc, nc;  // cache blocking (mc multiple of mr, nc multiple of nr)
   UkrFn ukr;
-  // Attention forward row update over one (rows × cols) score tile S (row stride ldS), in place:
-  //   s_j = j < lim[r] ? S[r,j]·scale + (bias ? bias[j] : 0) : -inf
-  //   mnew = max(m[r], max_j s_j); if mnew == -inf: P = 0, alpha = 1
-  //   else alpha = exp(m[r] - mnew), P_j = exp(s_j - mnew), l[r] = l[r]·alpha + Σ P_j, m[r] = mnew
-  // S[r, :] is overwritten by P (zeros at masked positions), alpha[r] written.
-  void (*softmax_fwd)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
-                      float scale, float* m, float* l, float* alpha);
-  // Attention backward: S[r,j] = (j < lim[r] && lse[r] > -inf) ? exp(S·scale + bias_j - lse[r]) : 0
-  void (*softmax_bwd_p)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
-                        float scale, const float* lse);
-  // dP[r,j] = P[r,j] · (dP[r,j] - delta[r]) · scale
-  void (*softmax_bwd_ds)(const float* P, float* dP, i64 ld, int rows, int cols, const float* delta,
-                         float scale);
   // max_j x[j] (-inf for n == 0)
   float (*vmax)(const float* x, i64 n);
   // Σ_j exp(x[j] - sub), accumulated in double
