@@ -86,6 +86,32 @@ PAR_ATTN_INLINE void copy_row(const float* src, i64 D, i64 n, float mul, float* 
   for (; d < n; d++) dst[d] = 0.0f;
 }
 
+// Panels of NR lanes from rows (row c at src + c·Dp, n <= NR of them, zero lanes past n):
+// dst[d·NR + c] = src[c·Dp + d] for d < Dp. Reads packed rows (L1), writes one panel line by line.
+template <int NR, int DC>
+PAR_ATTN_INLINE void transpose_panel(const float* src, i64 Dp, int n, float* dst) {
+  const i64 dp = DC ? DC : Dp;
+  for (i64 d = 0; d < dp; d++) {
+    float* o = dst + d * NR;
+    PAR_UNROLL_TILE
+    for (int c = 0; c < NR; c++) o[c] = c < n ? src[c * dp + d] : 0.0f;
+  }
+}
+
+// dst[0:D) += src[0:D) (+ add[0:D) when add is not null).
+template <class T, int DC>
+PAR_ATTN_INLINE void add_row(float* dst, const float* src, const float* add, i64 D) {
+  constexpr int W = T::kWidth;
+  const i64 n = DC ? DC : D;
+  i64 d = 0;
+  for (; d + W <= n; d += W) {
+    typename T::V x = T::add(T::load(dst + d), T::load(src + d));
+    if (add) x = T::add(x, T::load(add + d));
+    T::store(dst + d, x);
+  }
+  for (; d < n; d++) dst[d] += src[d] + (add ? add[d] : 0.0f);
+}
+
 template <class T>
 PAR_ATTN_INLINE void zero_floats(float* dst, i64 n) {
   constexpr int W = T::kWidth;
@@ -134,15 +160,14 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   const int rows = int(attn_min(chunk, Tq - c0));
   const int nblk = int(attn_ceil_div(rows, BQ));
 
-  // Qsᵀ panels, visible ends, running state of every query of the chunk.
-  for (int r = 0; r < attn_round_up(rows, NR); r++) {
-    float* dst = qt + (r / NR) * Dp * NR + r % NR;
-    if (r < rows) {
-      const float* src = a.q + ((b * Tq + c0 + r) * H + h) * D;
-      for (i64 d = 0; d < D; d++) dst[d * NR] = src[d] * s.scale;
-    }
-    for (i64 d = r < rows ? D : 0; d < Dp; d++) dst[d * NR] = 0.0f;
+  // Qsᵀ panels (through Qs rows in O's memory, copied by the unrolled row copy), visible ends,
+  // running state of every query of the chunk.
+  const int qpad = int(attn_round_up(rows, NR));
+  for (int r = 0; r < qpad; r++) {
+    if (r < rows) copy_row<T, DC>(a.q + ((b * Tq + c0 + r) * H + h) * D, D, Dp, s.scale, O + r * Dp);
+    else zero_floats<T>(O + r * Dp, Dp);
   }
+  for (int r = 0; r < qpad; r += NR) transpose_panel<NR, DC>(O + r * Dp, Dp, NR, qt + (r / NR) * Dp * NR);
   i64 maxLim = 0;
   for (int r = 0; r < chunk; r++) {
     lim[r] = int32_t(visible_end(s, c0 + attn_min(r, rows - 1)));
@@ -303,9 +328,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
       }
       continue;
     }
-    const float inv = 1.0f / l[r];
-    const float* o = O + r * Dp;
-    for (i64 d = 0; d < D; d++) dst[d] = o[d] * inv;
+    copy_row<T, DC>(O + r * Dp, D, D, 1.0f / l[r], dst);
     *lse = m[r] + __builtin_logf(l[r]);
   }
 }
@@ -363,18 +386,21 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
     const i64 iStart = first_query(s, j0);
     bool computed = false;
     if (live > 0 && iStart < Tq) {
+      // K rows, and V rows in dV's memory (before it is zeroed), by the unrolled row copy; then
+      // the Kᵀ and Vᵀ panels from them.
       for (int j = 0; j < cp; j++) {
         const i64 src = ((b * Tk + j0 + j) * H + h) * D;
-        float* ktj = kt + (j / NR) * Dp * NR + j % NR;
-        float* vtj = vt + (j / NR) * Dp * NR + j % NR;
         if (j < cols) {
           copy_row<T, DC>(a.k + src, D, Dp, 1.0f, kr + j * Dp);
-          for (i64 d = 0; d < D; d++) ktj[d * NR] = a.k[src + d], vtj[d * NR] = a.v[src + d];
+          copy_row<T, DC>(a.v + src, D, Dp, 1.0f, dVt + j * Dp);
         } else {
           zero_floats<T>(kr + j * Dp, Dp);
-          for (i64 d = 0; d < D; d++) ktj[d * NR] = 0.0f, vtj[d * NR] = 0.0f;
+          zero_floats<T>(dVt + j * Dp, Dp);
         }
-        for (i64 d = D; d < Dp; d++) ktj[d * NR] = 0.0f, vtj[d * NR] = 0.0f;
+      }
+      for (int j = 0; j < cp; j += NR) {
+        transpose_panel<NR, DC>(kr + j * Dp, Dp, NR, kt + (j / NR) * Dp * NR);
+        transpose_panel<NR, DC>(dVt + j * Dp, Dp, NR, vt + (j / NR) * Dp * NR);
       }
       zero_floats<T>(dKt, i64(cp) * Dp);
       zero_floats<T>(dVt, i64(cp) * Dp);
@@ -495,23 +521,15 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
       float* gk = a.dk + ((b * Tk + j0 + c) * H + h) * D;
       float* gv = a.dv + ((b * Tk + j0 + c) * H + h) * D;
       if (computed) {
-        const float* sk = dKt + c * Dp;
-        const float* sv = dVt + c * Dp;
-        for (i64 d = 0; d < D; d++) {
-          gk[d] += sk[d];
-          gv[d] += sv[d];
-        }
+        add_row<T, DC>(gk, dKt + c * Dp, nullptr, D);
+        add_row<T, DC>(gv, dVt + c * Dp, U, D);
+      } else {
+        add_row<T, DC>(gv, U, nullptr, D);
       }
-      if (U != nullptr)
-        for (i64 d = 0; d < D; d++) gv[d] += U[d];
     }
   }
   if (sp == 0 && touched) {
-    for (i64 i = rowStart; i < Tq; i++) {
-      float* dst = a.dq + ((b * Tq + i) * H + h) * D;
-      const float* src = dQ + i * Dp;
-      for (i64 d = 0; d < D; d++) dst[d] += src[d];
-    }
+    for (i64 i = rowStart; i < Tq; i++) add_row<T, DC>(a.dq + ((b * Tq + i) * H + h) * D, dQ + i * Dp, nullptr, D);
   }
 }
 
