@@ -81,7 +81,9 @@ __attribute__((export_name("gemm"))) void gemm(int tA, int tB, int m, int n, int
 __attribute__((export_name("attention_forward"))) int attention_forward(
     int B, int H, int Tq, int Tk, int D, int causal, int offset, float scale, const float* q,
     const float* k, const float* v, const unsigned char* pad, float* out, float* lse) {
-  const par::AttnForwardArgs a{{B, H, Tq, Tk, D, causal != 0, offset, scale}, q, k, v, pad, out, lse};
+  par::AttnForwardArgs a{};
+  a.s = {B, H, Tq, Tk, D, causal != 0, offset, scale};
+  a.q = q, a.k = k, a.v = v, a.pad = pad, a.out = out, a.lse = lse;
   SerialRuntime rt;
   return par::attention_forward_run(table(), a, rt) ? 1 : 0;
 }

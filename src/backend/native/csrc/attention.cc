@@ -50,7 +50,8 @@ struct PoolRuntime {
 
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v,
                        const std::uint8_t* pad, float* out, float* lse) {
-  const AttnForwardArgs a{s, q, k, v, pad, out, lse};
+  AttnForwardArgs a{};
+  a.s = s, a.q = q, a.k = k, a.v = v, a.pad = pad, a.out = out, a.lse = lse;
   PoolRuntime rt;
   attention_forward_run(isa(), a, rt);
 }

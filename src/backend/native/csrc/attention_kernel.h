@@ -142,8 +142,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   const AttnShape& s = a.s;
   const i64 H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D;
   const i64 Dp = DC ? DC : attn_round_up(D, NR);
-  const i64 chunk = attn_forward_chunk(G::geometry(), s);
-  const AttnForwardLayout L = attn_forward_layout(G::geometry(), Dp, chunk);
+  const AttnForwardLayout L = attn_forward_layout(G::geometry(), Dp, a.chunk_rows);
   float* const qt = scratch + L.qt;  // [panel][d][NR]: scale·Q transposed
   float* const O = scratch + L.o;    // [query][Dp]
   float* const m = scratch + L.m;
@@ -155,10 +154,12 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   float* const P = scratch + L.p;    // [key][BQ]: scores, then probabilities, of one block
   float* const keyflag = scratch + L.keyflag;  // 1 = key masked for every query (padded, or past cols)
 
-  const i64 nch = attn_ceil_div(Tq, chunk);
-  const i64 bh = item / nch, b = bh / H, h = bh % H, c0 = (item % nch) * chunk;
-  const int rows = int(attn_min(chunk, Tq - c0));
+  const i64 bh = item / a.nch, b = bh / H, h = bh % H;
+  const i64 c0 = a.chunk[item % a.nch];
+  const int rows = int(a.chunk[item % a.nch + 1] - c0);
+  if (rows == 0) return;
   const int nblk = int(attn_ceil_div(rows, BQ));
+  const int span = nblk * BQ;  // rows of the chunk's state that any block touches
 
   // Qsᵀ panels (through Qs rows in O's memory, copied by the unrolled row copy), visible ends,
   // running state of every query of the chunk.
@@ -169,14 +170,14 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   }
   for (int r = 0; r < qpad; r += NR) transpose_panel<NR, DC>(O + r * Dp, Dp, NR, qt + (r / NR) * Dp * NR);
   i64 maxLim = 0;
-  for (int r = 0; r < chunk; r++) {
+  for (int r = 0; r < span; r++) {
     lim[r] = int32_t(visible_end(s, c0 + attn_min(r, rows - 1)));
     maxLim = attn_max(maxLim, lim[r]);
     m[r] = kAttnNegInf;
     l[r] = 0.0f;
     alpha[r] = 1.0f;
   }
-  zero_floats<T>(O, chunk * Dp);
+  zero_floats<T>(O, i64(span) * Dp);
 
   for (i64 j0 = 0; j0 < maxLim; j0 += BK) {
     const int cols = int(attn_min(BK, maxLim - j0));

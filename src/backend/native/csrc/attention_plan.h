@@ -21,7 +21,8 @@
 //
 // A Runtime provides:
 //   template <class F> void parallel_for(i64 count, i64 grain, F&& f)   f(begin, end, tid)
-//   bool reserve(i64 thread_floats, i64 shared_floats)   outside parallel regions; false = no memory
+//   bool reserve(i64 thread_floats, i64 shared_floats)   once per call, outside parallel regions;
+//                                                        false = no memory
 //   float* thread_scratch(int tid)    thread_floats floats, 64-byte aligned, private to tid
 //   float* shared()                   shared_floats floats, 64-byte aligned
 //
@@ -45,6 +46,10 @@ struct AttnForwardArgs {
   const float *q, *k, *v;
   const uint8_t* pad;
   float *out, *lse;
+  // Set by attention_forward_run before the items run:
+  const i64* chunk;  // (nch + 1): query boundaries of a head's chunks
+  i64 nch;           // chunks per head
+  i64 chunk_rows;    // rows of the scratch of a chunk (the longest chunk, in whole BQ blocks)
 };
 
 struct AttnBackwardArgs {
@@ -104,10 +109,10 @@ struct AttnCarve {
   }
 };
 
-// Forward item: a chunk of queries (attn_forward_chunk, whole BQ blocks) of one head, so that each
-// K, V tile is packed once per chunk. Qᵀ panels (scaled), O rows, the running max / sum / rescale
-// and the visible end of every query of the chunk; K and V tile rows, the P tile of one block
-// (BK rows × BQ queries), key flags of the tile.
+// Forward item: a chunk of a head's queries (attn_forward_chunk_bounds), so that each K, V tile is
+// packed once per chunk. Qᵀ panels (scaled), O rows, the running max / sum / rescale and the
+// visible end of every query of the chunk (chunk_rows of each); K and V tile rows, the P tile of
+// one block of BQ queries (BK rows × BQ), key flags of the tile.
 struct AttnForwardLayout {
   i64 qt, o, m, l, alpha, lim, kp, vp, p, keyflag, total;
 };
@@ -158,23 +163,48 @@ inline AttnBackwardLayout attn_backward_layout(const AttnGeometry& g, i64 Dp, i6
 }
 
 // Forward work items wanted per call: a head's queries are cut into ceil(kAttnForwardItems / (B·H))
-// chunks when there are fewer heads (each chunk reads every K, V tile once, so fewer chunks
-// read less), and into chunks of at most kAttnForwardChunkMax queries (its Qᵀ and O rows, 2 ·
-// 1024 · D floats, stay near L2). A function of the shape only, though the forward's results do
-// not depend on it (every row is computed by the same operations whatever its chunk).
+// chunks when there are fewer heads (each chunk reads every K, V tile once, so fewer chunks read
+// less), and into at least ceil(Tq / kAttnForwardChunkMax) chunks (Qᵀ and O rows of 2 · 1024 · D
+// floats per chunk on average, near L2). A function of the shape only, though the forward's
+// results do not depend on it: every row is computed by the same operations whatever its chunk
+// (a row tile that reaches further only adds exact zeros to it).
 constexpr i64 kAttnForwardItems = 8;
 constexpr i64 kAttnForwardChunkMax = 1024;
+// A query's work in key units, for balancing chunks: its visible keys plus this many for what it
+// costs whatever it sees (packing, the online-softmax state, the output row; a heuristic weight).
+constexpr i64 kAttnQueryCostKeys = 32;
 
-// Queries per forward chunk (a multiple of BQ).
-inline i64 attn_forward_chunk(const AttnGeometry& g, const AttnShape& s) {
+inline i64 attn_forward_chunks(const AttnGeometry& g, const AttnShape& s) {
   const i64 BH = s.B * s.H, blocks = attn_ceil_div(s.Tq, g.bq);
-  i64 n = attn_clamp(attn_ceil_div(kAttnForwardItems, attn_max(1, BH)), 1, blocks);
-  n = attn_max(n, attn_ceil_div(s.Tq, kAttnForwardChunkMax));
-  return attn_round_up(attn_ceil_div(s.Tq, n), g.bq);
+  const i64 n = attn_clamp(attn_ceil_div(kAttnForwardItems, attn_max(1, BH)), 1, blocks);
+  return attn_max(n, attn_ceil_div(s.Tq, kAttnForwardChunkMax));
+}
+
+// The chunks' query boundaries into bounds[0..n] (when not null), of equal work under the causal
+// limit (so that the items of a causal self-attention, whose later queries see more keys, take
+// equal time), at multiples of NR (whole query panels) but the last. Returns the longest chunk.
+inline i64 attn_forward_chunk_bounds(const AttnGeometry& g, const AttnShape& s, i64 n, i64* bounds) {
+  auto work = [&](i64 i) { return visible_end(s, i) + kAttnQueryCostKeys; };
+  i64 total = 0;
+  for (i64 i = 0; i < s.Tq; i++) total += work(i);
+  i64 i = 0, before = 0, prev = 0, longest = 0;  // before = work of queries [0, i)
+  if (bounds) bounds[0] = 0;
+  for (i64 p = 1; p <= n; p++) {
+    i64 at = s.Tq;
+    if (p < n) {
+      const i64 target = total * p / n;
+      while (i < s.Tq && before + work(i) <= target) before += work(i++);
+      at = attn_clamp((i + g.nr / 2) / g.nr * g.nr, prev, s.Tq);
+    }
+    if (bounds) bounds[p] = at;
+    longest = attn_max(longest, at - prev);
+    prev = at;
+  }
+  return longest;
 }
 
 inline i64 attn_forward_items(const AttnGeometry& g, const AttnShape& s) {
-  return s.B * s.H * attn_ceil_div(s.Tq, attn_forward_chunk(g, s));
+  return s.B * s.H * attn_forward_chunks(g, s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,12 +317,18 @@ inline i64 attn_item_grain(const AttnShape& s, i64 items) {
 }
 
 template <class Runtime>
-bool attention_forward_run(const Isa& I, const AttnForwardArgs& a, Runtime& rt) {
+bool attention_forward_run(const Isa& I, AttnForwardArgs a, Runtime& rt) {
   const AttnShape& s = a.s;
   if (s.B <= 0 || s.H <= 0 || s.Tq <= 0 || s.D < 0) return true;
   const AttnGeometry& g = I.attn;
   const i64 Dp = attn_padded_dim(g, s.D);
-  if (!rt.reserve(attn_forward_layout(g, Dp, attn_forward_chunk(g, s)).total, 0)) return false;
+  a.nch = attn_forward_chunks(g, s);
+  a.chunk_rows = attn_round_up(attn_forward_chunk_bounds(g, s, a.nch, nullptr), g.bq);
+  // Shared memory: the chunk table (i64 as two floats each).
+  if (!rt.reserve(attn_forward_layout(g, Dp, a.chunk_rows).total, 2 * (a.nch + 1))) return false;
+  i64* chunk = reinterpret_cast<i64*>(rt.shared());
+  attn_forward_chunk_bounds(g, s, a.nch, chunk);
+  a.chunk = chunk;
   const i64 items = attn_forward_items(g, s);
   rt.parallel_for(items, attn_item_grain(s, items), [&](i64 it0, i64 it1, int tid) {
     float* scratch = rt.thread_scratch(tid);
