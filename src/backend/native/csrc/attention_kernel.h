@@ -8,20 +8,21 @@
 // k loop of NV vector loads of B + MR broadcasts of A + MR·NV FMAs, as the GEMM micro-kernel, but
 // on operands laid out once per tile (no packing per product) and with the softmax steps in the
 // tile's epilogue while the accumulators are in registers. Scores are pre-scaled through Q
-// (Qs = scale·Q, packed once), so that the forward and the backward compute bit-identical scores.
+// (Qs = scale·log2(e)·Q, packed once: the softmax runs in base 2, see softmax_exp2), so that the
+// forward and the backward compute bit-identical scores.
 //
 // Forward item (BQ queries of one head), per key tile of BK keys (K, V rows packed once):
 //   for each panel of NR queries:   Sᵀ = K·Qsᵀ (keys as rows, queries as lanes), masked, and the
 //                                   tile's max per query, in the epilogue; then the online softmax
 //                                   per query lane, with no horizontal reduction: m_new, alpha =
-//                                   exp(m - m_new), P = exp(S - m_new) in place, l = l·alpha + Σ P.
+//                                   2^(m - m_new), P = 2^(S - m_new) in place, l = l·alpha + Σ P.
 //   for each MR-query row tile:     O = alpha·O + P·V (A = P broadcast along queries, B = V rows).
-//   At the end: out = O / l, lse = m + log l.
+//   At the end: out = O / l, lse = m·ln 2 + ln l.
 // Backward item (a range of key tiles of one head), per key tile (Kᵀ, Vᵀ and K rows packed once):
 //   for each block of BQB queries (Qs and dO rows packed), queries as rows, keys as lanes:
-//     S = Qs·Kᵀ  -> P = exp(S - lse) (masked) in the epilogue;
+//     S = Qs·Kᵀ  -> P = 2^(S - lse·log2 e) (masked) in the epilogue;
 //     dP = dO·Vᵀ -> dS = P·(dP - delta) in the epilogue;
-//     dV += Pᵀ·dO, dK += dSᵀ·Qs (= scale·dSᵀ·Q), dQ += scale·dS·K.
+//     dV += Pᵀ·dO, dK += dSᵀ·Qs (·ln 2 when added to dk: = scale·dSᵀ·Q), dQ += scale·dS·K.
 //   At the end of the tile dK, dV are added to dk, dv (with the head's uniform rows' dout/Tk).
 // Causal and padding masks are applied only on register tiles that cross the diagonal or a
 // padded key; tiles past a row block's last visible key are skipped (and their P zeroed where a
@@ -42,6 +43,43 @@ namespace {
 #define PAR_ATTN_INLINE inline __attribute__((always_inline))
 
 constexpr int attn_gcd(int a, int b) { return b == 0 ? a : attn_gcd(b, a % b); }
+
+// The softmax runs in base 2: scores are computed in log2 units (log2(e) folded into the packed
+// Qs), so that a probability is 2^(s - m) with no range reduction by ln 2 (19 vector operations
+// where exp_cephes takes 24). lse leaves the kernel in natural units.
+constexpr float kAttnLog2e = 1.44269504088896341f;
+constexpr float kAttnLn2 = 0.693147180559945309f;
+// Below 2^-126 the result would be denormal: 0 (as exp_cephes). Above 2^127: clamped (softmax
+// arguments are <= 0 up to rounding; the clamp only keeps unused lanes finite).
+constexpr float kAttnExp2Lo = -126.0f;
+constexpr float kAttnExp2Hi = 127.0f;
+// 2^f = 1 + f·P(f) on |f| <= 1/2, P of degree 5 (the Cephes exp2f coefficients; relative error
+// about 2e-7).
+constexpr float kAttnExp2P0 = 1.535336188319500e-4f;
+constexpr float kAttnExp2P1 = 1.339887440266574e-3f;
+constexpr float kAttnExp2P2 = 9.618437357674640e-3f;
+constexpr float kAttnExp2P3 = 5.550332471162809e-2f;
+constexpr float kAttnExp2P4 = 2.402264791363012e-1f;
+constexpr float kAttnExp2P5 = 6.931472028550421e-1f;
+
+// 2^x: -inf -> 0, NaN -> NaN; x = n + f with n = round(x), 2^n built in the exponent bits.
+template <class T>
+PAR_ATTN_INLINE typename T::V softmax_exp2(typename T::V x) {
+  using V = typename T::V;
+  const auto under = T::lt(x, T::broadcast(kAttnExp2Lo));
+  const auto nan = T::is_nan(x);
+  const V xc = T::min(T::max(x, T::broadcast(kAttnExp2Lo)), T::broadcast(kAttnExp2Hi));
+  const V n = T::round(xc);
+  const V f = T::sub(xc, n);
+  V p = T::broadcast(kAttnExp2P0);
+  p = T::fma(p, f, T::broadcast(kAttnExp2P1));
+  p = T::fma(p, f, T::broadcast(kAttnExp2P2));
+  p = T::fma(p, f, T::broadcast(kAttnExp2P3));
+  p = T::fma(p, f, T::broadcast(kAttnExp2P4));
+  p = T::fma(p, f, T::broadcast(kAttnExp2P5));
+  const V y = T::mul(T::fma(f, p, T::broadcast(1.0f)), T::exp2i(n));
+  return T::select(nan, x, T::select(under, T::zero(), y));
+}
 
 // c[r][v] = Σ_{p < kc} A(r, p) · B[p·ldb + v·W], with A(r, p) = A[r·lda + p] (kARows: A's rows are
 // the tile rows) or A[p·lda + r] (A's rows are the k steps).
@@ -98,18 +136,20 @@ PAR_ATTN_INLINE void transpose_panel(const float* src, i64 Dp, int n, float* dst
   }
 }
 
-// dst[0:D) += src[0:D) (+ add[0:D) when add is not null).
+// dst[0:D) += src[0:D)·mul (+ add[0:D) when add is not null).
 template <class T, int DC>
-PAR_ATTN_INLINE void add_row(float* dst, const float* src, const float* add, i64 D) {
+PAR_ATTN_INLINE void add_row(float* dst, const float* src, const float* add, i64 D, float mul = 1.0f) {
   constexpr int W = T::kWidth;
   const i64 n = DC ? DC : D;
+  const typename T::V vm = T::broadcast(mul);
   i64 d = 0;
   for (; d + W <= n; d += W) {
-    typename T::V x = T::add(T::load(dst + d), T::load(src + d));
+    typename T::V x = mul == 1.0f ? T::add(T::load(dst + d), T::load(src + d))
+                                  : T::fma(T::load(src + d), vm, T::load(dst + d));
     if (add) x = T::add(x, T::load(add + d));
     T::store(dst + d, x);
   }
-  for (; d < n; d++) dst[d] += src[d] + (add ? add[d] : 0.0f);
+  for (; d < n; d++) dst[d] += (mul == 1.0f ? src[d] : src[d] * mul) + (add ? add[d] : 0.0f);
 }
 
 template <class T>
@@ -165,7 +205,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   // running state of every query of the chunk.
   const int qpad = int(attn_round_up(rows, NR));
   for (int r = 0; r < qpad; r++) {
-    if (r < rows) copy_row<T, DC>(a.q + ((b * Tq + c0 + r) * H + h) * D, D, Dp, s.scale, O + r * Dp);
+    if (r < rows) copy_row<T, DC>(a.q + ((b * Tq + c0 + r) * H + h) * D, D, Dp, s.scale * kAttnLog2e, O + r * Dp);
     else zero_floats<T>(O + r * Dp, Dp);
   }
   for (int r = 0; r < qpad; r += NR) transpose_panel<NR, DC>(O + r * Dp, Dp, NR, qt + (r / NR) * Dp * NR);
@@ -268,7 +308,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
           const V mn = T::max(mo, mx[v]);
           // A lane with no visible key yet keeps m = -inf: subtract 0 instead (P = exp(-inf) = 0).
           msub[v] = T::select(T::gt(mn, T::broadcast(kAttnNegInf)), mn, T::zero());
-          al[v] = T::exp(T::sub(mo, msub[v]));
+          al[v] = softmax_exp2<T>(T::sub(mo, msub[v]));
           T::store(mb + q, mn);
           T::store(ab + q, al[v]);
           tsum[v] = T::zero();
@@ -277,7 +317,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
           PAR_UNROLL_TILE
           for (int v = 0; v < NV; v++) {
             float* x = Pp + j * BQ + v * W;
-            const V e = T::exp(T::sub(T::load(x), msub[v]));
+            const V e = softmax_exp2<T>(T::sub(T::load(x), msub[v]));
             T::store(x, e);
             tsum[v] = T::add(tsum[v], e);
           }
@@ -330,7 +370,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
       continue;
     }
     copy_row<T, DC>(O + r * Dp, D, D, 1.0f / l[r], dst);
-    *lse = m[r] + __builtin_logf(l[r]);
+    *lse = m[r] * kAttnLn2 + __builtin_logf(l[r]);
   }
 }
 
@@ -415,7 +455,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
           const int lim = valid ? int(attn_clamp(visible_end(s, i0 + r) - j0, 0, cols)) : 0;
           limb[r] = lim;
           // A row that sees nothing gets a finite lse: its masked exp is then 0, never inf·0.
-          lseb[r] = lim > 0 ? Lse[i0 + r] : 0.0f;
+          lseb[r] = lim > 0 ? Lse[i0 + r] * kAttnLog2e : 0.0f;  // in log2 units, as the scores
           deltab[r] = lim > 0 ? Dl[i0 + r] : 0.0f;
           any |= lim > 0;
         }
@@ -424,7 +464,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
         for (int r = 0; r < rp; r++) {
           if (r < rows) {
             const i64 src = ((b * Tq + i0 + r) * H + h) * D;
-            copy_row<T, DC>(a.q + src, D, Dp, s.scale, qs + r * Dp);
+            copy_row<T, DC>(a.q + src, D, Dp, s.scale * kAttnLog2e, qs + r * Dp);
             copy_row<T, DC>(a.dout + src, D, Dp, 1.0f, dob + r * Dp);
           } else {
             zero_floats<T>(qs + r * Dp, Dp);
@@ -451,7 +491,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
               for (int v = 0; v < NV; v++) {
                 V x = T::sub(c[r][v], lr);
                 if (anyPad) x = T::add(x, T::load(bias + jp + v * W));
-                V e = T::exp(x);
+                V e = softmax_exp2<T>(x);
                 if (masked) e = T::select(T::first(limb[q0 + r] - (jp + v * W)), e, T::zero());
                 c[r][v] = e;
                 T::store(P + (q0 + r) * BK + jp + v * W, e);
@@ -522,7 +562,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
       float* gk = a.dk + ((b * Tk + j0 + c) * H + h) * D;
       float* gv = a.dv + ((b * Tk + j0 + c) * H + h) * D;
       if (computed) {
-        add_row<T, DC>(gk, dKt + c * Dp, nullptr, D);
+        add_row<T, DC>(gk, dKt + c * Dp, nullptr, D, kAttnLn2);  // Qs carried log2(e)
         add_row<T, DC>(gv, dVt + c * Dp, U, D);
       } else {
         add_row<T, DC>(gv, U, nullptr, D);
