@@ -493,7 +493,6 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
                 if (anyPad) x = T::add(x, T::load(bias + jp + v * W));
                 V e = softmax_exp2<T>(x);
                 if (masked) e = T::select(T::first(limb[q0 + r] - (jp + v * W)), e, T::zero());
-                c[r][v] = e;
                 T::store(P + (q0 + r) * BK + jp + v * W, e);
               }
             }
@@ -503,8 +502,10 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
             for (int r = 0; r < MR; r++) {
               const V dr = T::broadcast(deltab[q0 + r]);
               PAR_UNROLL_TILE
-              for (int v = 0; v < NV; v++)
-                T::store(dS + (q0 + r) * BK + jp + v * W, T::mul(c[r][v], T::sub(g[r][v], dr)));
+              for (int v = 0; v < NV; v++) {  // P from its (L1) tile: the P registers are reused by g
+                const i64 at = (q0 + r) * BK + jp + v * W;
+                T::store(dS + at, T::mul(T::load(P + at), T::sub(g[r][v], dr)));
+              }
             }
           }
           for (int r = 0; r < MR; r++) {  // keys past the row tile's last visible one
