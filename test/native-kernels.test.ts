@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import type { Backend } from "../src/backend/backend.js";
 import { nativeIsa, setNativeIsa, setNativeThreads, getNativeThreads } from "../src/backend/native/index.js";
 import { referenceBackend as R } from "../src/backend/reference/index.js";
+import { assertClose } from "./helpers/close.js";
 import { nativeForTests } from "./helpers/native.js";
 
 const { native: N, skip } = nativeForTests();
@@ -33,23 +34,7 @@ function randInt(lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo));
 }
 
-/** max|got - want| / max|want| <= tol; non-finite reference values must match exactly. */
-function close(what: string, got: Float32Array, want: Float32Array, tol = TOL): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let maxRef = 0;
-  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i])) maxRef = Math.max(maxRef, Math.abs(want[i]));
-  const denom = maxRef > 0 ? maxRef : 1;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    const g = got[i];
-    if (!Number.isFinite(w)) {
-      assert.ok(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${i}]: got ${g}, want ${w}`);
-      continue;
-    }
-    const e = Math.abs(g - w) / denom;
-    if (!(e <= tol)) assert.fail(`${what}[${i}]: got ${g}, want ${w} (rel err ${e.toExponential(2)} > ${tol})`);
-  }
-}
+const close = (what: string, got: Float32Array, want: Float32Array, tol = TOL): void => assertClose(what, got, want, tol);
 
 /** The SIMD kernel sets to test on this CPU (best first). */
 function isas(): string[] {

@@ -6,11 +6,11 @@
 // (32, 64, 128) and the generic path; causal offsets that cut tiles; rows whose every visible key
 // is padded (the reference's uniform rows); Tq > Tk.
 
-import assert from "node:assert/strict";
 
 import type { AttentionShape, Backend } from "../../src/backend/backend.js";
 import { referenceBackend } from "../../src/backend/reference/index.js";
 import { Rng } from "../../src/util/rng.js";
+import { assertClose } from "./close.js";
 
 /** The two attention kernels of a Backend (or of a kernel table driven like one). */
 export interface AttentionKernels {
@@ -142,24 +142,8 @@ export function prepareAttention(spec: AttentionSpec, rng: Rng): PreparedAttenti
 
 /** Largest error accepted, relative to the largest reference magnitude of each output. */
 export const ATTENTION_TOLERANCE = 1e-4;
+const close = (what: string, got: Float32Array, want: Float32Array): void => assertClose(what, got, want, ATTENTION_TOLERANCE);
 
-/** max|got - want| / max|want| <= tol; non-finite reference values (lse = -inf rows) must match exactly. */
-export function closeTo(what: string, got: Float32Array, want: Float32Array, tol = ATTENTION_TOLERANCE): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let maxRef = 0;
-  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i])) maxRef = Math.max(maxRef, Math.abs(want[i]));
-  const denom = maxRef > 0 ? maxRef : 1;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    const g = got[i];
-    if (!Number.isFinite(w)) {
-      assert.ok(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${i}]: got ${g}, want ${w}`);
-      continue;
-    }
-    const e = Math.abs(g - w) / denom;
-    if (!(e <= tol)) assert.fail(`${what}[${i}]: got ${g}, want ${w} (rel err ${e.toExponential(2)} > ${tol})`);
-  }
-}
 
 export function caseTag(spec: AttentionSpec): string {
   const { s } = spec;
@@ -189,10 +173,10 @@ export function runAttention(kernels: AttentionKernels, p: PreparedAttention): A
 export function checkAttention(what: string, kernels: AttentionKernels, p: PreparedAttention): AttentionOutputs {
   const got = runAttention(kernels, p);
   const tag = `${what} ${caseTag(p.spec)}`;
-  closeTo(`${tag} out`, got.out, p.want.out);
-  closeTo(`${tag} lse`, got.lse, p.want.lse);
-  closeTo(`${tag} dq`, got.dq, p.want.dq);
-  closeTo(`${tag} dk`, got.dk, p.want.dk);
-  closeTo(`${tag} dv`, got.dv, p.want.dv);
+  close(`${tag} out`, got.out, p.want.out);
+  close(`${tag} lse`, got.lse, p.want.lse);
+  close(`${tag} dq`, got.dq, p.want.dq);
+  close(`${tag} dk`, got.dk, p.want.dk);
+  close(`${tag} dv`, got.dv, p.want.dv);
   return got;
 }

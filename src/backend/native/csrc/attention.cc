@@ -1,33 +1,13 @@
 // Fused multi-head attention of the native backend: the drivers of attention_plan.h on the selected
-// ISA's kernel table (attention_kernel.h), over the thread pool and its per-thread scratch
-// (threadpool.cc). Semantics, work items, determinism: attention_plan.h.
-#include <cstdlib>
-#include <new>
-
+// ISA's kernel table (attention_kernel.h), over the thread pool and its scratch buffers, per thread
+// and shared (threadpool.cc). Semantics, work items, determinism: attention_plan.h.
 #include "attention_plan.h"
 #include "common.h"
 
 namespace par {
 namespace {
 
-// Grow-only, 64-byte aligned float buffer (the backward's shared workspace).
-struct SharedBuffer {
-  float* p = nullptr;
-  i64 cap = 0;
-  ~SharedBuffer() { std::free(p); }
-  void reserve(i64 floats) {
-    if (floats <= cap) return;
-    const std::size_t bytes = (std::size_t(floats) * sizeof(float) + 63) / 64 * 64;
-    void* q = std::aligned_alloc(64, bytes);
-    if (!q) throw std::bad_alloc();
-    std::free(p);
-    p = static_cast<float*>(q);
-    cap = floats;
-  }
-};
-
-// The Runtime of attention_plan.h on the thread pool. The shared workspace is per calling thread
-// (several JS threads may call the addon) and grow-only (no fresh pages on every call).
+// The Runtime of attention_plan.h on the thread pool and its scratch buffers.
 struct PoolRuntime {
   template <class F>
   void parallel_for(i64 count, i64 grain, F&& f) {
@@ -35,15 +15,11 @@ struct PoolRuntime {
   }
   bool reserve(i64 thread_floats, i64 shared_floats) {  // throws std::bad_alloc
     reserve_scratch(kAttention, std::size_t(thread_floats));
-    workspace().reserve(shared_floats);
+    reserve_shared_scratch(kAttention, std::size_t(shared_floats));
     return true;
   }
   float* thread_scratch(int tid) { return scratch(tid, kAttention); }
-  float* shared() { return workspace().p; }
-  static SharedBuffer& workspace() {
-    thread_local SharedBuffer buffer;
-    return buffer;
-  }
+  float* shared() { return shared_scratch(kAttention); }
 };
 
 }  // namespace

@@ -4,11 +4,11 @@
 // NR-lane slices). make_isa (isa_instance.h) puts attn_forward_item / attn_backward_item in each
 // ISA's kernel table.
 //
-// Every product runs on one register tile, tile_product: MR rows × NV vectors of accumulators, a
-// k loop of NV vector loads of B + MR broadcasts of A + MR·NV FMAs, as the GEMM micro-kernel, but
-// on operands laid out once per tile (no packing per product) and with the softmax steps in the
+// Every product runs on one register tile, the GEMM micro-kernel's tile_product (gemm_kernel.h):
+// MR rows × NV vectors of accumulators, a k loop of NV vector loads of B + MR broadcasts of A +
+// MR·NV FMAs, on operands laid out once per tile (no packing per product) and with the softmax steps in the
 // tile's epilogue while the accumulators are in registers. Scores are pre-scaled through Q
-// (Qs = scale·log2(e)·Q, packed once: the softmax runs in base 2, see softmax_exp2), so that the
+// (Qs = scale·log2(e)·Q, packed once: the softmax runs in base 2, see kAttnLn2), so that the
 // forward and the backward compute bit-identical scores.
 //
 // Forward item (BQ queries of one head), per key tile of BK keys (K, V rows packed once):
@@ -33,7 +33,7 @@
 #pragma once
 #include "attention_plan.h"
 #include "attention_tiles.h"
-#include "gemm_kernel.h"  // PAR_UNROLL_TILE
+#include "gemm_kernel.h"  // tile_product, PAR_UNROLL_TILE
 #include "isa.h"
 #include "vec_traits.h"
 
@@ -45,66 +45,9 @@ namespace {
 constexpr int attn_gcd(int a, int b) { return b == 0 ? a : attn_gcd(b, a % b); }
 
 // The softmax runs in base 2: scores are computed in log2 units (log2(e) folded into the packed
-// Qs), so that a probability is 2^(s - m) with no range reduction by ln 2 (19 vector operations
-// where exp_cephes takes 24). lse leaves the kernel in natural units.
-constexpr float kAttnLog2e = 1.44269504088896341f;
-constexpr float kAttnLn2 = 0.693147180559945309f;
-// Below 2^-126 the result would be denormal: 0 (as exp_cephes). Above 2^127: clamped (softmax
-// arguments are <= 0 up to rounding; the clamp only keeps unused lanes finite).
-constexpr float kAttnExp2Lo = -126.0f;
-constexpr float kAttnExp2Hi = 127.0f;
-// 2^f = 1 + f·P(f) on |f| <= 1/2, P of degree 5 (the Cephes exp2f coefficients; relative error
-// about 2e-7).
-constexpr float kAttnExp2P0 = 1.535336188319500e-4f;
-constexpr float kAttnExp2P1 = 1.339887440266574e-3f;
-constexpr float kAttnExp2P2 = 9.618437357674640e-3f;
-constexpr float kAttnExp2P3 = 5.550332471162809e-2f;
-constexpr float kAttnExp2P4 = 2.402264791363012e-1f;
-constexpr float kAttnExp2P5 = 6.931472028550421e-1f;
-
-// 2^x: -inf -> 0, NaN -> NaN; x = n + f with n = round(x), 2^n built in the exponent bits.
-template <class T>
-PAR_ATTN_INLINE typename T::V softmax_exp2(typename T::V x) {
-  using V = typename T::V;
-  const auto under = T::lt(x, T::broadcast(kAttnExp2Lo));
-  const auto nan = T::is_nan(x);
-  const V xc = T::min(T::max(x, T::broadcast(kAttnExp2Lo)), T::broadcast(kAttnExp2Hi));
-  const V n = T::round(xc);
-  const V f = T::sub(xc, n);
-  V p = T::broadcast(kAttnExp2P0);
-  p = T::fma(p, f, T::broadcast(kAttnExp2P1));
-  p = T::fma(p, f, T::broadcast(kAttnExp2P2));
-  p = T::fma(p, f, T::broadcast(kAttnExp2P3));
-  p = T::fma(p, f, T::broadcast(kAttnExp2P4));
-  p = T::fma(p, f, T::broadcast(kAttnExp2P5));
-  const V y = T::mul(T::fma(f, p, T::broadcast(1.0f)), T::exp2i(n));
-  return T::select(nan, x, T::select(under, T::zero(), y));
-}
-
-// c[r][v] = Σ_{p < kc} A(r, p) · B[p·ldb + v·W], with A(r, p) = A[r·lda + p] (kARows: A's rows are
-// the tile rows) or A[p·lda + r] (A's rows are the k steps).
-template <class T, int MR, int NV, bool kARows>
-PAR_ATTN_INLINE void tile_product(i64 kc, const float* A, i64 lda, const float* B, i64 ldb,
-                                  typename T::V (&c)[MR][NV]) {
-  using V = typename T::V;
-  constexpr int W = T::kWidth;
-  PAR_UNROLL_TILE
-  for (int r = 0; r < MR; r++) {
-    PAR_UNROLL_TILE
-    for (int v = 0; v < NV; v++) c[r][v] = T::zero();
-  }
-  for (i64 p = 0; p < kc; p++) {
-    V b[NV];
-    PAR_UNROLL_TILE
-    for (int v = 0; v < NV; v++) b[v] = T::load(B + p * ldb + v * W);
-    PAR_UNROLL_TILE
-    for (int r = 0; r < MR; r++) {
-      const V a = T::broadcast(kARows ? A[r * lda + p] : A[p * lda + r]);
-      PAR_UNROLL_TILE
-      for (int v = 0; v < NV; v++) c[r][v] = T::fma(a, b[v], c[r][v]);
-    }
-  }
-}
+// Qs), so that a probability is 2^(s - m) by exp2_cephes (vec_exp.h: no range reduction by ln 2,
+// 19 vector operations where exp_cephes takes 24). lse leaves the kernel in natural units.
+constexpr float kAttnLn2 = 0.693147180559945309f;  // (log2 e = kLog2e of vec_exp.h)
 
 // dst[0:n) = src[0:D) · mul, zero-padded to n (>= D) floats. With D fixed (DC), the vector loop
 // is unrolled: one load instruction per vector of the row, each with a constant stride over the
@@ -160,6 +103,34 @@ PAR_ATTN_INLINE void zero_floats(float* dst, i64 n) {
   for (; i < n; i++) dst[i] = 0.0f;
 }
 
+// C[r·ldc + v·W] += c[r][v] over an MR × NV tile.
+template <class T, int MR, int NV>
+PAR_ATTN_INLINE void add_tile(const typename T::V (&c)[MR][NV], float* C, i64 ldc) {
+  constexpr int W = T::kWidth;
+  PAR_UNROLL_TILE
+  for (int r = 0; r < MR; r++) {
+    PAR_UNROLL_TILE
+    for (int v = 0; v < NV; v++) T::store(C + r * ldc + v * W, T::add(T::load(C + r * ldc + v * W), c[r][v]));
+  }
+}
+
+// Rows [j0, j0 + cols) of head h of batch b of k and v into kdst and vdst (rows of Dp floats, by
+// the unrolled row copy), zero rows [cols, cp).
+template <class T, int DC>
+PAR_ATTN_INLINE void pack_kv_rows(const AttnShape& s, const float* k, const float* v, i64 b, i64 h,
+                                  i64 j0, int cols, int cp, i64 Dp, float* kdst, float* vdst) {
+  for (int j = 0; j < cp; j++) {
+    if (j < cols) {
+      const i64 src = ((b * s.Tk + j0 + j) * s.H + h) * s.D;
+      copy_row<T, DC>(k + src, s.D, Dp, 1.0f, kdst + j * Dp);
+      copy_row<T, DC>(v + src, s.D, Dp, 1.0f, vdst + j * Dp);
+    } else {
+      zero_floats<T>(kdst + j * Dp, Dp);
+      zero_floats<T>(vdst + j * Dp, Dp);
+    }
+  }
+}
+
 // out[0:D) = the mean of the Tk value rows of head h, batch b (the uniform softmax row); each d
 // summed in double, keys in order.
 inline void mean_value_row(const AttnShape& s, const float* v, i64 b, i64 h, float* out) {
@@ -205,7 +176,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   // running state of every query of the chunk.
   const int qpad = int(attn_round_up(rows, NR));
   for (int r = 0; r < qpad; r++) {
-    if (r < rows) copy_row<T, DC>(a.q + ((b * Tq + c0 + r) * H + h) * D, D, Dp, s.scale * kAttnLog2e, O + r * Dp);
+    if (r < rows) copy_row<T, DC>(a.q + ((b * Tq + c0 + r) * H + h) * D, D, Dp, s.scale * kLog2e, O + r * Dp);
     else zero_floats<T>(O + r * Dp, Dp);
   }
   for (int r = 0; r < qpad; r += NR) transpose_panel<NR, DC>(O + r * Dp, Dp, NR, qt + (r / NR) * Dp * NR);
@@ -229,16 +200,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
       live += !masked;
     }
     if (live == 0) continue;  // every key of the tile is padded
-    for (int j = 0; j < cp; j++) {
-      const i64 src = ((b * Tk + j0 + j) * H + h) * D;
-      if (j < cols) {
-        copy_row<T, DC>(a.k + src, D, Dp, 1.0f, kp + j * Dp);
-        copy_row<T, DC>(a.v + src, D, Dp, 1.0f, vp + j * Dp);
-      } else {
-        zero_floats<T>(kp + j * Dp, Dp);
-        zero_floats<T>(vp + j * Dp, Dp);
-      }
-    }
+    pack_kv_rows<T, DC>(s, a.k, a.v, b, h, j0, cols, cp, Dp, kp, vp);
 
     for (int blk = 0; blk < nblk; blk++) {
       const int bq = blk * BQ;  // the block's first query in the chunk
@@ -308,7 +270,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
           const V mn = T::max(mo, mx[v]);
           // A lane with no visible key yet keeps m = -inf: subtract 0 instead (P = exp(-inf) = 0).
           msub[v] = T::select(T::gt(mn, T::broadcast(kAttnNegInf)), mn, T::zero());
-          al[v] = softmax_exp2<T>(T::sub(mo, msub[v]));
+          al[v] = exp2_cephes<T>(T::sub(mo, msub[v]));
           T::store(mb + q, mn);
           T::store(ab + q, al[v]);
           tsum[v] = T::zero();
@@ -317,7 +279,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
           PAR_UNROLL_TILE
           for (int v = 0; v < NV; v++) {
             float* x = Pp + j * BQ + v * W;
-            const V e = softmax_exp2<T>(T::sub(T::load(x), msub[v]));
+            const V e = exp2_cephes<T>(T::sub(T::load(x), msub[v]));
             T::store(x, e);
             tsum[v] = T::add(tsum[v], e);
           }
@@ -429,16 +391,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
     if (live > 0 && iStart < Tq) {
       // K rows, and V rows in dV's memory (before it is zeroed), by the unrolled row copy; then
       // the Kᵀ and Vᵀ panels from them.
-      for (int j = 0; j < cp; j++) {
-        const i64 src = ((b * Tk + j0 + j) * H + h) * D;
-        if (j < cols) {
-          copy_row<T, DC>(a.k + src, D, Dp, 1.0f, kr + j * Dp);
-          copy_row<T, DC>(a.v + src, D, Dp, 1.0f, dVt + j * Dp);
-        } else {
-          zero_floats<T>(kr + j * Dp, Dp);
-          zero_floats<T>(dVt + j * Dp, Dp);
-        }
-      }
+      pack_kv_rows<T, DC>(s, a.k, a.v, b, h, j0, cols, cp, Dp, kr, dVt);
       for (int j = 0; j < cp; j += NR) {
         transpose_panel<NR, DC>(kr + j * Dp, Dp, NR, kt + (j / NR) * Dp * NR);
         transpose_panel<NR, DC>(dVt + j * Dp, Dp, NR, vt + (j / NR) * Dp * NR);
@@ -455,7 +408,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
           const int lim = valid ? int(attn_clamp(visible_end(s, i0 + r) - j0, 0, cols)) : 0;
           limb[r] = lim;
           // A row that sees nothing gets a finite lse: its masked exp is then 0, never inf·0.
-          lseb[r] = lim > 0 ? Lse[i0 + r] * kAttnLog2e : 0.0f;  // in log2 units, as the scores
+          lseb[r] = lim > 0 ? Lse[i0 + r] * kLog2e : 0.0f;  // in log2 units, as the scores
           deltab[r] = lim > 0 ? Dl[i0 + r] : 0.0f;
           any |= lim > 0;
         }
@@ -464,7 +417,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
         for (int r = 0; r < rp; r++) {
           if (r < rows) {
             const i64 src = ((b * Tq + i0 + r) * H + h) * D;
-            copy_row<T, DC>(a.q + src, D, Dp, s.scale * kAttnLog2e, qs + r * Dp);
+            copy_row<T, DC>(a.q + src, D, Dp, s.scale * kLog2e, qs + r * Dp);
             copy_row<T, DC>(a.dout + src, D, Dp, 1.0f, dob + r * Dp);
           } else {
             zero_floats<T>(qs + r * Dp, Dp);
@@ -491,7 +444,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
               for (int v = 0; v < NV; v++) {
                 V x = T::sub(c[r][v], lr);
                 if (anyPad) x = T::add(x, T::load(bias + jp + v * W));
-                V e = softmax_exp2<T>(x);
+                V e = exp2_cephes<T>(x);
                 if (masked) e = T::select(T::first(limb[q0 + r] - (jp + v * W)), e, T::zero());
                 T::store(P + (q0 + r) * BK + jp + v * W, e);
               }
@@ -522,19 +475,9 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
           for (i64 ds = 0; ds < Dp; ds += NR) {
             V c[MR][NV];
             tile_product<T, MR, NV, false>(rp - qf, P + qf * BK + jr, BK, dob + qf * Dp + ds, Dp, c);
-            PAR_UNROLL_TILE
-            for (int r = 0; r < MR; r++) {
-              float* o = dVt + (jr + r) * Dp + ds;
-              PAR_UNROLL_TILE
-              for (int v = 0; v < NV; v++) T::store(o + v * W, T::add(T::load(o + v * W), c[r][v]));
-            }
+            add_tile<T, MR, NV>(c, dVt + jr * Dp + ds, Dp);
             tile_product<T, MR, NV, false>(rp - qf, dS + qf * BK + jr, BK, qs + qf * Dp + ds, Dp, c);
-            PAR_UNROLL_TILE
-            for (int r = 0; r < MR; r++) {
-              float* o = dKt + (jr + r) * Dp + ds;
-              PAR_UNROLL_TILE
-              for (int v = 0; v < NV; v++) T::store(o + v * W, T::add(T::load(o + v * W), c[r][v]));
-            }
+            add_tile<T, MR, NV>(c, dKt + jr * Dp + ds, Dp);
           }
         }
 
@@ -575,34 +518,35 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
   }
 }
 
-// The table entries: the specialised item for D = 32, 64, 128, the generic one otherwise (or
-// always, for a geometry without specialisations).
-template <class T, class G>
-void attn_forward_item(const AttnForwardArgs& a, i64 item, float* scratch) {
-  if constexpr (!G::kSpecialise) {
-    attn_forward_item_d<T, G, 0>(a, item, scratch);
-  } else {
-    switch (a.s.D) {
-      case 32: return attn_forward_item_d<T, G, 32>(a, item, scratch);
-      case 64: return attn_forward_item_d<T, G, 64>(a, item, scratch);
-      case 128: return attn_forward_item_d<T, G, 128>(a, item, scratch);
-      default: return attn_forward_item_d<T, G, 0>(a, item, scratch);
+template <int kD>
+struct HeadDim {
+  static constexpr int value = kD;
+};
+
+// f(HeadDim<D>{}) for the head dims the kernel specialises (32, 64, 128), f(HeadDim<0>{}) (the
+// generic path) for any other D or when kSpecialise is false (nothing else is instantiated then).
+template <bool kSpecialise, class F>
+PAR_ATTN_INLINE void with_head_dim(i64 D, F&& f) {
+  if constexpr (kSpecialise) {
+    switch (D) {
+      case 32: return f(HeadDim<32>{});
+      case 64: return f(HeadDim<64>{});
+      case 128: return f(HeadDim<128>{});
+      default: break;
     }
   }
+  f(HeadDim<0>{});
+}
+
+// The table entries (Isa::attn_forward, attn_backward).
+template <class T, class G>
+void attn_forward_item(const AttnForwardArgs& a, i64 item, float* scratch) {
+  with_head_dim<G::kSpecialise>(a.s.D, [&](auto dc) { attn_forward_item_d<T, G, decltype(dc)::value>(a, item, scratch); });
 }
 
 template <class T, class G>
 void attn_backward_item(const AttnBackwardArgs& a, i64 item, float* scratch) {
-  if constexpr (!G::kSpecialise) {
-    attn_backward_item_d<T, G, 0>(a, item, scratch);
-  } else {
-    switch (a.s.D) {
-      case 32: return attn_backward_item_d<T, G, 32>(a, item, scratch);
-      case 64: return attn_backward_item_d<T, G, 64>(a, item, scratch);
-      case 128: return attn_backward_item_d<T, G, 128>(a, item, scratch);
-      default: return attn_backward_item_d<T, G, 0>(a, item, scratch);
-    }
-  }
+  with_head_dim<G::kSpecialise>(a.s.D, [&](auto dc) { attn_backward_item_d<T, G, decltype(dc)::value>(a, item, scratch); });
 }
 
 }  // namespace

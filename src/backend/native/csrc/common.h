@@ -20,7 +20,7 @@ namespace par {
 enum ScratchSlot : int {
   kGemmA = 0,
   kGemmB,
-  kAttention,  // an attention work item's scratch (attention_plan.h layouts)
+  kAttention,  // attention: a work item's scratch, and the call's plan (attention_plan.h layouts)
   kScratchSlots
 };
 
@@ -52,6 +52,10 @@ bool in_parallel_region();
 // allocate and throw std::bad_alloc); scratch() is then valid for every tid < num_threads().
 void reserve_scratch(int slot, std::size_t floats);
 float* scratch(int tid, int slot);
+// One grow-only buffer per slot shared by the threads of a call (not one per thread), under the
+// same rules: reserve outside parallel regions, then valid until the next reserve of the slot.
+void reserve_shared_scratch(int slot, std::size_t floats);
+float* shared_scratch(int slot);
 
 // ---------------------------------------------------------------------------------------------
 // GEMM (gemm.cc).
