@@ -5,7 +5,7 @@
 // interleaved with the attention calls.
 //   npx tsc -p . && node dist/bench/attention.js [--tq 512] [--heads 4] [--dims 32,64] [--min 1024]
 //       [--max 65536] [--self 512] [--rounds 3] [--seconds 1] [--threads N]
-//       [--isa avx512|avx2|avx512-emulated|scalar]
+//       [--isa avx512|avx2|avx512-emulated|scalar] [--baseline path/to/perceiver_ar_native.node]
 //
 // FLOPs are counted on causally visible (query, key) pairs only: forward 4·D per pair (Q·Kᵀ and
 // P·V), backward 10·D per pair (Q·Kᵀ recomputed, dV, dP, dQ, dK); exponentials and masks are not
@@ -16,6 +16,12 @@
 // GEMM measured the same way is the steadier one, since time the process is descheduled counts in
 // neither).
 //
+// --baseline loads a second build of the addon (e.g. main's, to compare an older kernel) and times
+// its attention in the same rounds, right after the addon under test's; its rows ("base") give
+// its %roof against the same GEMM figure, and "speed-up" = its fwd+bwd wall time / the tested one's.
+// Its outputs are validated like the addon's. Both addons keep their own thread pool, set to the
+// same size.
+//
 // Validate before timing (llm.c's validate_result before benchmark_kernel): every row is checked
 // against the reference backend before its speed is printed. At the smallest context and in the
 // self-attention shape every output (out, lse, dq, dk, dv) against a full reference run; at larger
@@ -25,8 +31,12 @@
 // fix every probability). A mismatch stops the run with exit code 1.
 
 import type { AttentionShape, Backend } from "../src/backend/backend.js";
+import type { NativeAddon } from "../src/backend/native/index.js";
 import { getNativeThreads, loadNativeBackend, nativeBackendError, nativeIsa, setNativeIsa, setNativeThreads } from "../src/backend/native/index.js";
 import { referenceBackend } from "../src/backend/reference/index.js";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+
 import { machineDescription, prepareGemmProbe, type GemmProbe } from "./harness.js";
 
 const argv = process.argv.slice(2);
@@ -171,24 +181,27 @@ function timed(fn: () => void): Timing {
 
 const better = (a: Timing, b: Timing): Timing => ({ wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu) });
 
-/** Best of the rounds of [GEMM roof, forward, backward], each timed on its own. */
-function measure(b: Backend, p: Problem, gemm: GemmProbe): { fwd: Timing; bwd: Timing; gemm: Timing } {
+/** Best of the rounds of [GEMM roof, then forward and backward of each backend], each timed on its own. */
+function measure(backends: Backend[], p: Problem, gemm: GemmProbe): { fwd: Timing[]; bwd: Timing[]; gemm: Timing } {
   const { s } = p;
   const nq = s.queries * H * s.headDim, nk = s.keys * H * s.headDim;
   const out = new Float32Array(nq), lse = new Float32Array(H * s.queries);
   const dq = new Float32Array(nq), dk = new Float32Array(nk), dv = new Float32Array(nk);
-  const fwd = () => b.attentionForward(s, p.q, p.k, p.v, null, out, lse);
-  const bwd = () => b.attentionBackward(s, p.q, p.k, p.v, null, out, p.dout, lse, dq, dk, dv);
-  fwd();
-  bwd(); // warm-up (scratch growth)
+  const fwd = (b: Backend) => () => b.attentionForward(s, p.q, p.k, p.v, null, out, lse);
+  const bwd = (b: Backend) => () => b.attentionBackward(s, p.q, p.k, p.v, null, out, p.dout, lse, dq, dk, dv);
+  for (const b of backends) {
+    fwd(b)();
+    bwd(b)(); // warm-up (scratch growth)
+  }
   const inf = { wall: Infinity, cpu: Infinity };
-  let best = { fwd: inf, bwd: inf, gemm: inf };
+  const best = { fwd: backends.map(() => inf), bwd: backends.map(() => inf), gemm: inf };
   const start = performance.now();
   for (let r = 0; r < MAX_ROUNDS && (r < ROUNDS || performance.now() - start < SECONDS * 1e3); r++) {
-    const g = timed(gemm.call);
-    const f = timed(fwd);
-    const w = timed(bwd);
-    best = { fwd: better(best.fwd, f), bwd: better(best.bwd, w), gemm: better(best.gemm, g) };
+    best.gemm = better(best.gemm, timed(gemm.call));
+    backends.forEach((b, i) => {
+      best.fwd[i] = better(best.fwd[i], timed(fwd(b)));
+      best.bwd[i] = better(best.bwd[i], timed(bwd(b)));
+    });
   }
   return best;
 }
@@ -201,21 +214,36 @@ function visiblePairs(s: AttentionShape): number {
 }
 
 const COLS = ["shape", "fwd ms", "bwd ms", "f+b GF/s", "roof GF/s", "% roof", "f+b GF/cpu-s", "roof GF/cpu-s", "% roof cpu", "max err"];
-const WIDTHS = [16, 9, 9, 9, 9, 7, 12, 13, 10, 8];
+const WIDTHS = [16, 9, 9, 9, 9, 7, 12, 13, 10, 8, 9];
 const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(WIDTHS[i]) : c.padStart(WIDTHS[i]))).join(" ");
 
-function row(native: Backend, gemm: GemmProbe, tag: string, p: Problem, full: boolean): void {
-  const got = compute(native, p);
-  const errors = full ? checkFull(p, got) : checkRows(p, got);
-  validate(tag, errors, full ? "all outputs" : `out, lse, dq of ${3 * CHECK_ROWS} query rows; dk, dv of ${3 * CHECK_ROWS} key rows`);
-  const t = measure(native, p, gemm);
+/** Validates each backend on `p`, times them interleaved, prints a line per backend. */
+function row(backends: { tag: string; b: Backend }[], gemm: GemmProbe, tag: string, p: Problem, full: boolean): void {
+  const errs = backends.map(({ tag: name, b }) => {
+    const got = compute(b, p);
+    const errors = full ? checkFull(p, got) : checkRows(p, got);
+    validate(`${tag} (${name})`, errors, full ? "all outputs" : `out, lse, dq of ${3 * CHECK_ROWS} query rows; dk, dv of ${3 * CHECK_ROWS} key rows`);
+    return Math.max(...Object.values(errors));
+  });
+  const t = measure(backends.map((x) => x.b), p, gemm);
   const flops = 14 * p.s.headDim * visiblePairs(p.s);
-  const wall = flops / ((t.fwd.wall + t.bwd.wall) * 1e6);
-  const cpu = flops / ((t.fwd.cpu + t.bwd.cpu) * 1e6);
   const roofWall = gemm.flops / (t.gemm.wall * 1e6);
   const roofCpu = gemm.flops / (t.gemm.cpu * 1e6);
-  const err = Math.max(...Object.values(errors));
-  console.log(line([tag, t.fwd.wall.toFixed(2), t.bwd.wall.toFixed(2), wall.toFixed(1), roofWall.toFixed(1), ((100 * wall) / roofWall).toFixed(0) + "%", cpu.toFixed(1), roofCpu.toFixed(1), ((100 * cpu) / roofCpu).toFixed(0) + "%", err.toExponential(1)]));
+  backends.forEach(({ tag: name }, i) => {
+    const wall = flops / ((t.fwd[i].wall + t.bwd[i].wall) * 1e6);
+    const cpu = flops / ((t.fwd[i].cpu + t.bwd[i].cpu) * 1e6);
+    const ratio = i === 0 ? "" : ((t.fwd[i].wall + t.bwd[i].wall) / (t.fwd[0].wall + t.bwd[0].wall)).toFixed(2) + "×";
+    const cells = [i === 0 ? tag : `  ${name}`, t.fwd[i].wall.toFixed(2), t.bwd[i].wall.toFixed(2), wall.toFixed(1), roofWall.toFixed(1), ((100 * wall) / roofWall).toFixed(0) + "%", cpu.toFixed(1), roofCpu.toFixed(1), ((100 * cpu) / roofCpu).toFixed(0) + "%", errs[i].toExponential(1)];
+    if (backends.length > 1) cells.push(ratio);
+    console.log(line(cells));
+  });
+}
+
+/** The attention kernels of another build of the addon (--baseline), unvalidated, its pool sized like ours. */
+function loadBaseline(path: string, threads: number): Backend {
+  const addon = createRequire(import.meta.url)(resolve(path)) as NativeAddon;
+  addon.setThreads(threads);
+  return { name: "baseline", attentionForward: addon.attentionForward, attentionBackward: addon.attentionBackward } as unknown as Backend;
 }
 
 function main(): void {
@@ -229,7 +257,11 @@ function main(): void {
   const isaI = argv.indexOf("--isa");
   if (isaI >= 0 && !setNativeIsa(argv[isaI + 1] as "avx2")) throw new Error(`ISA ${argv[isaI + 1]} unavailable`);
   const gemm = prepareGemmProbe(native);
+  const backends = [{ tag: "new", b: native }];
+  const baselinePath = arg("--baseline", "");
+  if (baselinePath) backends.push({ tag: "base", b: loadBaseline(baselinePath, getNativeThreads()) });
   console.log(`native: isa=${nativeIsa()} threads=${getNativeThreads()}; B=1 H=${H}; ${machineDescription()}`);
+  if (baselinePath) console.log(`baseline (rows "base"): ${resolve(baselinePath)}, timed in the same rounds; speed-up = base fwd+bwd wall / this build's`);
   console.log(`cross-attention rows: Tq=${Tq} queries over Tk keys, causal offset Tk-Tq; self-attention: Tq=Tk, causal`);
   console.log(`GFLOP/s count causally visible (query, key) pairs only: 4·D per pair forward, 10·D backward (exp and masks not counted)`);
   console.log(`roof: 1024³ GEMM of the same backend, timed before every forward + backward; best of >= ${ROUNDS} rounds and >= ${SECONDS} s per row`);
@@ -237,10 +269,11 @@ function main(): void {
   for (const D of DIMS) {
     console.log("");
     console.log(`D = ${D}`);
-    console.log(line(COLS));
-    console.log("-".repeat(line(COLS).length));
-    for (let Tk = Math.max(Tq, minTk); Tk <= maxTk; Tk *= 2) row(native, gemm, `cross Tk=${Tk}`, problem(Tq, Tk, D), Tk === Math.max(Tq, minTk));
-    if (selfT > 0) row(native, gemm, `self T=${selfT}`, problem(selfT, selfT, D), true);
+    const cols = baselinePath ? [...COLS, "speed-up"] : COLS;
+    console.log(line(cols));
+    console.log("-".repeat(line(cols).length));
+    for (let Tk = Math.max(Tq, minTk); Tk <= maxTk; Tk *= 2) row(backends, gemm, `cross Tk=${Tk}`, problem(Tq, Tk, D), Tk === Math.max(Tq, minTk));
+    if (selfT > 0) row(backends, gemm, `self T=${selfT}`, problem(selfT, selfT, D), true);
   }
   console.log("");
   console.log(`load average after the run: ${machineDescription().replace(/.*load average /, "")}`);
