@@ -1,37 +1,25 @@
-// Public API of the perceiver-ar package.
+// Public API of the perceiver-ar package in Node (the package's "node" export): the shared,
+// platform-neutral API (index.shared.ts) plus what needs Node: the native backend, files and
+// folders on disk, the hub's disk cache, corpora and data sets on disk (the tasks that load them)
+// and the Trainer with its run folders.
+// Browsers and bundlers get index.browser.ts instead.
 
-export { Tensor } from "./tensor.js";
-export { Graph, Var } from "./autograd.js";
-export type { Backend, AttentionShape, AdamWStep } from "./backend/backend.js";
-export { referenceBackend } from "./backend/reference/index.js";
-export { PerceiverAR, type ForwardOptions, type TokenBatch, type IntBatch, type LossResult } from "./models/perceiver-ar.js";
-export { makeConfig, toReferenceConfig, validateConfig, DEFAULT_CONFIG, ConfigError, type PerceiverARConfig } from "./models/config.js";
-export { PRESETS, getPreset } from "./models/presets.js";
-export { countParameters, estimateTrainingMemory, estimateGenerationMemory, assertModelFits } from "./models/memory.js";
-export { loadModel, loadPretrained, saveModel, stateDict, loadStateDict, CheckpointError, type LoadedModel, type LoadOptions, type SaveOptions } from "./io/checkpoint.js";
+export * from "./index.shared.js";
+export { getBackend, setThreads } from "./backend/select.js";
+export { initWasmBackend, wasmBackendInfo, type WasmBackendInfo, type WasmBackendOptions } from "./backend/wasm/node.js";
+export { loadModel, loadPretrained, saveModel } from "./io/checkpoint.js";
 export { fromPretrained, resolveModelFolder, type ResolveOptions } from "./hub/from-pretrained.js";
 export { DiskHubCache, defaultCacheDir } from "./hub/disk-cache.js";
-export type { HubCache } from "./hub/hub-cache.js";
-export { HubError, parseModelRef } from "./hub/model-ref.js";
-export type { DownloadProgress, HubOptions } from "./hub/download.js";
-export { parseConfigJson, hubConfigJson } from "./models/config-file.js";
 export { openFolderWeights, openWeightFile } from "./io/weights.js";
-export { readTorchIndex, readTorchTensor } from "./io/torch-bin.js";
-export { parseSafetensors, serializeSafetensors, readSafetensorsFile, writeSafetensorsFile, readSafetensorsIndex, SafetensorsError } from "./io/safetensors.js";
-export { bytesReader, type ByteReader } from "./io/byte-reader.js";
+export { readSafetensorsFile, writeSafetensorsFile } from "./io/safetensors.js";
 export { openFileReader } from "./io/file-reader.js";
-export { ByteTokenizer } from "./data/byte-tokenizer.js";
 export { HfTokenizer } from "./data/hf-tokenizer.js";
-export type { Tokenizer } from "./data/tokenizer.js";
-export { loadTextCorpus, splitByDocument, tokenizeDocuments } from "./data/text-corpus.js";
-export { Rng } from "./util/rng.js";
-export { getBackend, setDefaultBackend, setThreads, type BackendName } from "./backend/select.js";
-export * from "./generate/index.js";
-export { Trainer, type TrainerOptions, type TrainerOptionsInput, type StepResult } from "./train/trainer.js";
-export type { BatchSource, ValidationSet } from "./train/batch-source.js";
-export { TRAINING_DEFAULTS } from "./train/defaults.js";
-export { AdamW } from "./train/adamw.js";
-export { evaluate, type EvalResult } from "./train/evaluate.js";
+export { loadTextCorpus } from "./data/text-corpus.js";
+export { Trainer } from "./train/trainer.js";
+export { modelFolderOf, RunFolderError } from "./train/run-folder.js";
+export { RunLockedError } from "./train/run-lock.js";
+export { pipeline, modelTokenizer, PIPELINE_TASKS, type PipelineOptions, type PipelineTask } from "./pipeline/pipeline.js";
 export { makeTask } from "./tasks/index.js";
-export type { Task, TaskSpec, TaskName, TaskEvalOptions, TaskEvaluation, SampleRequest, SampleResult } from "./tasks/task.js";
-export { TransformerXL } from "./models/transformer-xl.js";
+export { TextTask } from "./tasks/text-task.js";
+export { ImageTask } from "./tasks/image-task.js";
+export { MusicTask } from "./tasks/music-task.js";

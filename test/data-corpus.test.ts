@@ -141,3 +141,38 @@ test("tokenizeDocuments: whole sotu corpus with the byte tokenizer", () => {
   assert.equal(eos, c.documents.length);
   assert.ok(stream.length > 1_000_000, `stream length ${stream.length}`);
 });
+
+test("planTextSplit: by document when the held-out documents hold the windows, else inside them (at most 10%), else a DataError with bytes", async () => {
+  const { planTextSplit, applyTextSplit } = await import("../src/data/text-split.js");
+  const t = new ByteTokenizer();
+  const doc = (n: number, c: string) => c.repeat(n);
+  const many: TextCorpus = { name: "many", documents: Array.from({ length: 40 }, (_, i) => doc(700, String.fromCharCode(97 + (i % 26)))), sources: [] };
+  const a = planTextSplit(many, t, { seqLen: 64, validationWindows: 8, seed: 0 });
+  assert.deepEqual(a.split, { by: "document" });
+  assert.match(a.describe, /split by document: 38 for training/);
+  const one: TextCorpus = { name: "one", documents: [doc(10_000, "x")], sources: [] };
+  const b = planTextSplit(one, t, { seqLen: 64, validationWindows: 8, seed: 0 });
+  assert.deepEqual(b.split, { by: "tail", validationTokens: 8 * 65 });
+  assert.equal(b.train.length + b.validation.length, 10_001, "every token (and the EOS) is in one of the two");
+  const capped = planTextSplit(one, t, { seqLen: 64, validationWindows: 1000, seed: 0 });
+  assert.deepEqual(capped.split, { by: "tail", validationTokens: 1000 }, "at most 10% of the tokens");
+  assert.deepEqual(Array.from(applyTextSplit(one, t, capped.split, 0).validation), Array.from(capped.validation), "a recorded split rebuilds the same streams");
+  assert.throws(() => planTextSplit({ name: "small", documents: ["hello"], sources: [] }, t, { seqLen: 64, validationWindows: 1, seed: 0 }), /corpus "small" is too small: it has 5 bytes \(6 tokens\), but .* needs 130 tokens/);
+  assert.deepEqual(planTextSplit(one, t, { seqLen: 64, validationWindows: 0, seed: 0 }).split, { by: "none" });
+});
+
+test("loadTextCorpus: .jsonl lines are documents; a Latin-1 file is read as Latin-1 with a note", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pa-corpus-jsonl-"));
+  try {
+    writeFileSync(join(dir, "a.jsonl"), '{"text": "first"}\n\n{"text": "second", "id": 2}\n');
+    assert.deepEqual(loadTextCorpus(join(dir, "a.jsonl")).documents, ["first", "second"]);
+    writeFileSync(join(dir, "b.jsonl"), '{"text": "ok"}\n[1, 2]\n');
+    assert.throws(() => loadTextCorpus(join(dir, "b.jsonl")), /b\.jsonl:2: the line has no string "text" field/);
+    writeFileSync(join(dir, "c.txt"), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    const c = loadTextCorpus(join(dir, "c.txt"));
+    assert.deepEqual(c.documents, ["café"]);
+    assert.deepEqual(c.notes, ["c.txt is not valid UTF-8; read as Latin-1 (windows-1252)"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -242,3 +242,17 @@ test("hf tokenizer: tokenizer_config.json special tokens and errors", () => {
     assert.throws(() => new HfTokenizer({} as HfTokenizerJson), /tokenizerJson\.model/);
   });
 });
+
+test("streaming decode with the prompt as context keeps the space before a SentencePiece word (it printed 'The Congressshall')", async () => {
+  const { sentencePieceTokenizer } = await import("./helpers/text-fixtures.js");
+  const { decodeContinuation } = await import("../src/data/tokenizer.js");
+  const t = HfTokenizer.fromObjects(sentencePieceTokenizer());
+  const prompt = t.encode("The Congress");
+  const more = t.encode("shall make no law");
+  const withContext = createStreamingDecoder(t, prompt);
+  const streamed = more.map((id) => withContext.push(id)).join("") + withContext.flush();
+  assert.equal(streamed, " shall make no law");
+  assert.equal(decodeContinuation(t, prompt, more), t.decode([...prompt, ...more]).slice(t.decode(prompt).length));
+  const without = createStreamingDecoder(t);
+  assert.equal(more.map((id) => without.push(id)).join("") + without.flush(), "shall make no law", "without context the word marker of the first piece is dropped");
+});

@@ -6,33 +6,13 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { referenceBackend } from "../src/backend/reference/index.js";
 import { Rng } from "../src/util/rng.js";
 import { CachedDecoder } from "../src/generate/cached-decoder.js";
 import { generate, generateStream, lastPositionLogits } from "../src/generate/generate.js";
 import { argmax, candidateDistribution, sampleToken, validateSamplingOptions } from "../src/generate/sampling.js";
 import { effectiveConfig, generationSchedule, numLatentsRange, scheduleStep } from "../src/generate/schedule.js";
-import { PerceiverAR } from "../src/models/perceiver-ar.js";
+import { SMALL_GENERATION_CONFIG, maxAbsDiff, smallGenerationModel } from "./helpers/generation.js";
 
-const BASE = { vocab_size: 50, max_seq_len: 24, max_latents: 6, num_channels: 32, num_heads: 2, num_self_attention_layers: 2, cross_attention_dropout: 0, init_scale: 0.3 };
-
-/** A random model whose LayerNorm parameters are perturbed too (so LN_q != LN_kv: a key in the wrong form shows). */
-function smallModel(over: Record<string, unknown>, seed = 1): PerceiverAR {
-  const model = new PerceiverAR({ ...BASE, ...over }, referenceBackend, { seed });
-  const rng = new Rng(seed + 1000);
-  for (const [name, v] of model.parameters) {
-    if (!name.includes("norm") && !name.endsWith("bias")) continue;
-    for (let i = 0; i < v.data.length; i++) v.data[i] += (rng.nextFloat() - 0.5) * 0.6;
-  }
-  return model;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function randomTokens(n: number, vocab: number, rng: Rng): number[] {
   return Array.from({ length: n }, () => rng.nextInt(vocab));
@@ -49,7 +29,7 @@ const VARIANTS: Array<[string, Record<string, unknown>]> = [
 describe("cached decoder == full forward", () => {
   for (const [name, over] of VARIANTS) {
     it(`${name}: 60 sampled steps through every phase (1e-4)`, () => {
-      const model = smallModel(over);
+      const model = smallGenerationModel(over);
       const rng = new Rng(7);
       const prompt = randomTokens(8, 50, rng);
       const numLatents = 2;
@@ -90,7 +70,7 @@ describe("cached decoder == full forward", () => {
 
   it("arbitrary prefix lengths, long prompts and repeated calls stay exact", () => {
     for (const abs of [false, true]) {
-      const model = smallModel({ abs_pos_emb: abs, num_self_attention_rotary_layers: -1 }, 3);
+      const model = smallGenerationModel({ abs_pos_emb: abs, num_self_attention_rotary_layers: -1 }, 3);
       const rng = new Rng(11);
       const decoder = new CachedDecoder(model);
       const stream = randomTokens(30, 50, rng); // longer than max_seq_len: the window starts sliding at once
@@ -111,7 +91,7 @@ describe("cached decoder == full forward", () => {
   });
 
   it("short prompt, window growing from 1 token", () => {
-    const model = smallModel({ abs_pos_emb: false, num_self_attention_rotary_layers: -1 });
+    const model = smallGenerationModel({ abs_pos_emb: false, num_self_attention_rotary_layers: -1 });
     const decoder = new CachedDecoder(model);
     const stream = [5];
     decoder.push(stream);
@@ -125,7 +105,7 @@ describe("cached decoder == full forward", () => {
   });
 
   it("validates its inputs", () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     const d = new CachedDecoder(model);
     assert.throws(() => d.logits(0), /empty/);
     assert.throws(() => d.push([50]), /token 0 = 50 is outside the vocabulary \[0, 50\)/);
@@ -135,7 +115,7 @@ describe("cached decoder == full forward", () => {
 });
 
 describe("cached decoder with fewer latents (maxLatents cap) == full forward", () => {
-  // BASE: max_seq_len 24, max_latents 6, so the prefix limit is 18 and the capped window 18 + cap.
+  // SMALL_GENERATION_CONFIG: max_seq_len 24, max_latents 6, so the prefix limit is 18 and the capped window 18 + cap.
   // [cap, initial latents, expected phase counts over 60 steps from an 8-token prompt]
   const CAPS: Array<[number, number, Record<string, number>]> = [
     [3, 2, { prefill: 1, "grow-latents": 1, "grow-prefix": 12, slide: 46 }],
@@ -144,7 +124,7 @@ describe("cached decoder with fewer latents (maxLatents cap) == full forward", (
   for (const [name, over] of VARIANTS) {
     for (const [cap, numLatents, expectedKinds] of CAPS) {
       it(`${name}, maxLatents ${cap}: 60 sampled steps through every phase (1e-4)`, () => {
-        const model = smallModel(over);
+        const model = smallGenerationModel(over);
         const rng = new Rng(17 + cap);
         const prompt = randomTokens(8, 50, rng);
         const view = effectiveConfig(model.config, cap);
@@ -190,7 +170,7 @@ describe("cached decoder with fewer latents (maxLatents cap) == full forward", (
   it("capped decoder: long prompts, arbitrary valid prefix lengths and repeated calls stay exact", () => {
     for (const abs of [false, true]) {
       for (const cap of [3, 1]) {
-        const model = smallModel({ abs_pos_emb: abs, num_self_attention_rotary_layers: -1 }, 3);
+        const model = smallGenerationModel({ abs_pos_emb: abs, num_self_attention_rotary_layers: -1 }, 3);
         const rng = new Rng(29);
         const decoder = new CachedDecoder(model, { maxLatents: cap });
         const stream = randomTokens(30, 50, rng);
@@ -212,7 +192,7 @@ describe("cached decoder with fewer latents (maxLatents cap) == full forward", (
   });
 
   it("validates maxLatents and the capped prefix range", () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     for (const bad of [0, 7, 2.5, -1, NaN, "3"]) {
       assert.throws(() => new CachedDecoder(model, { maxLatents: bad as never }), /maxLatents must be an integer in \[1, 6\]/, String(bad));
     }
@@ -226,7 +206,7 @@ describe("cached decoder with fewer latents (maxLatents cap) == full forward", (
 describe("generate", () => {
   it("maxLatents: cached == uncached, default == the model's max_latents, and fewer latents change the output", async () => {
     for (const abs of [false, true]) {
-      const model = smallModel({ abs_pos_emb: abs });
+      const model = smallGenerationModel({ abs_pos_emb: abs });
       const prompt = [3, 1, 4, 1, 5, 9, 2, 6];
       const o = { maxNewTokens: 40, temperature: 0.8, topP: 0.9, seed: 42 };
       const full = await generate(model, prompt, o);
@@ -248,7 +228,7 @@ describe("generate", () => {
   });
 
   it("maxLatents validation errors name the field and the allowed range", async () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     const bad = async (prompt: number[], o: Record<string, unknown>, re: RegExp) =>
       assert.rejects(generate(model, prompt, { maxNewTokens: 3, ...o } as never), re);
     await bad([1, 2, 3], { maxLatents: 0 }, /maxLatents must be an integer in \[1, 6\] \(at most the model's max_latents\), got 0/);
@@ -263,7 +243,7 @@ describe("generate", () => {
 
   it("cached and uncached sampling give the same tokens; same seed, same output", async () => {
     for (const abs of [false, true]) {
-      const model = smallModel({ abs_pos_emb: abs });
+      const model = smallGenerationModel({ abs_pos_emb: abs });
       const prompt = [3, 1, 4, 1, 5, 9, 2, 6];
       const o = { maxNewTokens: 40, numLatents: 3, temperature: 0.8, topP: 0.9, seed: 42 };
       const a = await generate(model, prompt, o);
@@ -278,7 +258,7 @@ describe("generate", () => {
   });
 
   it("stops at EOS (included) and at maxNewTokens; 0 tokens is allowed", async () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     const prompt = [1, 2, 3];
     const free = await generate(model, prompt, { maxNewTokens: 30, seed: 5 });
     const eos = free[10];
@@ -288,7 +268,7 @@ describe("generate", () => {
   });
 
   it("generateStream yields to the event loop between tokens and can be stopped early", async () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);
     const got: number[] = [];
@@ -306,7 +286,7 @@ describe("generate", () => {
   });
 
   it("validation errors name the field and the allowed range", async () => {
-    const model = smallModel({});
+    const model = smallGenerationModel({});
     const bad = async (prompt: number[], o: Record<string, unknown>, re: RegExp) =>
       assert.rejects(generate(model, prompt, { maxNewTokens: 3, ...o } as never), re);
     await bad([1, 2, 3], { maxNewTokens: -1 }, /maxNewTokens must be an integer >= 0/);

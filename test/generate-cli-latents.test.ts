@@ -4,27 +4,14 @@
 // are rejected with exit code 2 and a message naming the flag and its range.
 
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { referenceBackend } from "../src/backend/reference/index.js";
-import { saveModel } from "../src/io/checkpoint.js";
-import { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { runCli } from "./helpers/cli.js";
+import { byteModelRunFolder } from "./helpers/generation.js";
 
 
 describe("perceiver-ar sample --latents", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "perceiver-ar-latents-"));
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const modelDir = path.join(dir, "model");
-  const model = new PerceiverAR(
-    { vocab_size: 258, max_seq_len: 32, max_latents: 8, num_channels: 32, num_heads: 2, num_self_attention_layers: 1, abs_pos_emb: false, init_scale: 0.5 },
-    referenceBackend,
-    { seed: 4 },
-  );
-  saveModel(model, modelDir);
-  fs.writeFileSync(path.join(dir, "task.json"), JSON.stringify({ task: "text", data: "sotu", seed: 0 }));
+  const { modelDir, cleanup } = byteModelRunFolder("perceiver-ar-latents-");
+  after(cleanup);
 
   it("is listed in the help", () => {
     const h = runCli(["sample", "--help"]);

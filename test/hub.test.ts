@@ -24,6 +24,14 @@ const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const REPO = "tester/tiny-perceiver";
 const CONFIG = { vocab_size: 260, max_seq_len: 16, max_latents: 4, num_channels: 16, num_heads: 2, num_self_attention_layers: 1, abs_pos_emb: false, output_norm: true, output_bias: false };
 const TOKENIZER = new TextEncoder().encode(JSON.stringify({ version: "1.0", model: { type: "WordLevel", vocab: { a: 0 } } }));
+/** The CLI model's own tokenizer: exactly its 260 ids (sample refuses a tokenizer that does not match the vocabulary). */
+const CLI_TOKENIZER = new TextEncoder().encode(
+  JSON.stringify({
+    version: "1.0",
+    pre_tokenizer: { type: "Whitespace" },
+    model: { type: "WordLevel", unk_token: "[UNK]", vocab: Object.fromEntries(["[UNK]", "ab", ...Array.from({ length: 258 }, (_, i) => `w${i}`)].map((w, i) => [w, i])) },
+  }),
+);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hub-test-"));
 const source = new PerceiverAR(CONFIG, referenceBackend, { seed: 3 });
@@ -40,7 +48,7 @@ before(async () => {
   saveModel(source, dir, { format: "hf" });
   files = readFolder(dir);
   files.set("tokenizer.json", TOKENIZER);
-  hub = await startFakeHub({ [REPO]: { commit: COMMIT, files }, "tester/cli-model": { commit: COMMIT, files: readFolder(dir) } });
+  hub = await startFakeHub({ [REPO]: { commit: COMMIT, files }, "tester/cli-model": { commit: COMMIT, files: new Map([...readFolder(dir), ["tokenizer.json", CLI_TOKENIZER]]) } });
 });
 after(async () => {
   await hub.close();

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import type { Backend } from "../src/backend/backend.js";
 import { nativeIsa, setNativeIsa, setNativeThreads, getNativeThreads } from "../src/backend/native/index.js";
 import { referenceBackend as R } from "../src/backend/reference/index.js";
-import { assertClose } from "./helpers/close.js";
+import { assertCloseToReference } from "./helpers/close.js";
 import { nativeForTests } from "./helpers/native.js";
 
 const { native: N, skip } = nativeForTests();
@@ -34,7 +34,10 @@ function randInt(lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo));
 }
 
-const close = (what: string, got: Float32Array, want: Float32Array, tol = TOL): void => assertClose(what, got, want, tol);
+/** A kernel's output against the reference backend's (helpers/close.ts). */
+function close(what: string, got: Float32Array, want: Float32Array, tol = TOL): void {
+  assertCloseToReference(what, got, want, tol);
+}
 
 /** The SIMD kernel sets to test on this CPU (best first). */
 function isas(): string[] {

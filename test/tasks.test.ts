@@ -43,7 +43,7 @@ describe("image task", () => {
     assert.equal(seq[1 + 3 * 4 + 2], imgs[0].data[3 * 4 + 2] + IMAGE_TOKEN_OFFSET); // pixel 4, blue
   });
 
-  it("training rows end at random positions, are left-padded, and keep every latent on a real token", () => {
+  it("training rows end at random positions, are left-padded, keep every latent on a real token and label one chunk of targets", () => {
     const N = task.tokensPerImage() + 1;
     const M = 5;
     const src = task.trainSource(N, 16, 7, M);
@@ -56,13 +56,35 @@ describe("image task", () => {
       assert.ok(N - pads >= M, "at least M real tokens");
       for (let i = 0; i < pads; i++) assert.equal(b.inputs[r * N + i], IMAGE_PAD);
       assert.equal(b.inputs[r * N + pads], IMAGE_BOS, "a row starts with BOS after its padding");
-      for (let i = N - M; i < N; i++) assert.notEqual(b.labels[r * N + i], -100, "latent labels are real");
+      for (let i = N - M; i < N; i++) assert.notEqual(b.inputs[r * N + i], IMAGE_PAD, "latent inputs are real tokens");
+      // The labelled latents are one run of consecutive targets, each the next token of its input.
+      const labelled = [...Array(M).keys()].map((i) => N - M + i).filter((i) => b.labels[r * N + i] !== -100);
+      assert.ok(labelled.length >= 1 && labelled.every((i, k) => k === 0 || i === labelled[k - 1] + 1), `row ${r}: one run of labels`);
+      for (let i = 0; i < N - M; i++) assert.equal(b.labels[r * N + i], -100, "no labels outside the latents");
     }
     assert.ok(ends.size > 3, "ends vary");
     const state = src.getState();
     const next1 = src.next();
     src.setState(state);
     assert.deepEqual(src.next().inputs, next1.inputs, "state restores the sequence");
+  });
+
+  it("every target of an image is trained equally often (the first rows were trained ~1/M as often: the white streak of unconditional samples)", () => {
+    const N = task.tokensPerImage() + 1; // targets 1..N: 18 pixel channels and EOS
+    const M = 8;
+    const src = task.trainSource(N, 64, 3, M);
+    const count = new Float64Array(N + 1);
+    let rows = 0;
+    for (let k = 0; k < 80; k++) {
+      const b = src.next();
+      for (let r = 0; r < 64; r++, rows++) {
+        const pads = b.padMask!.subarray(r * N, (r + 1) * N).reduce((a, x) => a + x, 0);
+        for (let i = N - M; i < N; i++) if (b.labels[r * N + i] !== -100) count[i - pads + 1]++; // window index i holds target i - pads + 1
+      }
+    }
+    // Each target is in M of the N + M - 1 possible chunks.
+    const expected = (rows * M) / (N + M - 1);
+    for (let t = 1; t <= N; t++) assert.ok(Math.abs(count[t] - expected) < 0.12 * expected, `target ${t}: trained ${count[t]} times, expected ~${expected.toFixed(0)} like every other`);
   });
 
   it("bits/dim scores every pixel channel exactly once", () => {

@@ -16,7 +16,7 @@
 import { KERNELS, type Backend, type KernelName } from "./backend.js";
 import { checkFinite, checkIndices, checkInteger, checkLabels, checkRotDim, checkSize } from "./checks.js";
 
-type ArrayKind = "f32" | "i32" | "u8" | "u8?";
+type ArrayKind = "f32" | "i32" | "i8" | "u8" | "u8?";
 type ScalarKind = "size" | "int" | "num" | "bool" | "attn" | "adamw";
 
 /** One parsed argument of a `KERNELS` row. */
@@ -27,7 +27,7 @@ export interface ArgSpec {
   readonly length: readonly (string | number)[] | null;
 }
 
-const ARG = /^(f32|i32|u8\??|size|int|num|bool|attn|adamw)(?:\[([^\]]*)\])? ([A-Za-z_]\w*)$/;
+const ARG = /^(f32|i32|i8|u8\??|size|int|num|bool|attn|adamw)(?:\[([^\]]*)\])? ([A-Za-z_]\w*)$/;
 const ATTN_SIZES = ["batch", "heads", "queries", "keys", "headDim"] as const;
 const ADAMW_FIELDS = ["lr", "beta1", "beta2", "eps", "weightDecay", "t"] as const;
 
@@ -39,7 +39,7 @@ export function parseKernelArgs(args: string): ArgSpec[] {
     const m = ARG.exec(part.trim());
     if (m === null) throw new Error(`kernel argument ${JSON.stringify(part.trim())} is not "kind[length] name"`);
     const kind = m[1] as ArgSpec["kind"];
-    const isArray = kind === "f32" || kind === "i32" || kind === "u8" || kind === "u8?";
+    const isArray = kind === "f32" || kind === "i32" || kind === "i8" || kind === "u8" || kind === "u8?";
     if (m[2] !== undefined && !isArray) throw new Error(`kernel argument ${m[3]}: only arrays have a length`);
     const length = m[2] === undefined ? null : m[2].split("*").map((f) => (/^\d+$/.test(f) ? Number(f) : f));
     out.push({ kind, name: m[3], length });
@@ -54,8 +54,8 @@ export function parseKernelArgs(args: string): ArgSpec[] {
   return out;
 }
 
-type TypedArrayCtor = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
-const CTOR: Record<ArrayKind, TypedArrayCtor> = { f32: Float32Array, i32: Int32Array, u8: Uint8Array, "u8?": Uint8Array };
+type TypedArrayCtor = Float32ArrayConstructor | Int32ArrayConstructor | Int8ArrayConstructor | Uint8ArrayConstructor;
+const CTOR: Record<ArrayKind, TypedArrayCtor> = { f32: Float32Array, i32: Int32Array, i8: Int8Array, u8: Uint8Array, "u8?": Uint8Array };
 
 type Args = readonly unknown[];
 
@@ -224,6 +224,7 @@ export function validated(backend: Backend): Backend {
   if (known !== undefined) return known;
   checkers ??= Object.fromEntries(KERNEL_NAMES.map((k) => [k, compileChecker(k)])) as Record<KernelName, (a: Args) => void>;
   const out: Record<string, unknown> = { name: backend.name };
+  if (backend.storage !== undefined) out.storage = backend.storage;
   for (const k of KERNEL_NAMES) {
     const kernel = backend[k] as unknown;
     if (typeof kernel !== "function") throw new TypeError(`backend ${JSON.stringify(backend.name)} has no kernel ${k}`);

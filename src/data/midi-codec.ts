@@ -322,7 +322,7 @@ export function notesToMidi(notes: readonly Note[]): Uint8Array {
   marks.sort((a, b) => a.tick - b.tick || a.kind - b.kind || a.pitch - b.pitch);
 
   const trk: number[] = [];
-  const name = Array.from(Buffer.from("Piano", "ascii"));
+  const name = Array.from(new TextEncoder().encode("Piano")); // ASCII, so UTF-8 bytes = ASCII bytes
   trk.push(0x00, 0xff, 0x03, name.length, ...name); // track name
   trk.push(0x00, 0xff, 0x51, 0x03, (MIDI_TEMPO_US >> 16) & 0xff, (MIDI_TEMPO_US >> 8) & 0xff, MIDI_TEMPO_US & 0xff);
   trk.push(0x00, 0xff, 0x58, 0x04, 0x04, 0x02, 0x18, 0x08); // 4/4

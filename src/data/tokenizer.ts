@@ -48,6 +48,9 @@ function hasStreamingDecoder(t: Tokenizer): t is StreamingTokenizer {
   return typeof (t as Partial<StreamingTokenizer>).streamingDecoder === "function";
 }
 
+/** Context tokens a streaming decoder re-decodes with the new ones (enough for any decoder's look-behind, as in HF text-generation-inference). */
+const STREAM_CONTEXT_TOKENS = 8;
+
 /**
  * Returns a streaming decoder for any tokenizer: the tokenizer's own `streamingDecoder()` if it has
  * one, otherwise a generic one (the prefix/read-offset scheme used by HF text-generation-inference):
@@ -55,12 +58,19 @@ function hasStreamingDecoder(t: Tokenizer): t is StreamingTokenizer {
  * ends with U+FFFD (i.e. a character spread over several tokens is complete). For tokenizers whose
  * decoding is prefix-stable (byte-level, most BPE), the concatenated output of all `push` calls plus
  * `flush()` equals `tokenizer.decode(allIds)`.
+ *
+ * `context` (e.g. the prompt, already shown) is decoded with the new tokens but not emitted: the
+ * output is then what `decode(context + ids)` adds to `decode(context)`. Without it, decoders that
+ * drop the word marker of a sequence's first token (SentencePiece's "▁The" -> "The") would glue
+ * the first generated word to the prompt. (The byte tokenizer's own decoder needs no context: its
+ * output does not depend on earlier bytes once the prompt's characters are complete.)
  */
-export function createStreamingDecoder(tokenizer: Tokenizer): StreamingDecoder {
+export function createStreamingDecoder(tokenizer: Tokenizer, context: ArrayLike<number> = []): StreamingDecoder {
   if (hasStreamingDecoder(tokenizer)) return tokenizer.streamingDecoder();
-  let ids: number[] = [];
+  const start = Math.max(0, context.length - STREAM_CONTEXT_TOKENS);
+  let ids: number[] = Array.from({ length: context.length - start }, (_, i) => context[start + i]!);
   let prefixOffset = 0;
-  let readOffset = 0;
+  let readOffset = ids.length;
   return {
     push(id: number): string {
       ids.push(id);
@@ -86,4 +96,12 @@ export function createStreamingDecoder(tokenizer: Tokenizer): StreamingDecoder {
       return newText.length > prefixText.length ? newText.slice(prefixText.length) : "";
     },
   };
+}
+
+/** The text `ids` add after `context`: decode(context + ids) without decode(context) (see createStreamingDecoder). */
+export function decodeContinuation(tokenizer: Tokenizer, context: ArrayLike<number>, ids: ArrayLike<number>): string {
+  const d = createStreamingDecoder(tokenizer, context);
+  let out = "";
+  for (let i = 0; i < ids.length; i++) out += d.push(ids[i]!);
+  return out + d.flush();
 }

@@ -1,6 +1,25 @@
-// Generation: the reference's schedule, samplers, the exact KV-cached decoder and the public API.
+// Generation: the schedules (exact and latent reset), samplers, the exact KV-cached decoder and the public API.
 
-export { generate, generateStream, lastPositionLogits, type GenerateOptions } from "./generate.js";
+export { generate, generateBatch, generateBatchStream, generateStream, lastPositionLogits, type BatchGenerateOptions, type BatchToken, type GenerateOptions } from "./generate.js";
 export { argmax, candidateDistribution, sampleToken, validateSamplingOptions, type CandidateDistribution, type SamplingOptions } from "./sampling.js";
-export { defaultNumLatents, effectiveConfig, generationSchedule, numLatentsRange, scheduleStep, validateLatentCap, validateSchedule, type ScheduleConfig, type ScheduleStep, type StepKind } from "./schedule.js";
-export { CachedDecoder, type DecoderStepStats } from "./cached-decoder.js";
+export {
+  defaultNumLatents,
+  defaultResetFill,
+  effectiveConfig,
+  generationSchedule,
+  numLatentsRange,
+  resolveSchedule,
+  SCHEDULE_NAMES,
+  scheduleStep,
+  validateLatentCap,
+  validateSchedule,
+  type ResolvedSchedule,
+  type ScheduleChoice,
+  type ScheduleConfig,
+  type ScheduleName,
+  type ScheduleStep,
+  type StepKind,
+} from "./schedule.js";
+export { scheduleLogLoss, type ScheduleScoreOptions } from "./schedule-score.js";
+export { int8Layers, layersFor, WEIGHT_FORMATS, type WeightFormat } from "./int8-layers.js";
+export { CachedDecoder, type CachedDecoderOptions, type DecoderStepStats, type RowStep } from "./cached-decoder.js";

@@ -16,7 +16,7 @@ import { createHash, type Hash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { BlobWriter, ExpectedFile, HubCache } from "./hub-cache.js";
+import { verifyBlob, type BlobWriter, type ExpectedFile, type HubCache } from "./hub-cache.js";
 import { HubError } from "./model-ref.js";
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -136,25 +136,25 @@ export class DiskHubCache implements HubCache {
       commit: async () => {
         fs.fsyncSync(fd);
         closeFd();
-        const problems: string[] = [];
-        if (expected.size !== null && written !== expected.size) problems.push(`${written} bytes received, the hub says ${expected.size}`);
-        const digest = sha256.digest("hex");
-        if (expected.sha256 !== null && digest !== expected.sha256) problems.push(`sha256 ${digest}, the hub says ${expected.sha256}`);
-        if (expected.gitSha1 !== null && problems.length === 0) {
-          // The git blob id hashes "blob <size>\0" + bytes: hash the finished file once more.
-          const h = createHash("sha1").update(gitHeader());
-          h.update(fs.readFileSync(partial));
-          const sha1 = h.digest("hex");
-          if (sha1 !== expected.gitSha1) problems.push(`git blob sha1 ${sha1}, the hub says ${expected.gitSha1}`);
-        }
-        if (problems.length > 0) {
-          fs.rmSync(partial, { force: true });
-          throw new HubError(`${label}: download is corrupt (${problems.join("; ")}); deleted, try again`);
-        }
+        await verifyBlob(
+          label,
+          expected,
+          {
+            size: written,
+            sha256: async () => sha256.digest("hex"),
+            // The git blob id hashes "blob <size>\0" + bytes: hash the finished file once more.
+            gitSha1: async () => createHash("sha1").update(gitHeader()).update(fs.readFileSync(partial)).digest("hex"),
+          },
+          async () => fs.rmSync(partial, { force: true }),
+        );
         fs.renameSync(partial, final);
       },
       suspend: async () => closeFd(),
     };
+  }
+
+  async read(location: string): Promise<Uint8Array> {
+    return new Uint8Array(fs.readFileSync(location));
   }
 
   async linkSnapshot(repo: string, commit: string, file: string, etag: string): Promise<string> {

@@ -17,6 +17,14 @@
 //   file, 401/403, other statuses and network failures are HubErrors that say what to do.
 // - Offline ($HF_HUB_OFFLINE=1 or `offline`), or when the hub cannot be reached, the cached
 //   snapshot of the revision is used if it has the file.
+// - In a browser a redirect cannot be read (`redirect: "manual"` gives an opaque response), so
+//   HEAD follows it and the metadata are the final response's (X-Linked-Etag / X-Linked-Size where
+//   given, else its ETag and Content-Length; an ETag of 64 hex digits on a redirected response is
+//   the LFS file's sha256, as the hub's X-Linked-Etag is; the commit is the pinned revision of
+//   model-download.ts). The hub must allow the page's origin (CORS) and expose those headers.
+//   The size of a small (non-LFS) file is not checked there: the browser may have decompressed
+//   it (its git blob sha1 still is). No User-Agent or Accept-Encoding header is set there
+//   (browsers refuse or pre-flight them).
 
 import type { ExpectedFile, HubCache } from "./hub-cache.js";
 import { HubError } from "./model-ref.js";
@@ -59,6 +67,13 @@ interface FileMetadata {
 
 const MAX_REDIRECTS = 5;
 const COMMIT_RE = /^[0-9a-f]{40}$/;
+/** A page or a worker of one (where fetch follows redirects opaquely and decompresses by itself). */
+const IN_BROWSER = typeof (globalThis as { document?: unknown }).document !== "undefined" || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
+
+/** Headers of every request: raw bytes and our name (Node only; see the file header). */
+function baseHeaders(): Record<string, string> {
+  return IN_BROWSER ? {} : { "Accept-Encoding": "identity", "User-Agent": "perceiver-ar" };
+}
 
 function environment(o: HubOptions): Record<string, string | undefined> {
   return o.env ?? (typeof process !== "undefined" ? process.env : {});
@@ -102,21 +117,23 @@ async function headMetadata(repo: string, revision: string, file: string, o: Hub
   const doFetch = o.fetch ?? fetch;
   let url = fileUrl(endpoint, repo, revision, file);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const headers: Record<string, string> = { "Accept-Encoding": "identity", "User-Agent": "perceiver-ar" };
+    const headers = baseHeaders();
     if (token && new URL(url).origin === origin) headers.Authorization = `Bearer ${token}`;
     const timer = idleTimer(o.timeoutMs ?? 60_000);
     let res: Response;
     try {
-      res = await doFetch(url, { method: "HEAD", headers, redirect: "manual", signal: timer.signal });
+      res = await doFetch(url, { method: "HEAD", headers, redirect: IN_BROWSER ? "follow" : "manual", signal: timer.signal });
     } finally {
       timer.stop();
     }
     const h = res.headers;
+    /** A browser followed a redirect: these are the final response's headers, `res.url` its address. */
+    const followed = res.redirected;
     if (res.status === 404) return "missing";
     if (res.status === 401 || res.status === 403) {
       throw new HubError(`${repo}/${file}: the hub answered ${res.status}: the repo does not exist, or it is private or gated (set HF_TOKEN to a token that may read it)`);
     }
-    const location = h.get("location");
+    const location = followed ? null : h.get("location");
     const linked = cleanEtag(h.get("x-linked-etag"));
     const etag = linked ?? cleanEtag(h.get("etag"));
     if (res.status >= 300 && res.status < 400 && location !== null && etag === null) {
@@ -127,18 +144,19 @@ async function headMetadata(repo: string, revision: string, file: string, o: Hub
     }
     if (!(res.status === 200 || (res.status >= 300 && res.status < 400))) throw new HubError(`${repo}/${file}: the hub answered HTTP ${res.status} to HEAD ${url}`);
     if (etag === null) throw new HubError(`${repo}/${file}: the hub sent no ETag; cannot cache or verify the file`);
-    const sizeHeader = h.get("x-linked-size") ?? (linked === null ? h.get("content-length") : null);
+    const sizeHeader = h.get("x-linked-size") ?? (linked === null && (followed || !IN_BROWSER) ? h.get("content-length") : null);
     const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : null;
     const commit = h.get("x-repo-commit");
+    const sha256 = linked ?? (followed ? etag : null);
     return {
       commit: commit !== null && COMMIT_RE.test(commit) ? commit : null,
       etag,
       expected: {
         size,
-        sha256: linked !== null && /^[0-9a-f]{64}$/.test(linked) ? linked : null,
-        gitSha1: linked === null && /^[0-9a-f]{40}$/.test(etag) ? etag : null,
+        sha256: sha256 !== null && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : null,
+        gitSha1: linked === null && !followed && /^[0-9a-f]{40}$/.test(etag) ? etag : null,
       },
-      url: location !== null && res.status >= 300 ? new URL(location, url).toString() : url,
+      url: followed ? res.url : location !== null && res.status >= 300 ? new URL(location, url).toString() : url,
     };
   }
   throw new HubError(`${repo}/${file}: more than ${MAX_REDIRECTS} redirects`);
@@ -198,7 +216,7 @@ async function fetchBlob(cache: HubCache, repo: string, file: string, meta: File
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (total !== null && have === total) break;
-    const headers: Record<string, string> = { "Accept-Encoding": "identity", "User-Agent": "perceiver-ar" };
+    const headers = baseHeaders();
     if (token && new URL(meta.url).origin === origin) headers.Authorization = `Bearer ${token}`;
     if (have > 0) headers.Range = `bytes=${have}-`;
     const timer = idleTimer(o.timeoutMs ?? 60_000);

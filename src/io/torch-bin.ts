@@ -26,7 +26,7 @@ import { CheckpointError } from "./errors.js";
 import { bytesReader, sliceReader, type ByteReader } from "./byte-reader.js";
 import { PyDict, PyTensor, PyTuple, PyGlobal, STORAGE_TYPES, TORCH_DTYPE_SIZE, unpickle, type PyStorage, type PyValue, type TorchDType } from "./pickle.js";
 import { inflateBudget, readZipDirectory, readZipEntry, type InflateRaw, type ZipEntry } from "./zip.js";
-import { readFloatsInto, type FileDType } from "./safetensors.js";
+import { readFloatsInto, type FileDType } from "./safetensors-format.js";
 
 export interface TorchTensorEntry {
   name: string;

@@ -1,9 +1,12 @@
 // linear: y = x · Wᵀ (+ b), the torch nn.Linear convention (W stored [out, in]).
-// x (rows, in), W (out, in), b (out) -> y (rows, out).
+// x (rows, in), W (out, in), b (out) -> y (rows, out). An Int8Weight (ops/linear-int8.ts) computes
+// with its int8 rows instead.
 
 import type { Graph, Var } from "../autograd.js";
+import { Int8Weight, linearInt8 } from "./linear-int8.js";
 
 export function linear(g: Graph, x: Var, w: Var, b: Var | null = null): Var {
+  if (w instanceof Int8Weight) return linearInt8(g, x, w, b); // generation with int8 weights
   const [outF, inF] = w.shape;
   const rows = x.value.size / inF;
   if (!Number.isInteger(rows) || x.shape[x.shape.length - 1] !== inF) {

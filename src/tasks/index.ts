@@ -5,13 +5,15 @@ import { ImageTask } from "./image-task.js";
 import { MusicTask } from "./music-task.js";
 import type { Task, TaskName, TaskSpec } from "./task.js";
 import { TextTask } from "./text-task.js";
+import type { Tokenizer } from "../data/tokenizer.js";
 
 export const TASK_NAMES: readonly TaskName[] = ["text", "copy", "image", "music"];
 
-export function makeTask(spec: TaskSpec, cacheDir?: string): Task {
+/** The task of `spec`; `tokenizer` (text) is used instead of loading the spec's tokenizer file. */
+export function makeTask(spec: TaskSpec, cacheDir?: string, tokenizer?: Tokenizer): Task {
   switch (spec.task) {
     case "text":
-      return new TextTask(spec);
+      return new TextTask(spec, tokenizer);
     case "copy":
       return new CopyTask(spec);
     case "image":

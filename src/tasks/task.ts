@@ -10,12 +10,17 @@
 
 import type { GenerateOptions } from "../generate/generate.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
+import type { TextSplit } from "../data/text-split.js";
+import type { PerceiverARConfig } from "../models/config.js";
 import type { BatchSource, ValidationSet } from "../train/batch-source.js";
 import type { EvalResult } from "../train/evaluate.js";
 
 export type TaskName = "text" | "copy" | "image" | "music";
 
-/** JSON description of a task, enough to rebuild it (stored as run-folder/task.json). */
+/**
+ * JSON description of a task, enough to rebuild it (stored as run-folder/task.json; paths in
+ * there are portable, see src/tasks/task-file.ts).
+ */
 export interface TaskSpec {
   task: TaskName;
   /** Data source: corpus name or path (text), dataset name (image), folder or "piano" (music). */
@@ -24,6 +29,10 @@ export interface TaskSpec {
   tokenizer?: string;
   /** Seed of the data pipeline (sampling order, splits). */
   seed?: number;
+  /** Text: how the corpus was split into training and validation (decided by `planRun`). Absent: by document. */
+  split?: TextSplit;
+  /** Validation windows (images, examples) the run validates on (0 = none); absent: the task's default. */
+  validationWindows?: number;
 }
 
 /** Options of `Task.evaluate`. */
@@ -34,6 +43,8 @@ export interface TaskEvalOptions {
   numLatents?: number;
   /** Windows per forward pass (see `evaluate`). */
   batchSize?: number;
+  /** Receives forward passes done of the total (progress displays). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Result of `Task.evaluate`. */
@@ -52,6 +63,8 @@ export interface SampleRequest {
   maxNewTokens?: number;
   /** Text: the prompt (default "The "); music: the primer length in events (default 256). */
   prompt?: string;
+  /** Text: stop before the first occurrence of any of these strings. */
+  stop?: string[];
   /** Images and copy examples: how many samples, integer >= 1 (default 4 images, 1 copy example). */
   count?: number;
   /** Images: complete the top half of validation images instead of sampling from scratch. */
@@ -66,6 +79,8 @@ export interface SampleRequest {
   log: (line: string) => void;
   /** Receives progress lines (one per finished image, ...). */
   progress?: (line: string) => void;
+  /** Receives the progress of the sample being generated: tokens done of at most `total`. */
+  tick?: (done: number, total: number) => void;
 }
 
 /** Result of `Task.sample`. */
@@ -96,8 +111,18 @@ export interface Task {
   evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation;
   /** Generate from `model` and deliver the result (streamed text, a PNG, a MIDI file, a summary). */
   sample(model: PerceiverAR, request: SampleRequest): Promise<SampleResult>;
-  /** Lines printed at the end of `perceiver-ar train` (a held-out summary, a short sample, or none). */
-  trainingReport(model: PerceiverAR, o: { sampleTokens: number }): Promise<string[]>;
+  /** Lines printed at the end of `perceiver-ar train` (a held-out summary, a short sample, or none); `tick` receives the progress of a sample. */
+  trainingReport(model: PerceiverAR, o: { sampleTokens: number; tick?: (done: number, total: number) => void }): Promise<string[]>;
+  /**
+   * Validation windows (images, examples) a run of `config` validates on when not told: enough
+   * that the figure ranks checkpoints and agrees with `eval` (see src/train/defaults.ts evalWindows).
+   */
+  defaultValidationCount(config: PerceiverARConfig): number;
+  /**
+   * Decide what a new run of windows of `seqLen` tokens needs decided about its data (text: how
+   * the corpus is split; recorded in `spec`), with the lines the run prints about it.
+   */
+  planRun?(o: { seqLen: number; validationWindows: number }): string[];
   /** Fetch the task's data set into the cache when it is not there yet (tasks with downloadable data). */
   ensureData?(log: (message: string) => void): Promise<void>;
   /** Human-readable text for tokens (text task), or a short description otherwise. */

@@ -47,6 +47,8 @@ export interface EvaluateOptions {
   tokenByteLength?: (id: number) => number;
   /** Backend override. */
   backend?: Backend;
+  /** Called after every forward pass with the window-chunks scored so far and their total (for progress displays). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Result of `evaluate`. */
@@ -125,6 +127,8 @@ export function evaluate(model: PerceiverAR, windows: readonly Int32Array[], opt
   let correct = 0;
   let tokens = 0;
   let bytes = 0;
+  const passes = plan.length * Math.ceil(windows.length / batchSize);
+  let passesDone = 0;
   for (const { from, end, n, m } of plan) {
     const P = n - m;
     for (let start = 0; start < windows.length; start += batchSize) {
@@ -144,6 +148,7 @@ export function evaluate(model: PerceiverAR, windows: readonly Int32Array[], opt
       correct += r.correct ?? 0;
       tokens += r.count;
       for (let i = 0; i < labels.length; i++) if (labels[i] !== IGNORE_INDEX) bytes += byteLen(labels[i]);
+      options.onProgress?.(++passesDone, passes);
     }
   }
   const longest = plan.reduce((a, c) => (c.n > a.n ? c : a), plan[0]);

@@ -1,6 +1,11 @@
-// Run folders: crash-safe training checkpoints and the metrics log.
+// Run folders: their layout, crash recovery of checkpoints, the consistency check, which model
+// folder a run folder stands for, and the metrics log. Writing and reading a trainer checkpoint
+// is src/train/trainer-checkpoint.ts; one trainer per folder is src/train/run-lock.ts.
 //
 // Layout of a run folder `runDir/`:
+//   task.json                     the task of the run (src/tasks/task.ts TaskSpec; written by the CLI)
+//   tokenizer.json                the run's tokenizer when it is not bytes (a copy; see data/model-tokenizer.ts)
+//   train.lock                    while a trainer runs: its pid, host and start time (run-lock.ts)
 //   metrics.jsonl                 one JSON object per line: {"type":"train",step,loss,lr,...} or
 //                                 {"type":"eval",step,valLoss,...}
 //   loss.svg                      loss curve (written by the trainer, see loss-plot.ts)
@@ -10,9 +15,14 @@
 //     weights.safetensors         reference parameter names          (saveModel)
 //     optimizer.safetensors       AdamW moments `m.<name>`, `v.<name>`; metadata {step}
 //     trainer-state.json          written LAST: step, options, RNG states, data-source state,
-//                                 best val loss, and size + SHA-256 of the three files above
+//                                 best val loss, size + SHA-256 of the three files above, and
+//                                 the SHA-256 of its own other fields (`checksum`)
 //   best/                         config.json + weights.safetensors of the best validation loss
 //   checkpoint-tmp/, checkpoint-old/   transient, only while a checkpoint is being written
+//
+// `modelFolderOf(p)` is the model folder a path stands for: `p` itself when it holds a
+// config.json, else the run's best/ (or, if preferred or there is no best/, its last checkpoint);
+// `loadModel` (src/io/checkpoint.ts), `eval`, `sample` and `info` go through it.
 //
 // Crash safety (why a kill at any instant leaves the last complete checkpoint loadable):
 // A directory cannot be renamed over a non-empty directory on POSIX, so a checkpoint is committed
@@ -27,11 +37,12 @@
 //   - `checkpoint/` exists: any `checkpoint-tmp/` (killed in 1) or `checkpoint-old/` (killed in
 //     4) is stale and deleted;
 //   - `checkpoint/` missing (killed between 2 and 3): `checkpoint-tmp/` is promoted if it passes
-//     the consistency check (state json present, file sizes and SHA-256 match), otherwise
-//     `checkpoint-old/` is renamed back.
+//     the consistency check (state json present, its own checksum, file sizes and SHA-256 match),
+//     otherwise `checkpoint-old/` is renamed back.
 // Read-only users (e.g. generation while training runs) call `findCheckpoint`, which resolves the
 // same states without modifying anything. The consistency check is also run on every resume, so
-// a checkpoint edited or truncated by hand is reported instead of silently mis-resumed.
+// a checkpoint edited or truncated by hand (trainer-state.json included) is reported, naming the
+// file, instead of silently mis-resumed.
 // metrics.jsonl is an append-only log (one write per complete line); a torn last line from a
 // kill is ignored on read, and on resume the log is atomically rewritten to the records with
 // step <= the checkpoint's step, so the resumed run re-logs the same steps exactly once.
@@ -39,13 +50,9 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
-import type { Backend } from "../backend/backend.js";
-import { loadModel, saveModel } from "../io/checkpoint.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-write.js";
-import { readSafetensorsFile, writeSafetensorsFile, type WritableTensor } from "../io/safetensors.js";
-import type { PerceiverAR } from "../models/perceiver-ar.js";
-import type { AdamWState } from "./adamw.js";
 import { isIntegerInRange } from "../util/integer-range.js";
+import type { LoopState } from "./training-loop.js";
 
 export const CHECKPOINT_DIR = "checkpoint";
 export const CHECKPOINT_TMP_DIR = "checkpoint-tmp";
@@ -56,66 +63,72 @@ export const LOSS_PLOT_FILE = "loss.svg";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 export const TRAINER_STATE_FILE = "trainer-state.json";
 export const TRAINER_STATE_FORMAT = "perceiver-ar/trainer-state";
-const CHECKED_FILES = ["config.json", "weights.safetensors", OPTIMIZER_FILE] as const;
+/** Version 2 adds the state file's own checksum; version 1 files (without it) are still read. */
+export const TRAINER_STATE_VERSION = 2;
+/** The files of a checkpoint whose size and SHA-256 trainer-state.json records. */
+export const CHECKED_FILES = ["config.json", "weights.safetensors", OPTIMIZER_FILE] as const;
+const MODEL_CONFIG_FILE = "config.json";
 
 export class RunFolderError extends Error {
   override name = "RunFolderError";
 }
 
-/** Everything besides weights and moments that a resume needs; stored as trainer-state.json. */
-export interface TrainerState {
-  /** Optimizer steps completed. */
-  step: number;
+/** Everything besides weights and moments that a resume needs (the training loop's state, the options, the compute); stored as trainer-state.json. */
+export interface TrainerState extends LoopState {
   /** The trainer options of the run (JSON). */
   options: Record<string, unknown>;
-  /** State of the cross-attention dropout RNG (src/util/rng.ts RngState). */
-  dropoutRng: unknown;
-  /** `getState()` of the training batch source (sampler RNG and position). */
-  data: unknown;
-  /** Label tokens trained on so far. */
-  tokensSeen: number;
-  /** Best validation loss so far (nats/token) and its step, or null. */
-  bestValLoss: number | null;
-  bestStep: number | null;
+  /** Backend and native thread count of the run's last session (informational; absent in older runs). */
+  compute?: { backend: string; threads: number | null };
 }
 
-interface StateFile extends TrainerState {
+/** trainer-state.json as written. */
+export interface StateFile extends TrainerState {
   format: typeof TRAINER_STATE_FORMAT;
-  version: 1;
+  version: number;
   savedAt: string;
   files: Record<string, { bytes: number; sha256: string }>;
-}
-
-/** A checkpoint read back from disk. */
-export interface LoadedCheckpoint {
-  dir: string;
-  model: PerceiverAR;
-  optimizer: AdamWState;
-  state: TrainerState;
+  /** SHA-256 of JSON.stringify of every other field, in file order (version >= 2). */
+  checksum?: string;
 }
 
 /** A metrics.jsonl record. */
 export type MetricRecord = ({ type: "train"; step: number; loss: number } | { type: "eval"; step: number; valLoss: number }) & Record<string, unknown>;
 
-function sha256File(file: string): { bytes: number; sha256: string } {
+export function sha256File(file: string): { bytes: number; sha256: string } {
   const data = readFileSync(file);
   return { bytes: data.length, sha256: createHash("sha256").update(data).digest("hex") };
 }
 
+/** SHA-256 of the state file's fields other than `checksum` (JSON text, key order as stored). */
+function stateChecksum(state: Omit<StateFile, "checksum">): string {
+  const { checksum: _, ...rest } = state as StateFile;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+}
+
+/** The text of trainer-state.json for `state`: the fields, then their checksum. */
+export function stateFileText(state: Omit<StateFile, "checksum" | "format" | "version">): string {
+  const body = { format: TRAINER_STATE_FORMAT, version: TRAINER_STATE_VERSION, ...state } as Omit<StateFile, "checksum">;
+  return JSON.stringify({ ...body, checksum: stateChecksum(body) }, null, 2) + "\n";
+}
+
 /**
  * Check that `dir` holds a complete, self-consistent checkpoint; returns its parsed state or a
- * reason why not (never throws for a bad folder).
+ * reason why not, naming the file (never throws for a bad folder).
  */
 export function checkCheckpoint(dir: string): { ok: true; state: StateFile } | { ok: false; reason: string } {
   const stateFile = path.join(dir, TRAINER_STATE_FILE);
+  if (!existsSync(stateFile)) return { ok: false, reason: `${stateFile} is missing` };
   let state: StateFile;
   try {
     state = JSON.parse(readFileSync(stateFile, "utf8")) as StateFile;
   } catch (e) {
-    return { ok: false, reason: `cannot read ${stateFile}: ${(e as Error).message}` };
+    return { ok: false, reason: `${stateFile} is corrupt (not JSON: ${(e as Error).message})` };
   }
-  if (state === null || typeof state !== "object" || state.format !== TRAINER_STATE_FORMAT || state.version !== 1) {
-    return { ok: false, reason: `${stateFile} is not a ${TRAINER_STATE_FORMAT} v1 file` };
+  if (state === null || typeof state !== "object" || state.format !== TRAINER_STATE_FORMAT || !(state.version === 1 || state.version === TRAINER_STATE_VERSION)) {
+    return { ok: false, reason: `${stateFile} is not a ${TRAINER_STATE_FORMAT} file of version 1 or ${TRAINER_STATE_VERSION}` };
+  }
+  if (state.version >= 2 && (typeof state.checksum !== "string" || state.checksum !== stateChecksum(state))) {
+    return { ok: false, reason: `${stateFile} is corrupt: its contents do not match the SHA-256 it records (checksum)` };
   }
   if (!isIntegerInRange(state.step, 0)) return { ok: false, reason: `${stateFile}: step must be an integer >= 0, got ${String(state.step)}` };
   for (const f of CHECKED_FILES) {
@@ -165,75 +178,30 @@ export function findCheckpoint(runDir: string): string | null {
   return null;
 }
 
-/**
- * Write a checkpoint crash-safely (see the file header) and return its folder.
- * The state's step must equal the optimizer's step.
- */
-export function writeCheckpoint(runDir: string, model: PerceiverAR, optimizer: AdamWState, state: TrainerState): string {
-  if (optimizer.step !== state.step) throw new RunFolderError(`checkpoint: optimizer step ${optimizer.step} differs from trainer step ${state.step}`);
-  mkdirSync(runDir, { recursive: true });
-  recoverRunFolder(runDir);
-  const ckpt = path.join(runDir, CHECKPOINT_DIR);
-  const tmp = path.join(runDir, CHECKPOINT_TMP_DIR);
-  const old = path.join(runDir, CHECKPOINT_OLD_DIR);
-
-  // 1. Build the new checkpoint in checkpoint-tmp/ (state json last).
-  mkdirSync(tmp);
-  saveModel(model, tmp);
-  const tensors = new Map<string, WritableTensor>();
-  for (const [name, data] of optimizer.tensors) tensors.set(name, { shape: [data.length], data });
-  writeSafetensorsFile(path.join(tmp, OPTIMIZER_FILE), tensors, { format: "perceiver-ar/adamw", step: String(optimizer.step) });
-  const files: StateFile["files"] = {};
-  for (const f of CHECKED_FILES) files[f] = sha256File(path.join(tmp, f));
-  const file: StateFile = { format: TRAINER_STATE_FORMAT, version: 1, savedAt: new Date().toISOString(), ...state, files };
-  writeFileAtomic(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify(file, null, 2) + "\n");
-  fsyncDir(tmp);
-
-  // 2.-4. Swap it in.
-  if (existsSync(ckpt)) renameSync(ckpt, old);
-  renameSync(tmp, ckpt);
-  fsyncDir(runDir);
-  rmSync(old, { recursive: true, force: true });
-  return ckpt;
+/** True if `p` looks like a run folder (a checkpoint, a best/ model, or its transient folders). */
+export function isRunFolder(p: string): boolean {
+  return [CHECKPOINT_DIR, CHECKPOINT_TMP_DIR, CHECKPOINT_OLD_DIR, BEST_DIR].some((d) => existsSync(path.join(p, d)));
 }
 
 /**
- * Recover the run folder, verify the checkpoint and load model, optimizer state and trainer state.
- * @throws RunFolderError if there is no checkpoint or it is inconsistent
+ * The model folder that `p` stands for: `p` itself when it holds a config.json (or is no run
+ * folder: then the caller's own errors apply), else the run's best/ model, or its last checkpoint
+ * when `prefer` is "checkpoint" or there is no best/. Read-only (safe while a trainer runs).
  */
-export function readCheckpoint(runDir: string, backend: Backend): LoadedCheckpoint {
-  if (!existsSync(runDir)) throw new RunFolderError(`run folder ${runDir} does not exist`);
-  const dir = recoverRunFolder(runDir);
-  if (dir === null) throw new RunFolderError(`run folder ${runDir} has no complete checkpoint (no ${CHECKPOINT_DIR}/ folder)`);
-  const check = checkCheckpoint(dir);
-  if (!check.ok) throw new RunFolderError(`checkpoint ${dir} is inconsistent: ${check.reason}`);
-  const s = check.state;
-  const model = loadModel(dir, backend);
-  const opt = readSafetensorsFile(path.join(dir, OPTIMIZER_FILE));
-  const optStep = Number(opt.metadata.step);
-  if (optStep !== s.step) throw new RunFolderError(`checkpoint ${dir}: ${OPTIMIZER_FILE} is at step ${opt.metadata.step}, ${TRAINER_STATE_FILE} at step ${s.step}`);
-  const tensors = new Map<string, Float32Array>();
-  for (const [name, t] of opt.tensors) {
-    if (!(t.data instanceof Float32Array)) throw new RunFolderError(`checkpoint ${dir}: ${OPTIMIZER_FILE} tensor ${name} has dtype ${t.dtype}, expected F32`);
-    tensors.set(name, t.data);
-  }
-  const state: TrainerState = {
-    step: s.step,
-    options: s.options,
-    dropoutRng: s.dropoutRng,
-    data: s.data,
-    tokensSeen: s.tokensSeen,
-    bestValLoss: s.bestValLoss,
-    bestStep: s.bestStep,
-  };
-  return { dir, model, optimizer: { step: s.step, tensors }, state };
+export function modelFolderOf(p: string, prefer: "best" | "checkpoint" = "best"): string {
+  if (existsSync(path.join(p, MODEL_CONFIG_FILE)) || !isRunFolder(p)) return p;
+  const best = path.join(p, BEST_DIR);
+  const hasBest = existsSync(path.join(best, MODEL_CONFIG_FILE));
+  if (prefer === "best" && hasBest) return best;
+  const ckpt = findCheckpoint(p);
+  if (ckpt !== null) return ckpt;
+  return hasBest ? best : p;
 }
 
-/** Save the best-validation model (config.json + weights.safetensors, each atomic) to runDir/best. */
-export function writeBestModel(runDir: string, model: PerceiverAR): string {
-  const dir = path.join(runDir, BEST_DIR);
-  saveModel(model, dir);
-  return dir;
+/** The run folder a model folder belongs to: its parent when `dir` is the run's best/ or checkpoint folder, else `dir`. */
+export function runFolderOf(dir: string): string {
+  const base = path.basename(path.resolve(dir));
+  return [BEST_DIR, CHECKPOINT_DIR, CHECKPOINT_TMP_DIR, CHECKPOINT_OLD_DIR].includes(base) ? path.dirname(path.resolve(dir)) : dir;
 }
 
 /** Append one record to runDir/metrics.jsonl as a single complete line. */

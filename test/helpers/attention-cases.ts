@@ -1,6 +1,6 @@
 // Fused attention edge cases and their check against the reference backend, shared by the tests of
-// every kernel table (native ISAs in native-attention.test.ts, wasm32 SIMD128 in
-// wasm-kernels.test.ts). The groups cover the kernel's tiles (csrc/attention_tiles.h): register
+// every kernel table (native ISAs in native-attention.test.ts, wasm32 SIMD128 through the wasm
+// backend in wasm-attention.test.ts). The groups cover the kernel's tiles (csrc/attention_tiles.h): register
 // tiles of MR <= 12 rows and NR <= 32 lanes, 96-key tiles, 96-query forward blocks in chunks,
 // 48-query backward blocks, backward key-range splits; the head dims the kernel specialises
 // (32, 64, 128) and the generic path; causal offsets that cut tiles; rows whose every visible key
@@ -10,9 +10,9 @@
 import type { AttentionShape, Backend } from "../../src/backend/backend.js";
 import { referenceBackend } from "../../src/backend/reference/index.js";
 import { Rng } from "../../src/util/rng.js";
-import { assertClose } from "./close.js";
+import { assertCloseToReference } from "./close.js";
 
-/** The two attention kernels of a Backend (or of a kernel table driven like one). */
+/** The two attention kernels of a Backend. */
 export interface AttentionKernels {
   forward: Backend["attentionForward"];
   backward: Backend["attentionBackward"];
@@ -142,7 +142,7 @@ export function prepareAttention(spec: AttentionSpec, rng: Rng): PreparedAttenti
 
 /** Largest error accepted, relative to the largest reference magnitude of each output. */
 export const ATTENTION_TOLERANCE = 1e-4;
-const close = (what: string, got: Float32Array, want: Float32Array): void => assertClose(what, got, want, ATTENTION_TOLERANCE);
+const close = (what: string, got: Float32Array, want: Float32Array): void => assertCloseToReference(what, got, want, ATTENTION_TOLERANCE);
 
 
 export function caseTag(spec: AttentionSpec): string {

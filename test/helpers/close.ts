@@ -1,10 +1,10 @@
-// Closeness of a kernel's float32 output to a reference, relative to the reference's scale: the
-// check of the native-vs-reference kernel tests (native-kernels.test.ts, helpers/attention-cases.ts).
+// The kernel-parity comparison of the backend tests (native-kernels, wasm-backend): a kernel's
+// output against the reference backend's, relative to the reference tensor's largest magnitude.
 
 import assert from "node:assert/strict";
 
-/** max|got - want| / max|want| <= tol (max over the finite values); non-finite reference values must match exactly. */
-export function assertClose(what: string, got: Float32Array, want: Float32Array, tol: number): void {
+/** max|got - want| / max|want| <= tol; non-finite reference values must match exactly. */
+export function assertCloseToReference(what: string, got: Float32Array, want: Float32Array, tol: number): void {
   assert.equal(got.length, want.length, `${what}: length`);
   let maxRef = 0;
   for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i])) maxRef = Math.max(maxRef, Math.abs(want[i]));

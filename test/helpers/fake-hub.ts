@@ -2,8 +2,12 @@
 // `/<repo>/resolve/<revision>/<file>` answers HEAD and GET; small files with 200, ETag = git blob
 // sha1, X-Repo-Commit; LFS files (the weights) with 302 to a CDN on another port (another origin),
 // X-Linked-Etag = sha256, X-Linked-Size; missing files 404 with X-Error-Code: EntryNotFound. The
-// CDN honours Range (206). Faults for tests: cut the connection after N bytes of a file's first
-// GET(s), or serve corrupt bytes. Every request is recorded (method, path, range, authorization).
+// CDN honours Range (206) and names its bytes by their sha256 (ETag). Both answer with CORS headers
+// (any origin, the hub's metadata headers exposed, pre-flights answered) and
+// Cross-Origin-Resource-Policy: cross-origin, as huggingface.co does, so that a cross-origin
+// isolated page (COEP) can fetch from them. Faults for tests: cut the connection after N bytes of
+// a file's first GET(s), or serve corrupt bytes. Every request is recorded (method, path, range,
+// authorization).
 
 import { createHash } from "node:crypto";
 import * as http from "node:http";
@@ -32,6 +36,24 @@ export interface FakeHub {
   /** Serve these bytes for `file` instead of the real ones (the metadata stays the real file's). */
   corrupt(file: string, bytes: Uint8Array): void;
   close(): Promise<void>;
+}
+
+/** Between a cut download's last bytes and the broken connection. */
+const DROP_DELAY_MS = 100;
+
+/** What a page of another origin needs to read the hub's answers (and what huggingface.co sends). */
+const CORS_HEADERS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Expose-Headers": "ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size, X-Error-Code, Content-Range, Accept-Ranges, Content-Length, Location",
+  "Cross-Origin-Resource-Policy": "cross-origin",
+};
+
+/** Adds the CORS headers; answers a pre-flight (true: the request is done). */
+function cors(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+  if (req.method !== "OPTIONS") return false;
+  res.writeHead(204, { "Access-Control-Allow-Methods": "GET, HEAD", "Access-Control-Allow-Headers": "Authorization, Range, User-Agent, Accept-Encoding", "Access-Control-Max-Age": "600" }).end();
+  return true;
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -71,7 +93,9 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     const drop = drops.get(file);
     if (drop !== undefined && drop.times > 0 && drop.bytes < part.length) {
       drop.times--;
-      res.write(part.subarray(0, drop.bytes), () => res.socket?.destroy());
+      // The connection breaks a moment after the bytes went out (as on a real network, where a
+      // browser hands received bytes to the page before it learns of the break).
+      res.write(part.subarray(0, drop.bytes), () => setTimeout(() => res.socket?.destroy(), DROP_DELAY_MS));
       return;
     }
     res.end(part);
@@ -79,19 +103,21 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
 
   const cdn = http.createServer((req, res) => {
     record("cdn", req);
+    if (cors(req, res)) return;
     const sha = /^\/repos\/([0-9a-f]{64})$/.exec(req.url ?? "")?.[1];
     const hit = sha !== undefined ? bySha.get(sha) : undefined;
     if (hit === undefined) {
       res.writeHead(404).end();
       return;
     }
-    send(req, res, hit.file, hit.bytes, { "Content-Type": "application/octet-stream" });
+    send(req, res, hit.file, hit.bytes, { "Content-Type": "application/octet-stream", ETag: `"${sha}"` });
   });
   await new Promise<void>((r) => cdn.listen(0, "127.0.0.1", r));
   const cdnOrigin = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
 
   const hub = http.createServer((req, res) => {
     record("hub", req);
+    if (cors(req, res)) return;
     const url = decodeURIComponent((req.url ?? "").split("?")[0]!);
     const m = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(url);
     const repo = m !== null ? repos[m[1]!] : undefined;

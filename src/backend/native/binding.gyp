@@ -28,6 +28,7 @@
         "csrc/isa.cc",
         "csrc/kernels_scalar.cc",
         "csrc/gemm.cc",
+        "csrc/gemv.cc",
         "csrc/attention.cc",
         "csrc/layernorm.cc",
         "csrc/elementwise.cc",

@@ -36,6 +36,16 @@ export const referenceKernels: Backend = {
     }
   },
 
+  matmulInt8(x, wq, scale, y, m, n, k) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0; // float64
+        for (let p = 0; p < k; p++) acc += x[i * k + p] * wq[j * k + p];
+        y[i * n + j] = acc * scale[j];
+      }
+    }
+  },
+
   addBias(out, bias, rows, cols) {
     for (let r = 0; r < rows; r++) {
       const off = r * cols;

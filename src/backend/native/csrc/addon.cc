@@ -33,7 +33,7 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 // At most this many arguments per kernel (attentionBackward has 11).
 constexpr int kMaxArgs = 16;
 
-enum class Kind { F32, I32, U8, U8OrNull, Size, Int, Num, Bool, Attn, AdamW };
+enum class Kind { F32, I32, I8, U8, U8OrNull, Size, Int, Num, Bool, Attn, AdamW };
 
 const char* const kAttnSizes[] = {"batch", "heads", "queries", "keys", "headDim"};
 
@@ -83,6 +83,7 @@ struct Call {
 
   float* f32(int i) const { return static_cast<float*>(ptr[i]); }
   const std::int32_t* i32(int i) const { return static_cast<const std::int32_t*>(ptr[i]); }
+  const std::int8_t* i8(int i) const { return static_cast<const std::int8_t*>(ptr[i]); }
   const std::uint8_t* u8(int i) const { return static_cast<const std::uint8_t*>(ptr[i]); }
   i64 size(int i) const { return i64(num[i]); }
   float f(int i) const { return float(num[i]); }
@@ -165,6 +166,7 @@ struct Call {
       switch (a.kind) {
         case Kind::F32: want = napi_float32_array, type_name = "Float32Array"; break;
         case Kind::I32: want = napi_int32_array, type_name = "Int32Array"; break;
+        case Kind::I8: want = napi_int8_array, type_name = "Int8Array"; break;
         case Kind::U8: case Kind::U8OrNull: want = napi_uint8_array, type_name = "Uint8Array"; break;
         default: continue;
       }
@@ -218,6 +220,8 @@ const KernelDef kKernels[] = {
        const bool tA = c.flag(6), tB = c.flag(7);
        par::gemm(tA, tB, m, n, k, c.f32(0), tA ? m : k, c.f32(1), tB ? k : n, c.f32(2), n, c.flag(8));
      }},
+    {"matmulInt8", "f32[m*k] x, i8[n*k] wq, f32[n] scale, f32[m*n] y, size m, size n, size k",
+     [](Call& c) { par::gemv_nt_i8(c.size(4), c.size(5), c.size(6), c.f32(0), c.i8(1), c.f32(2), c.f32(3)); }},
     {"addBias", "f32[rows*cols] out, f32[cols] bias, size rows, size cols",
      [](Call& c) { par::add_bias(c.f32(0), c.f32(1), c.size(2), c.size(3)); }},
     {"sumRows", "f32[rows*cols] dout, f32[cols] dbias, size rows, size cols",
@@ -329,6 +333,7 @@ ParsedKernel parse(const KernelDef& def) {
     }
     if (kind == "f32") a.kind = Kind::F32;
     else if (kind == "i32") a.kind = Kind::I32;
+    else if (kind == "i8") a.kind = Kind::I8;
     else if (kind == "u8") a.kind = Kind::U8;
     else if (kind == "u8?") a.kind = Kind::U8OrNull;
     else if (kind == "size") a.kind = Kind::Size;

@@ -182,8 +182,8 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   for (int r = 0; r < qpad; r += NR) transpose_panel<NR, DC>(O + r * Dp, Dp, NR, qt + (r / NR) * Dp * NR);
   i64 maxLim = 0;
   for (int r = 0; r < span; r++) {
-    lim[r] = int32_t(visible_end(s, c0 + attn_min(r, rows - 1)));
-    maxLim = attn_max(maxLim, lim[r]);
+    lim[r] = int32_t(visible_end(s, c0 + fs::min<i64>(r, rows - 1)));
+    maxLim = fs::max<i64>(maxLim, lim[r]);
     m[r] = kAttnNegInf;
     l[r] = 0.0f;
     alpha[r] = 1.0f;
@@ -191,7 +191,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
   zero_floats<T>(O, i64(span) * Dp);
 
   for (i64 j0 = 0; j0 < maxLim; j0 += BK) {
-    const int cols = int(attn_min(BK, maxLim - j0));
+    const int cols = int(fs::min<i64>(BK, maxLim - j0));
     const int cp = int(attn_round_up(cols, MR));  // key rows computed (masked past cols)
     int live = 0;
     for (int j = 0; j < cp; j++) {
@@ -205,10 +205,10 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
     for (int blk = 0; blk < nblk; blk++) {
       const int bq = blk * BQ;  // the block's first query in the chunk
       const i64 i0 = c0 + bq;
-      const int brows = int(attn_min(BQ, rows - bq));
+      const int brows = int(fs::min<i64>(BQ, rows - bq));
       int blim = 0;
       for (int r = 0; r < brows; r++) blim = lim[bq + r] > blim ? lim[bq + r] : blim;
-      const int bcols = int(attn_clamp(blim - j0, 0, cols));  // keys of the tile the block sees
+      const int bcols = int(fs::clamp<i64>(blim - j0, 0, cols));  // keys of the tile the block sees
       if (bcols == 0) continue;
       const int rk = int(attn_round_up(bcols, MR));  // rows of P any product reads
       const int npan = int(attn_ceil_div(brows, NR));  // query panels of the scores
@@ -223,8 +223,8 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
       // Scores and the online softmax, one panel of NR queries at a time.
       for (int pn = 0; pn < npan; pn++) {
         const i64 qa = i0 + pn * NR;  // first query of the panel
-        const int last = int(attn_min(pn * NR + NR, brows)) - 1;
-        const int pr = int(attn_round_up(attn_clamp(limb[last] - j0, 0, bcols), MR));  // keys it sees
+        const int last = int(fs::min<i64>(pn * NR + NR, brows)) - 1;
+        const int pr = int(attn_round_up(fs::clamp<i64>(limb[last] - j0, 0, bcols), MR));  // keys it sees
         float* const Pp = P + pn * NR;
         if (pr == 0) {  // the panel sees no key of the tile: P = 0, state unchanged
           for (int j = 0; j < rk; j++) zero_floats<T>(Pp + j * BQ, NR);
@@ -254,7 +254,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
             for (int v = 0; v < NV; v++) {
               V x = c[r][v];
               if (diag)
-                x = T::select(T::first(int(attn_clamp(hidden - v * W, 0, W))),
+                x = T::select(T::first(int(fs::clamp<i64>(hidden - v * W, 0, W))),
                               T::broadcast(kAttnNegInf), x);
               T::store(dst + v * W, x);
               mx[v] = T::max(mx[v], x);
@@ -295,8 +295,8 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
       // O = alpha·O + P·V, one row tile of MR queries and NR channels at a time.
       for (int t = 0; t < nrt; t++) {
         const int q0 = t * MR;
-        const int last = int(attn_min(q0 + MR, brows)) - 1;
-        const int kt = int(attn_clamp(limb[last] - j0, 0, bcols));  // keys the row tile sees
+        const int last = int(fs::min<i64>(q0 + MR, brows)) - 1;
+        const int kt = int(fs::clamp<i64>(limb[last] - j0, 0, bcols));  // keys the row tile sees
         if (kt == 0) continue;
         for (i64 ds = 0; ds < Dp; ds += NR) {
           V c[MR][NV];
@@ -332,7 +332,7 @@ void attn_forward_item_d(const AttnForwardArgs& a, i64 item, float* scratch) {
       continue;
     }
     copy_row<T, DC>(O + r * Dp, D, D, 1.0f / l[r], dst);
-    *lse = m[r] * kAttnLn2 + __builtin_logf(l[r]);
+    *lse = m[r] * kAttnLn2 + fs::log(l[r]);
   }
 }
 
@@ -376,7 +376,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
 
   for (i64 kb = kb0; kb < kb1; kb++) {
     const i64 j0 = kb * BK;
-    const int cols = int(attn_min(BK, Tk - j0));
+    const int cols = int(fs::min<i64>(BK, Tk - j0));
     const int cp = int(attn_round_up(cols, kKeyUnit));  // keys computed (masked past cols)
     int live = 0;
     bool anyPad = false;
@@ -400,12 +400,12 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
       zero_floats<T>(dVt, i64(cp) * Dp);
 
       for (i64 i0 = iStart; i0 < Tq; i0 += BQB) {
-        const int rows = int(attn_min(BQB, Tq - i0));
+        const int rows = int(fs::min<i64>(BQB, Tq - i0));
         const int rp = int(attn_round_up(rows, MR));
         bool any = false;
         for (int r = 0; r < rp; r++) {
           const bool valid = r < rows && Lse[i0 + r] != kAttnNegInf;
-          const int lim = valid ? int(attn_clamp(visible_end(s, i0 + r) - j0, 0, cols)) : 0;
+          const int lim = valid ? int(fs::clamp<i64>(visible_end(s, i0 + r) - j0, 0, cols)) : 0;
           limb[r] = lim;
           // A row that sees nothing gets a finite lse: its masked exp is then 0, never inf·0.
           lseb[r] = lim > 0 ? Lse[i0 + r] * kLog2e : 0.0f;  // in log2 units, as the scores
@@ -470,7 +470,7 @@ void attn_backward_item_d(const AttnBackwardArgs& a, i64 item, float* scratch) {
         // dV += Pᵀ·dO and dK += dSᵀ·Qs, MR keys × NR channels at a time, over the block's
         // queries from the first one that sees the tile rows' first key.
         for (int jr = 0; jr < cp; jr += MR) {
-          const int qf = int(attn_clamp(first_query(s, j0 + jr) - i0, 0, rp));
+          const int qf = int(fs::clamp<i64>(first_query(s, j0 + jr) - i0, 0, rp));
           if (qf >= rp) continue;
           for (i64 ds = 0; ds < Dp; ds += NR) {
             V c[MR][NV];

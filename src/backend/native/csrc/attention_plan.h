@@ -26,10 +26,11 @@
 //   float* thread_scratch(int tid)    thread_floats floats, 64-byte aligned, private to tid
 //   float* shared()                   shared_floats floats, 64-byte aligned
 //
-// Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib (logf is imported).
+// Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib (fs::log: libm.cc there).
 #pragma once
 #include <stdint.h>
 
+#include "freestanding.h"
 #include "isa.h"
 
 namespace par {
@@ -69,26 +70,23 @@ struct AttnBackwardArgs {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Small helpers (no <algorithm> here).
+// Small helpers (min / max / clamp: freestanding.h).
 
-inline i64 attn_min(i64 a, i64 b) { return a < b ? a : b; }
-inline i64 attn_max(i64 a, i64 b) { return a > b ? a : b; }
-inline i64 attn_clamp(i64 x, i64 lo, i64 hi) { return x < lo ? lo : x > hi ? hi : x; }
 inline i64 attn_round_up(i64 x, i64 m) { return (x + m - 1) / m * m; }
 inline i64 attn_ceil_div(i64 x, i64 m) { return (x + m - 1) / m; }
 
-constexpr float kAttnNegInf = -__builtin_inff();
+constexpr float kAttnNegInf = -fs::kInf;
 
 // End of the keys query i sees (exclusive), before padding.
 inline i64 visible_end(const AttnShape& s, i64 i) {
   if (!s.causal) return s.Tk;
-  return attn_clamp(s.offset + i + 1, 0, s.Tk);
+  return fs::clamp<i64>(s.offset + i + 1, 0, s.Tk);
 }
 
 // First query row that sees key j (Tq when none does).
 inline i64 first_query(const AttnShape& s, i64 j) {
   if (!s.causal) return 0;
-  return attn_min(s.Tq, attn_max(0, j - s.offset));
+  return fs::min<i64>(s.Tq, fs::max<i64>(0, j - s.offset));
 }
 
 // D padded to whole NR-lane slices (the kernels' d loops and packed rows); D itself when the
@@ -176,8 +174,8 @@ constexpr i64 kAttnQueryCostKeys = 32;
 
 inline i64 attn_forward_chunks(const AttnGeometry& g, const AttnShape& s) {
   const i64 BH = s.B * s.H, blocks = attn_ceil_div(s.Tq, g.bq);
-  const i64 n = attn_clamp(attn_ceil_div(kAttnForwardItems, attn_max(1, BH)), 1, blocks);
-  return attn_max(n, attn_ceil_div(s.Tq, kAttnForwardChunkMax));
+  const i64 n = fs::clamp<i64>(attn_ceil_div(kAttnForwardItems, fs::max<i64>(1, BH)), 1, blocks);
+  return fs::max<i64>(n, attn_ceil_div(s.Tq, kAttnForwardChunkMax));
 }
 
 // The chunks' query boundaries into bounds[0..n] (when not null), of equal work under the causal
@@ -194,10 +192,10 @@ inline i64 attn_forward_chunk_bounds(const AttnGeometry& g, const AttnShape& s, 
     if (p < n) {
       const i64 target = total * p / n;
       while (i < s.Tq && before + work(i) <= target) before += work(i++);
-      at = attn_clamp((i + g.nr / 2) / g.nr * g.nr, prev, s.Tq);
+      at = fs::clamp<i64>((i + g.nr / 2) / g.nr * g.nr, prev, s.Tq);
     }
     if (bounds) bounds[p] = at;
-    longest = attn_max(longest, at - prev);
+    longest = fs::max<i64>(longest, at - prev);
     prev = at;
   }
   return longest;
@@ -222,9 +220,9 @@ constexpr i64 kAttnPartialBudget = i64(1) << 24;
 inline i64 attn_backward_splits(const AttnGeometry& g, const AttnShape& s, i64 Dp, i64 dq_rows) {
   const i64 BH = s.B * s.H, nkb = attn_ceil_div(s.Tk, g.bk);
   i64 S = BH >= kAttnBackwardItems ? 1 : attn_ceil_div(kAttnBackwardItems, BH);
-  S = attn_min(S, nkb);
-  if (S > 1) S = attn_min(S, 1 + kAttnPartialBudget / attn_max(1, BH * dq_rows * Dp));
-  return attn_max(S, 1);
+  S = fs::min<i64>(S, nkb);
+  if (S > 1) S = fs::min<i64>(S, 1 + kAttnPartialBudget / fs::max<i64>(1, BH * dq_rows * Dp));
+  return fs::max<i64>(S, 1);
 }
 
 // Work of key tile kb in (query, tile) units under the causal limit (+1 for its packing).
@@ -313,7 +311,7 @@ constexpr double kAttnMinParallelWork = double(1 << 21);
 // Items per parallel chunk: all of them (the calling thread only) for a small call, else one.
 inline i64 attn_item_grain(const AttnShape& s, i64 items) {
   const double work = double(s.B * s.H) * double(s.Tq) * double(s.Tk) * double(s.D > 0 ? s.D : 1);
-  return work < kAttnMinParallelWork ? attn_max(items, 1) : 1;
+  return work < kAttnMinParallelWork ? fs::max<i64>(items, 1) : 1;
 }
 
 template <class Runtime>
@@ -371,7 +369,7 @@ bool attention_backward_run(const Isa& I, AttnBackwardArgs a, Runtime& rt) {
     for (i64 it = it0; it < it1; it++) I.attn_backward(a, it, scratch);
   });
   if (a.S > 1)
-    rt.parallel_for(BH * s.Tq, attn_max(1, kAttnPartialGrainFloats / s.D),
+    rt.parallel_for(BH * s.Tq, fs::max<i64>(1, kAttnPartialGrainFloats / s.D),
                     [&](i64 r0, i64 r1, int) { attn_add_partials(a, g, Dp, r0, r1); });
   return true;
 }

@@ -4,8 +4,9 @@
 // that ISA's vector traits (vec_traits.h) and tile geometries (gemm_tiles.h, attention_tiles.h),
 // in a translation unit compiled for that ISA:
 //   kernels_scalar.cc (portable), kernels_avx2.cc, kernels_avx512.cc, kernels_avx512_emulated.cc
-//   (the AVX-512 geometry on AVX2, for tests), kernels_wasm128.cc (wasm32, build check only).
-// Selection at run time: isa.cc.
+//   (the AVX-512 geometry on AVX2, for tests), kernels_wasm128.cc (wasm32: the wasm backend).
+// Selection at run time: isa.cc (native); the wasm backend has only the wasm128 table
+// (src/backend/wasm/csrc/runtime.cc).
 //
 // Freestanding (no C++ library headers): this header is also compiled for wasm32 -nostdlib.
 #pragma once
