@@ -1,10 +1,9 @@
 // The kernel templates compiled for wasm32 SIMD128 (kernels_wasm128.cc, VecWasm128 traits) and run
 // in Node's WebAssembly engine through a test driver (test/wasm-kernels/driver.cc), plus the build
 // checks of scripts/check-kernels.mjs (wasm32 object, clang x86-64, the native ISA objects'
-// exports). The GEMM and the fused attention run the same edge cases as the native tables
-// (helpers/gemm-cases.ts, helpers/attention-cases.ts; attention through the drivers of
-// attention_plan.h, single-threaded); the row kernels are checked against their contracts in
-// isa.h, written out here in float64.
+// exports). The GEMM runs the same edge cases as the native tables (helpers/gemm-cases.ts); the
+// row kernels are checked against their contracts in isa.h, written out here in float64. (The
+// fused attention of the same table is tested through the wasm backend: wasm-attention.test.ts.)
 // Skips with a reason when clang++ cannot target wasm32.
 
 import assert from "node:assert/strict";
@@ -15,9 +14,7 @@ import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import type { AttentionShape } from "../src/backend/backend.js";
 import { Rng } from "../src/util/rng.js";
-import { attentionCaseGroups, checkAttention, prepareAttention, type AttentionKernels } from "./helpers/attention-cases.js";
 import { checkCase, checkEmptyK, checkNonFiniteConfined, edgeCaseGroups, type Matmul, prepareCase } from "./helpers/gemm-cases.js";
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "scripts", "check-kernels.mjs");
@@ -38,8 +35,6 @@ interface Exports {
   alloc(floats: number): number;
   reset(): void;
   gemm(tA: number, tB: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
-  attention_forward(B: number, H: number, Tq: number, Tk: number, D: number, causal: number, offset: number, scale: number, q: number, k: number, v: number, pad: number, out: number, lse: number): number;
-  attention_backward(B: number, H: number, Tq: number, Tk: number, D: number, causal: number, offset: number, scale: number, q: number, k: number, v: number, pad: number, out: number, dout: number, lse: number, dq: number, dk: number, dv: number): number;
   vmax(x: number, n: number): number;
   sum_exp(x: number, n: number, sub: number): number;
   axpy_exp(x: number, n: number, sub: number, scale: number, dst: number): void;
@@ -54,11 +49,11 @@ class WasmKernels {
     this.x = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { expf, logf } }).exports as unknown as Exports;
   }
   /** Copies `a` into fresh memory; returns its address (0 for null). */
-  put(a: Float32Array | Int32Array | Uint8Array | null, floats = a === null ? 0 : Math.ceil(a.byteLength / 4)): number {
+  put(a: Float32Array | Int32Array | null, floats = a?.length ?? 0): number {
     if (a === null) return 0;
     const at = this.x.alloc(Math.max(floats, 1));
     assert.ok(at !== 0, "wasm alloc");
-    new Uint8Array(this.x.memory.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    new (a instanceof Int32Array ? Int32Array : Float32Array)(this.x.memory.buffer, at, a.length).set(a);
     return at;
   }
   get(at: number, out: Float32Array): void {
@@ -75,27 +70,6 @@ class WasmKernels {
     for (let i = 0; i < guard; i++) assert.ok(all[i] === 7 && all[all.length - 1 - i] === 7, "wasm gemm wrote outside C");
     this.get(pc + 4 * guard, c);
   };
-  /** Backend.attentionForward / attentionBackward through the driver's exports. */
-  readonly attention: AttentionKernels = {
-    forward: (s, q, k, v, keyPad, out, lse) => {
-      this.x.reset();
-      const [pq, pk, pv, ppad, pout, plse] = [this.put(q), this.put(k), this.put(v), this.put(keyPad), this.put(out), this.put(lse)];
-      assert.equal(this.x.attention_forward(...shapeArgs(s), pq, pk, pv, ppad, pout, plse), 1, "wasm attention_forward memory");
-      this.get(pout, out), this.get(plse, lse);
-    },
-    backward: (s, q, k, v, keyPad, out, dout, lse, dq, dk, dv) => {
-      this.x.reset();
-      const inputs = [q, k, v, keyPad, out, dout, lse].map((a) => this.put(a));
-      const [pdq, pdk, pdv] = [this.put(dq), this.put(dk), this.put(dv)];
-      assert.equal(this.x.attention_backward(...shapeArgs(s), ...(inputs as [number, number, number, number, number, number, number]), pdq, pdk, pdv), 1, "wasm attention_backward memory");
-      this.get(pdq, dq), this.get(pdk, dk), this.get(pdv, dv);
-    },
-  };
-}
-
-/** The driver's shape arguments of an AttentionShape (causal = 0: no causal mask). */
-function shapeArgs(s: AttentionShape): [number, number, number, number, number, number, number, number] {
-  return [s.batch, s.heads, s.queries, s.keys, s.headDim, s.causalOffset === null ? 0 : 1, s.causalOffset ?? 0, s.scale];
 }
 
 const rng = new Rng(977);
@@ -130,12 +104,6 @@ describe("wasm32 SIMD128 kernel table: GEMM edge shapes", { skip }, () => {
   }
   it("k = 0: C is zeroed, or kept when accumulating", () => checkEmptyK("wasm128", wasm().matmul, rng));
   it("an infinite input reaches only its own row or column", () => checkNonFiniteConfined("wasm128", wasm().matmul, rng));
-});
-
-describe("wasm32 SIMD128 kernel table: fused attention (the freestanding drivers) vs the reference backend", { skip }, () => {
-  for (const group of attentionCaseGroups()) {
-    it(group.name, () => group.specs.forEach((spec) => checkAttention("wasm128", wasm().attention, prepareAttention(spec, rng))));
-  }
 });
 
 describe("wasm32 SIMD128 kernel table: row kernels against their contracts (isa.h)", { skip }, () => {

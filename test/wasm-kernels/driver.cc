@@ -1,12 +1,11 @@
 // Test driver of the wasm32 SIMD128 kernel table (kernels_wasm128.cc): not a backend, only what
 // test/wasm-kernels.test.ts needs to run the shared kernel templates in a WebAssembly engine.
 // Exports (C names, 32-bit sizes): a bump allocator for the test's arrays, the blocked GEMM
-// (gemm_loops.h, single-threaded, static packing buffers sized by TileWasm128), the fused
-// attention drivers (attention_plan.h, single-threaded) and the table's row kernels with row
-// stride = cols. Built with
+// (gemm_loops.h, single-threaded, static packing buffers sized by TileWasm128) and the table's
+// row kernels with row stride = cols (the fused attention runs in the wasm backend itself:
+// test/wasm-attention.test.ts). Built with
 //   clang++ --target=wasm32 -msimd128 -O3 -nostdlib -ffreestanding -I src/backend/native/csrc
 //     -Wl,--no-entry -Wl,--allow-undefined driver.cc kernels_wasm128.cc   (expf and logf are imported)
-#include "attention_plan.h"
 #include "gemm_loops.h"
 #include "gemm_tiles.h"
 #include "isa.h"
@@ -44,60 +43,10 @@ __attribute__((export_name("alloc"))) float* alloc(int floats) {
 // Frees everything alloc returned.
 __attribute__((export_name("reset"))) void reset() { g_next = &__heap_base; }
 
-}  // extern "C"
-
-namespace {
-
-// The Runtime of attention_plan.h on the calling thread, its memory from alloc.
-struct SerialRuntime {
-  float* thread = nullptr;
-  float* common = nullptr;
-  template <class F>
-  void parallel_for(i64 count, i64, F&& f) {
-    if (count > 0) f(i64(0), count, 0);
-  }
-  bool reserve(i64 thread_floats, i64 shared_floats) {
-    thread = alloc(int(thread_floats));
-    common = alloc(int(shared_floats));
-    return thread != nullptr && common != nullptr;
-  }
-  float* thread_scratch(int) { return thread; }
-  float* shared() { return common; }
-};
-
-}  // namespace
-
-extern "C" {
-
 __attribute__((export_name("gemm"))) void gemm(int tA, int tB, int m, int n, int k, const float* A,
                                                const float* B, float* C, int acc) {
   par::gemm_blocked(table(), tA, tB, m, n, k, A, tA ? m : k, B, tB ? k : n, C, n, acc, g_packed_a,
                     g_packed_b);
-}
-
-// Fused attention through the freestanding drivers (attention_plan.h) on one thread, with scratch
-// from alloc (freed by reset): what a wasm backend runs, minus its workers. causal = 0 disables
-// the causal mask. Returns 0 when memory could not grow.
-__attribute__((export_name("attention_forward"))) int attention_forward(
-    int B, int H, int Tq, int Tk, int D, int causal, int offset, float scale, const float* q,
-    const float* k, const float* v, const unsigned char* pad, float* out, float* lse) {
-  par::AttnForwardArgs a{};
-  a.s = {B, H, Tq, Tk, D, causal != 0, offset, scale};
-  a.q = q, a.k = k, a.v = v, a.pad = pad, a.out = out, a.lse = lse;
-  SerialRuntime rt;
-  return par::attention_forward_run(table(), a, rt) ? 1 : 0;
-}
-
-__attribute__((export_name("attention_backward"))) int attention_backward(
-    int B, int H, int Tq, int Tk, int D, int causal, int offset, float scale, const float* q,
-    const float* k, const float* v, const unsigned char* pad, const float* out, const float* dout,
-    const float* lse, float* dq, float* dk, float* dv) {
-  par::AttnBackwardArgs a{};
-  a.s = {B, H, Tq, Tk, D, causal != 0, offset, scale};
-  a.q = q, a.k = k, a.v = v, a.pad = pad, a.out = out, a.dout = dout, a.lse = lse;
-  a.dq = dq, a.dk = dk, a.dv = dv;
-  SerialRuntime rt;
-  return par::attention_backward_run(table(), a, rt) ? 1 : 0;
 }
 
 __attribute__((export_name("vmax"))) float vmax(const float* x, int n) { return table().vmax(x, n); }
