@@ -1,9 +1,8 @@
 // Fused multi-head attention, the ISA-independent part: the problem (AttnShape, the argument
-// structs), the masking rules, the work items and their scratch layouts, the serial passes around
-// the items, and the drivers attention_forward_run / attention_backward_run, written over a
-// Runtime (threads and memory) so that the native addon (attention.cc, the thread pool) and a
-// WebAssembly build (workers over shared memory) run the same code. The per-ISA work-item kernels
-// are in the kernel table (Isa::attn_forward / attn_backward, attention_kernel.h).
+// structs), the masking rules, the work items and their scratch layouts, and the serial passes
+// around the items. The drivers that run them are in attention.cc (over parallel.h: the native
+// thread pool or the wasm runtime); the per-ISA work-item kernels are in the kernel table
+// (Isa::attn_forward / attn_backward, attention_kernel.h).
 //
 // Semantics (Backend.attentionForward / attentionBackward in backend.ts): q (B, Tq, H, D), k and v
 // (B, Tk, H, D), pad (B, Tk) with 1 = padded key, or null. Query i sees keys j < visible_end(i)
@@ -18,13 +17,6 @@
 // the item's end; split s > 0 accumulates in its own partial buffer, and the partials are added to
 // dq in split order after all items ran. The number of splits is a function of the shape only
 // (kAttnBackwardItems), so results are bit-identical at any thread count.
-//
-// A Runtime provides:
-//   template <class F> void parallel_for(i64 count, i64 grain, F&& f)   f(begin, end, tid)
-//   bool reserve(i64 thread_floats, i64 shared_floats)   once per call, outside parallel regions;
-//                                                        false = no memory
-//   float* thread_scratch(int tid)    thread_floats floats, 64-byte aligned, private to tid
-//   float* shared()                   shared_floats floats, 64-byte aligned
 //
 // Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib (fs::log: libm.cc there).
 #pragma once
@@ -47,7 +39,7 @@ struct AttnForwardArgs {
   const float *q, *k, *v;
   const uint8_t* pad;
   float *out, *lse;
-  // Set by attention_forward_run before the items run:
+  // Set by the driver (attention.cc) before the items run:
   const i64* chunk;  // (nch + 1): query boundaries of a head's chunks
   i64 nch;           // chunks per head
   i64 chunk_rows;    // rows of the scratch of a chunk (the longest chunk, in whole BQ blocks)
@@ -59,7 +51,7 @@ struct AttnBackwardArgs {
   const uint8_t* pad;
   const float *out, *dout, *lse;
   float *dq, *dk, *dv;  // accumulated into
-  // Set by attention_backward_run before the items run:
+  // Set by the driver (attention.cc) before the items run:
   const float* delta;      // (B·H, Tq): Σ_d dout·out of each row
   const float* uni;        // (B·H, Dp): Σ of dout over the head's uniform rows, / Tk
   const float* has_uni;    // (B·H): 1 when the head has a uniform row
@@ -298,80 +290,6 @@ inline void attn_add_partials(const AttnBackwardArgs& a, const AttnGeometry& g, 
       for (i64 d = 0; d < D; d++) dst[d] += src[d];
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Drivers. false: the runtime could not provide the memory (nothing was written).
-
-// Below 2^21 multiply-adds (about 4 MFLOP of Q·Kᵀ and P·V, ~50 µs on one AVX2 core here) a call
-// runs its items on the calling thread: waking the pool costs a good part of that (as for the
-// GEMM's kMinParallelWork; a heuristic bound).
-constexpr double kAttnMinParallelWork = double(1 << 21);
-
-// Items per parallel chunk: all of them (the calling thread only) for a small call, else one.
-inline i64 attn_item_grain(const AttnShape& s, i64 items) {
-  const double work = double(s.B * s.H) * double(s.Tq) * double(s.Tk) * double(s.D > 0 ? s.D : 1);
-  return work < kAttnMinParallelWork ? fs::max<i64>(items, 1) : 1;
-}
-
-template <class Runtime>
-bool attention_forward_run(const Isa& I, AttnForwardArgs a, Runtime& rt) {
-  const AttnShape& s = a.s;
-  if (s.B <= 0 || s.H <= 0 || s.Tq <= 0 || s.D < 0) return true;
-  const AttnGeometry& g = I.attn;
-  const i64 Dp = attn_padded_dim(g, s.D);
-  a.nch = attn_forward_chunks(g, s);
-  a.chunk_rows = attn_round_up(attn_forward_chunk_bounds(g, s, a.nch, nullptr), g.bq);
-  // Shared memory: the chunk table (i64 as two floats each).
-  if (!rt.reserve(attn_forward_layout(g, Dp, a.chunk_rows).total, 2 * (a.nch + 1))) return false;
-  i64* chunk = reinterpret_cast<i64*>(rt.shared());
-  attn_forward_chunk_bounds(g, s, a.nch, chunk);
-  a.chunk = chunk;
-  const i64 items = attn_forward_items(g, s);
-  rt.parallel_for(items, attn_item_grain(s, items), [&](i64 it0, i64 it1, int tid) {
-    float* scratch = rt.thread_scratch(tid);
-    for (i64 it = it0; it < it1; it++) I.attn_forward(a, it, scratch);
-  });
-  return true;
-}
-
-// Rows of the delta pass per parallel chunk, and floats of dq per chunk of the partial sums.
-constexpr i64 kAttnDeltaGrain = 256;
-constexpr i64 kAttnPartialGrainFloats = 16384;
-
-template <class Runtime>
-bool attention_backward_run(const Isa& I, AttnBackwardArgs a, Runtime& rt) {
-  const AttnShape& s = a.s;
-  if (s.B <= 0 || s.H <= 0 || s.Tq <= 0 || s.Tk <= 0 || s.D <= 0) return true;
-  const AttnGeometry& g = I.attn;
-  const i64 BH = s.B * s.H, Dp = attn_padded_dim(g, s.D);
-  a.dq_rows = s.Tq + g.bqb;
-  a.S = attn_backward_splits(g, s, Dp, a.dq_rows);
-  // Shared memory: delta, uni, has_uni, split (i64 as two floats each), partials.
-  AttnCarve c;
-  const i64 o_delta = c.take(BH * s.Tq), o_uni = c.take(BH * Dp), o_has = c.take(BH);
-  const i64 o_split = c.take(2 * (a.S + 1)), o_partial = c.take((a.S - 1) * BH * a.dq_rows * Dp);
-  if (!rt.reserve(attn_backward_layout(g, Dp, a.dq_rows).total, c.next)) return false;
-  float* shared = rt.shared();
-  float* delta = shared + o_delta;
-  float* uni = shared + o_uni;
-  float* has_uni = shared + o_has;
-  i64* split = reinterpret_cast<i64*>(shared + o_split);
-  a.delta = delta, a.uni = uni, a.has_uni = has_uni, a.split = split;
-  a.partial = shared + o_partial;
-
-  rt.parallel_for(s.B * s.Tq, kAttnDeltaGrain,
-                  [&](i64 r0, i64 r1, int) { attn_delta_rows(a, r0, r1, delta); });
-  rt.parallel_for(BH, attn_item_grain(s, BH), [&](i64 h0, i64 h1, int) { attn_uniform_heads(a, Dp, h0, h1, uni, has_uni); });
-  attn_split_tiles(g, s, a.S, split);
-  rt.parallel_for(BH * a.S, attn_item_grain(s, BH * a.S), [&](i64 it0, i64 it1, int tid) {
-    float* scratch = rt.thread_scratch(tid);
-    for (i64 it = it0; it < it1; it++) I.attn_backward(a, it, scratch);
-  });
-  if (a.S > 1)
-    rt.parallel_for(BH * s.Tq, fs::max<i64>(1, kAttnPartialGrainFloats / s.D),
-                    [&](i64 r0, i64 r1, int) { attn_add_partials(a, g, Dp, r0, r1); });
-  return true;
 }
 
 }  // namespace par

@@ -1,4 +1,4 @@
-// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc, through
+// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc, on
 // attention_plan.h) and cross-entropy (crossentropy.cc) call through, one instance per vector
 // ISA. Every instance is built by make_isa (isa_instance.h) from the same kernel templates over
 // that ISA's vector traits (vec_traits.h) and tile geometries (gemm_tiles.h, attention_tiles.h),
@@ -38,8 +38,8 @@ struct AttnGeometry {
   int bq, bk;    // queries per forward work item, keys per key tile
   int bqb;       // queries per backward query block
 };
-// Runs one work item (attention_plan.h: attn_forward_items / attn_backward_items) with `scratch`
-// (attn_forward_scratch_floats / attn_backward_scratch_floats floats, 64-byte aligned, private).
+// Runs one work item (attention_plan.h: attn_forward_items; backward items B·H·S) with `scratch`
+// (attn_forward_layout / attn_backward_layout(...).total floats, 64-byte aligned, private).
 using AttnForwardFn = void (*)(const AttnForwardArgs& a, i64 item, float* scratch);
 using AttnBackwardFn = void (*)(const AttnBackwardArgs& a, i64 item, float* scratch);
 
