@@ -11,9 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "freestanding.h"  // min/max/clamp, float copies, math functions
-#include "isa.h"           // i64, the per-ISA kernel table (Isa, isa())
-#include "parallel.h"      // parallel regions, parallel_for, scratch
+#include "attention_plan.h"  // AttnShape
+#include "freestanding.h"    // min/max/clamp, float copies, math functions
+#include "isa.h"             // i64, the per-ISA kernel table (Isa, isa())
+#include "parallel.h"        // parallel regions, parallel_for, scratch
 
 namespace par {
 
@@ -46,12 +47,7 @@ void gemv_nt_i8(i64 m, i64 n, i64 k, const float* A, const int8_t* Bq, const flo
 // ---------------------------------------------------------------------------------------------
 // Other kernels.
 
-struct AttnShape {
-  i64 B, H, Tq, Tk, D;
-  bool causal;
-  i64 offset;
-  float scale;
-};
+// Fused attention (attention.cc; semantics and work plan: attention_plan.h).
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v,
                        const uint8_t* pad, float* out, float* lse);
 void attention_backward(const AttnShape& s, const float* q, const float* k, const float* v,

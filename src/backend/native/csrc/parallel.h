@@ -27,14 +27,7 @@ namespace par {
 enum ScratchSlot : int {
   kGemmA = 0,
   kGemmB,
-  kAttS,
-  kAttDP,
-  kAttO,
-  kAttRow,
-  kAttDK,
-  kAttDV,
-  kAttDQ,
-  kAttMean,  // doubles: the uniform row's value sums (attention.cc)
+  kAttention,  // attention.cc: a work item's scratch (attention_plan.h layouts)
   kScratchSlots
 };
 
@@ -43,10 +36,7 @@ enum ScratchSlot : int {
 enum CallerSlot : int {
   kLayerNormPartials = 0,  // layernorm.cc: dgamma/dbeta chunk partials
   kGemvDequant,            // gemv.cc: a block of dequantised int8 weight rows
-  kAttDelta,               // attention.cc: rowsum(dout·out)
-  kAttUniform,             // attention.cc: per-head uniform-row gradient and its flags
-  kAttSplits,              // attention.cc: key-tile splits and their cumulative costs
-  kAttPartials,            // attention.cc: dQ partials of the splits
+  kAttentionPlan,          // attention.cc: the call's plan (chunks, splits, delta, dQ partials)
   kCallerSlots
 };
 
