@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { GOLDEN_ROOT } from "./helpers/golden.js";
 import {
   SafetensorsError,
   bf16BitsToF32,
@@ -569,8 +569,7 @@ test("files: atomic write leaves only the target file and overwrites an existing
 // Golden checkpoint
 
 test("golden: shared/golden/rot/weights.safetensors parses and re-serializes byte-identically", () => {
-  const url = new URL("../../../shared/golden/rot/weights.safetensors", import.meta.url);
-  const path = fileURLToPath(url);
+  const path = join(GOLDEN_ROOT, "rot", "weights.safetensors");
   assert.ok(existsSync(path), `golden file not found at ${path}`);
   const { tensors } = readSafetensorsFile(path);
   assert.ok(tensors.size > 1);
