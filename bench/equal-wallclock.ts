@@ -8,7 +8,7 @@
 //   npx tsc -p . && node dist/bench/equal-wallclock.js [--budget 95] [--clock wall|cpu]
 //     [--contenders perceiver-ar,transformer,torch-gpt] [--threads 2] [--python /usr/bin/python3]
 //     [--perceiver-ar key=value,...] [--transformer key=value,...] [--torch-gpt key=value,...]
-//     [--steps N] [--label TEXT] [--log FILE]
+//     [--steps N] [--label TEXT] [--log FILE] [--out FILE|none]
 //   --budget: seconds of training per contender (default 95: the PyTorch GPT's ~95 s on a quiet
 //     machine). --clock wall (default) counts wall-clock seconds; --clock cpu counts the CPU time
 //     of the training thread (the main thread, which takes part in every parallel kernel: on a
@@ -20,6 +20,9 @@
 //     config fields (src/models/config.ts) and trainer options (src/train/trainer-options.ts), the
 //     GPT takes layers, width, heads, context, batch, lr, min-lr, warmup, weight-decay, beta2.
 //   --log FILE: append every contender's JSON result as one line (the recipe search's record).
+//   --out FILE: write the table, the command, the machine and its load to FILE as Markdown
+//     (default: bench/results/equal-wallclock.md for a budget run of all three contenders with no
+//     overrides of their recipes, none otherwise; `--out none` writes nothing).
 //
 // Contenders and their recipes:
 //   perceiver-ar: the `npm start` model (src/models/presets.ts, the text task's default preset)
@@ -112,10 +115,11 @@ interface Flags {
   overrides: Record<Contender, Record<string, number | boolean>>;
   label: string | null;
   log: string | null;
+  out: string | null | undefined;
 }
 
 function parseFlags(argv: readonly string[]): Flags {
-  const f: Flags = { budget: DEFAULT_BUDGET_SECONDS, clock: "wall", steps: null, contenders: [...CONTENDERS], threads: 2, python: null, overrides: { "perceiver-ar": {}, transformer: {}, "torch-gpt": {} }, label: null, log: null };
+  const f: Flags = { budget: DEFAULT_BUDGET_SECONDS, clock: "wall", steps: null, contenders: [...CONTENDERS], threads: 2, python: null, overrides: { "perceiver-ar": {}, transformer: {}, "torch-gpt": {} }, label: null, log: null, out: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = (): string => {
@@ -138,6 +142,10 @@ function parseFlags(argv: readonly string[]): Flags {
     else if (a === "--python") f.python = v();
     else if (a === "--label") f.label = v();
     else if (a === "--log") f.log = v();
+    else if (a === "--out") {
+      const o = v();
+      f.out = o === "none" ? null : o;
+    }
     else if (a === "--perceiver-ar" || a === "--transformer" || a === "--torch-gpt") f.overrides[a.slice(2) as Contender] = parseAssignments(a, v());
     else throw new RangeError(`unknown flag ${a}`);
   }
@@ -409,8 +417,10 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   setNativeThreads(flags.threads);
   const backend = getBackend();
-  console.log(`equal wall-clock benchmark on ${machineDescription()}; ${backend.name} backend, ${getNativeThreads()} threads`);
-  console.log(flags.steps !== null ? `every contender trains ${flags.steps} steps` : `budget: ${flags.budget} s of training per contender (${flags.clock === "wall" ? "wall-clock" : "CPU time of the training thread"})`);
+  const machine = machineDescription();
+  console.log(`equal wall-clock benchmark on ${machine}; ${backend.name} backend, ${getNativeThreads()} threads`);
+  const budgetLine = flags.steps !== null ? `every contender trains ${flags.steps} steps` : `budget: ${flags.budget} s of training per contender (${flags.clock === "wall" ? "wall-clock" : "CPU time of the training thread"})`;
+  console.log(budgetLine);
   const streams = sotuStreams();
   console.log(streams.describe);
   const ranges = scoredRanges(streams.validation.length);
@@ -418,8 +428,10 @@ async function main(): Promise<void> {
   // Validation before timing.
   const recipes = new Map<Contender, OurRecipe>();
   for (const c of flags.contenders) if (c !== "torch-gpt") recipes.set(c, ourRecipe(c, flags.overrides[c]));
-  for (const [c, r] of recipes) console.log(checkOurModel(backend, r, c));
-  console.log(checkScoring(backend, streams.validation, streams.tokenBytes));
+  const checks: string[] = [];
+  for (const [c, r] of recipes) checks.push(checkOurModel(backend, r, c));
+  checks.push(checkScoring(backend, streams.validation, streams.tokenBytes));
+  for (const c of checks) console.log(c);
 
   const script = fileURLToPath(import.meta.url);
   const results: ContenderResult[] = [];
@@ -443,7 +455,9 @@ async function main(): Promise<void> {
           console.error(`torch-gpt scored other positions: ${r.tokens} tokens, ${r.bytes} bytes, checksum ${r.positionChecksum}; ours ${want.tokens}, ${want.bytes}, ${want.positionChecksum}`);
           process.exit(1);
         }
-        console.log(`torch-gpt: ${JSON.stringify(r.check)}; scored the same ${r.tokens} positions (${r.bytes} bytes, checksum equal)`);
+        const g = r.check as { initialLoss: number; lnVocab: number; attentionRelError: number; causalityError: number };
+        checks.push(`torch-gpt: initial loss ${g.initialLoss.toFixed(4)} (ln V ${g.lnVocab.toFixed(4)}), attention vs an explicit float64 softmax ${g.attentionRelError.toExponential(1)}, causality ${g.causalityError.toExponential(1)}; scored the same ${r.tokens} positions (${r.bytes} bytes, position checksum equal)`);
+        console.log(checks.at(-1));
       } else {
         const spec: ChildSpec = { contender: c, recipe: recipes.get(c)!, budget: flags.budget, clock: flags.clock, steps: flags.steps, threads: flags.threads };
         r = await runJsonChild<ContenderResult>(process.execPath, [script, "--child", JSON.stringify(spec)]);
@@ -470,9 +484,41 @@ async function main(): Promise<void> {
     r.bitsPerByte.toFixed(4),
     loads[i].toFixed(1),
   ]);
+  const scored = `scored: ${results[0]?.tokens ?? 0} validation targets (${results[0]?.bytes ?? 0} bytes) of the 12 held-out addresses, the same positions for every contender`;
+  const table = markdownTable(["contender", "recipe", "params", "steps", "train s (wall)", "train s (thread CPU)", "thread CPU s/step", "targets/step", "train loss", "bits/byte", "load"], rows);
   console.log("");
-  console.log(`scored: ${results[0]?.tokens ?? 0} validation targets (${results[0]?.bytes ?? 0} bytes) of the 12 held-out addresses, the same positions for every contender`);
-  console.log(markdownTable(["contender", "recipe", "params", "steps", "train s (wall)", "train s (thread CPU)", "thread CPU s/step", "targets/step", "train loss", "bits/byte", "load"], rows));
+  console.log(scored);
+  console.log(table);
+  const out = flags.out !== undefined ? flags.out : defaultOut(flags);
+  if (out !== null) {
+    const command = ["node dist/bench/equal-wallclock.js", ...process.argv.slice(2)].join(" ");
+    const md = [
+      "# Equal wall-clock: Perceiver AR (`npm start`) vs our Transformer vs a PyTorch GPT",
+      "",
+      `Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`,
+      `Machine: ${machine}; ${backend.name} backend, ${getNativeThreads()} threads; Node ${process.version}.`,
+      `Load averages during the contenders' runs: ${loads.map((l) => l.toFixed(1)).join(", ")} (2 cores: above 2 the machine was shared with other jobs).`,
+      budgetLine,
+      "",
+      "Checked before timing:",
+      "",
+      ...checks.map((c) => `- ${c}`),
+      "",
+      scored + ".",
+      "",
+      table,
+      "",
+    ].join("\n");
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, md);
+    console.log(`wrote ${out}`);
+  }
+}
+
+/** bench/results/equal-wallclock.md for the standard run (budget mode, all three contenders, their own recipes), else nothing. */
+function defaultOut(f: Flags): string | null {
+  const standard = f.steps === null && f.contenders.length === CONTENDERS.length && CONTENDERS.every((c) => Object.keys(f.overrides[c]).length === 0);
+  return standard ? path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results", "equal-wallclock.md") : null;
 }
 
 if (process.argv[2] === "--child") {
