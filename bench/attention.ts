@@ -1,34 +1,68 @@
-// Attention benchmark: fused attention forward + backward of the native backend vs context length
-// (Perceiver AR cross-attention shape: Tq latent queries over Tk keys, causal offset Tk - Tq).
-//   npx tsc -p . && node dist/bench/attention.js [--tq 512] [--heads 4] [--dim 64] [--max 65536]
-//                                                [--threads N] [--isa avx2|avx512|scalar]
-// FLOPs counted on visible (query, key) pairs only: forward 4·D per pair (Q·Kᵀ and P·V),
-// backward 10·D per pair (recomputed Q·Kᵀ, dV, dP, dQ, dK). The reference backend is timed at the
-// smallest context only.
+// Attention benchmark: the native fused attention kernel, forward + backward, in the Perceiver AR
+// cross-attention shape (Tq latent queries over Tk keys, causal offset Tk - Tq, Tk from --min to
+// --max doubling) and in the causal self-attention shape (Tq = Tk = --self), for each head
+// dimension of --dims; GFLOP/s and the fraction of the GEMM roof measured in the same process,
+// interleaved with the attention calls.
+//   npx tsc -p . && node dist/bench/attention.js [--tq 512] [--heads 4] [--dims 32,64] [--min 1024]
+//       [--max 65536] [--self 512] [--rounds 3] [--seconds 1] [--threads N]
+//       [--isa avx512|avx2|avx512-emulated|scalar] [--baseline path/to/perceiver_ar_native.node]
 //
-// Validate before timing (llm.c's validate_result before benchmark_kernel): at every context the
-// native result is checked against the reference backend before its speed is printed — every
-// output (out, lse, dq, dk, dv) at the smallest context, where the reference runs in full; at
-// larger ones the rows the reference can afford (first, middle and last query rows: out, lse and
-// dq, which depend only on their own row). A mismatch stops the run with exit code 1.
+// FLOPs are counted on causally visible (query, key) pairs only: forward 4·D per pair (Q·Kᵀ and
+// P·V), backward 10·D per pair (Q·Kᵀ recomputed, dV, dP, dQ, dK); exponentials and masks are not
+// counted. The roof is a 1024³ GEMM of the same backend (bench/harness.ts prepareGemmProbe), one
+// call before each forward + backward of every round; each figure is the best of the rounds (at
+// least --rounds, and at least --seconds per row). Two rates are printed: wall clock (what a user
+// waits) and per CPU second (process.cpuUsage of all threads: on a shared machine this ratio to the
+// GEMM measured the same way is the steadier one, since time the process is descheduled counts in
+// neither).
+//
+// --baseline loads a second build of the addon (e.g. main's, to compare an older kernel) and times
+// its attention in the same rounds, right after the addon under test's; its rows ("base") give
+// its %roof against the same GEMM figure, and "speed-up" = its fwd+bwd wall time / the tested one's.
+// Its outputs are validated like the addon's. Both addons keep their own thread pool, set to the
+// same size.
+//
+// Validate before timing (llm.c's validate_result before benchmark_kernel): every row is checked
+// against the reference backend before its speed is printed. At the smallest context and in the
+// self-attention shape every output (out, lse, dq, dk, dv) against a full reference run; at larger
+// contexts the rows the reference can afford: out, lse and dq of the first, middle and last query
+// rows (they depend only on their own row), and dk, dv of the first, middle and last key rows (the
+// reference backward over those keys only, with the native lse and out of the full problem, which
+// fix every probability). A mismatch stops the run with exit code 1.
 
 import type { AttentionShape, Backend } from "../src/backend/backend.js";
+import type { NativeAddon } from "../src/backend/native/index.js";
 import { getNativeThreads, loadNativeBackend, nativeBackendError, nativeIsa, setNativeIsa, setNativeThreads } from "../src/backend/native/index.js";
 import { referenceBackend } from "../src/backend/reference/index.js";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+
+import { machineDescription, prepareGemmProbe, type GemmProbe } from "./harness.js";
 
 const argv = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
+const arg = (name: string, def: string): string => {
   const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : def;
+  return i >= 0 ? argv[i + 1] : def;
 };
-const Tq = arg("--tq", 512);
-const H = arg("--heads", 4);
-const D = arg("--dim", 64);
-const maxTk = arg("--max", 65536);
+const num = (name: string, def: number): number => {
+  const x = Number(arg(name, String(def)));
+  if (!Number.isFinite(x) || x < 0) throw new RangeError(`${name} must be a number >= 0, got ${arg(name, "")}`);
+  return x;
+};
+const Tq = num("--tq", 512);
+const H = num("--heads", 4);
+const DIMS = arg("--dims", "32,64").split(",").map(Number);
+const minTk = num("--min", 1024);
+const maxTk = num("--max", 65536);
+const selfT = num("--self", 512);
+const ROUNDS = num("--rounds", 3);
+const SECONDS = num("--seconds", 1);
 /** Largest max|native - reference| / max|reference| accepted (float32 kernels vs float64 loops). */
 const TOLERANCE = 1e-4;
-/** Query rows per checked slice at large contexts (three slices: first, middle, last). */
+/** Query rows, and key rows, per checked slice at large contexts (three slices each). */
 const CHECK_ROWS = 4;
+/** At most this many timed rounds per row. */
+const MAX_ROUNDS = 20;
 
 interface Problem {
   s: AttentionShape;
@@ -52,15 +86,15 @@ function rnd(n: number): Float32Array {
   return a;
 }
 
-function problem(Tk: number): Problem {
-  const s: AttentionShape = { batch: 1, heads: H, queries: Tq, keys: Tk, headDim: D, causalOffset: Tk - Tq, scale: 1 / Math.sqrt(D) };
-  return { s, q: rnd(Tq * H * D), k: rnd(Tk * H * D), v: rnd(Tk * H * D), dout: rnd(Tq * H * D) };
+function problem(queries: number, keys: number, D: number): Problem {
+  const s: AttentionShape = { batch: 1, heads: H, queries, keys, headDim: D, causalOffset: keys - queries, scale: 1 / Math.sqrt(D) };
+  return { s, q: rnd(queries * H * D), k: rnd(keys * H * D), v: rnd(keys * H * D), dout: rnd(queries * H * D) };
 }
 
 /** One forward and one backward (gradients from zero). */
 function compute(b: Backend, p: Problem): Result {
   const { s } = p;
-  const nq = s.queries * H * D, nk = s.keys * H * D;
+  const nq = s.queries * H * s.headDim, nk = s.keys * H * s.headDim;
   const r: Result = { out: new Float32Array(nq), lse: new Float32Array(H * s.queries), dq: new Float32Array(nq), dk: new Float32Array(nk), dv: new Float32Array(nk) };
   b.attentionForward(s, p.q, p.k, p.v, null, r.out, r.lse);
   b.attentionBackward(s, p.q, p.k, p.v, null, r.out, p.dout, r.lse, r.dq, r.dk, r.dv);
@@ -78,19 +112,26 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return scale > 0 ? err / scale : err;
 }
 
-/** Every output against a full reference run; returns the worst error by output. */
-function checkFull(got: Result, want: Result): Record<string, number> {
+/** Every output against a full reference run; the worst error by output. */
+function checkFull(p: Problem, got: Result): Record<string, number> {
+  const want = compute(referenceBackend, p);
   return { out: relErr(got.out, want.out), lse: relErr(got.lse, want.lse), dq: relErr(got.dq, want.dq), dk: relErr(got.dk, want.dk), dv: relErr(got.dv, want.dv) };
 }
 
-/** out, lse and dq of a few query-row slices against the reference run on those rows only. */
+/** Starts of the first, middle and last `CHECK_ROWS` rows of `n`. */
+const slices = (n: number): number[] => [0, Math.floor(n / 2), Math.max(0, n - CHECK_ROWS)];
+
+/** out, lse, dq of query-row slices and dk, dv of key-row slices against the reference on those rows. */
 function checkRows(p: Problem, got: Result): Record<string, number> {
-  const W = H * D;
-  const worst = { out: 0, lse: 0, dq: 0 };
-  for (const i0 of [0, Math.floor(Tq / 2), Tq - CHECK_ROWS]) {
-    const rows = Math.min(CHECK_ROWS, Tq - i0);
+  const { s } = p;
+  const W = H * s.headDim;
+  const Tk = s.keys;
+  const offset = s.causalOffset as number;
+  const worst = { out: 0, lse: 0, dq: 0, dk: 0, dv: 0 };
+  for (const i0 of slices(s.queries)) {
+    const rows = Math.min(CHECK_ROWS, s.queries - i0);
     const slice: Problem = {
-      s: { ...p.s, queries: rows, causalOffset: (p.s.causalOffset as number) + i0 },
+      s: { ...s, queries: rows, causalOffset: offset + i0 },
       q: p.q.subarray(i0 * W, (i0 + rows) * W),
       k: p.k,
       v: p.v,
@@ -98,47 +139,111 @@ function checkRows(p: Problem, got: Result): Record<string, number> {
     };
     const want = compute(referenceBackend, slice);
     const lse = new Float32Array(H * rows);
-    for (let h = 0; h < H; h++) lse.set(got.lse.subarray(h * Tq + i0, h * Tq + i0 + rows), h * rows);
+    for (let h = 0; h < H; h++) lse.set(got.lse.subarray(h * s.queries + i0, h * s.queries + i0 + rows), h * rows);
     worst.out = Math.max(worst.out, relErr(got.out.subarray(i0 * W, (i0 + rows) * W), want.out));
     worst.lse = Math.max(worst.lse, relErr(lse, want.lse));
     worst.dq = Math.max(worst.dq, relErr(got.dq.subarray(i0 * W, (i0 + rows) * W), want.dq));
+  }
+  for (const j0 of slices(Tk)) {
+    const keys = Math.min(CHECK_ROWS, Tk - j0);
+    const ks: AttentionShape = { ...s, keys, causalOffset: offset - j0 };
+    const dq = new Float32Array(s.queries * W), dk = new Float32Array(keys * W), dv = new Float32Array(keys * W);
+    const kk = p.k.subarray(j0 * W, (j0 + keys) * W), vv = p.v.subarray(j0 * W, (j0 + keys) * W);
+    // With the full problem's lse and out, the reference backward over these keys is exact for them.
+    referenceBackend.attentionBackward(ks, p.q, kk, vv, null, got.out, p.dout, got.lse, dq, dk, dv);
+    worst.dk = Math.max(worst.dk, relErr(got.dk.subarray(j0 * W, (j0 + keys) * W), dk));
+    worst.dv = Math.max(worst.dv, relErr(got.dv.subarray(j0 * W, (j0 + keys) * W), dv));
   }
   return worst;
 }
 
 /** Exits with 1, naming the outputs that are off, when any error exceeds the tolerance. */
-function validate(Tk: number, errors: Record<string, number>, what: string): void {
+function validate(tag: string, errors: Record<string, number>, what: string): void {
   if (Object.values(errors).every((e) => e <= TOLERANCE)) return;
   const detail = Object.entries(errors).map(([k, e]) => `${k} ${e.toExponential(1)}`).join(", ");
-  console.log(`Tk=${Tk}: native DIFFERS from the reference (${what}): ${detail} (tolerance ${TOLERANCE}); no speed reported`);
+  console.log(`${tag}: native DIFFERS from the reference (${what}): ${detail} (tolerance ${TOLERANCE}); no speed reported`);
   process.exit(1);
 }
 
-function best(fn: () => void, minTime: number): number {
-  fn();
-  let reps = 0;
-  let bestT = Infinity;
-  const start = performance.now();
-  while (reps < 3 || performance.now() - start < minTime * 1e3) {
-    const t = performance.now();
-    fn();
-    bestT = Math.min(bestT, performance.now() - t);
-    reps++;
-    if (reps >= 50) break;
-  }
-  return bestT; // ms
+interface Timing {
+  wall: number; // ms
+  cpu: number; // ms of CPU time, all threads
 }
 
-function time(b: Backend, p: Problem, minTime: number): { fwd: number; bwd: number; pairs: number } {
+function timed(fn: () => void): Timing {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+const better = (a: Timing, b: Timing): Timing => ({ wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu) });
+
+/** Best of the rounds of [GEMM roof, then forward and backward of each backend], each timed on its own. */
+function measure(backends: Backend[], p: Problem, gemm: GemmProbe): { fwd: Timing[]; bwd: Timing[]; gemm: Timing } {
   const { s } = p;
-  const nq = Tq * H * D, nk = s.keys * H * D;
-  const out = new Float32Array(nq), lse = new Float32Array(H * Tq);
+  const nq = s.queries * H * s.headDim, nk = s.keys * H * s.headDim;
+  const out = new Float32Array(nq), lse = new Float32Array(H * s.queries);
   const dq = new Float32Array(nq), dk = new Float32Array(nk), dv = new Float32Array(nk);
-  const fwd = best(() => b.attentionForward(s, p.q, p.k, p.v, null, out, lse), minTime);
-  const bwd = best(() => b.attentionBackward(s, p.q, p.k, p.v, null, out, p.dout, lse, dq, dk, dv), minTime);
+  const fwd = (b: Backend) => () => b.attentionForward(s, p.q, p.k, p.v, null, out, lse);
+  const bwd = (b: Backend) => () => b.attentionBackward(s, p.q, p.k, p.v, null, out, p.dout, lse, dq, dk, dv);
+  for (const b of backends) {
+    fwd(b)();
+    bwd(b)(); // warm-up (scratch growth)
+  }
+  const inf = { wall: Infinity, cpu: Infinity };
+  const best = { fwd: backends.map(() => inf), bwd: backends.map(() => inf), gemm: inf };
+  const start = performance.now();
+  for (let r = 0; r < MAX_ROUNDS && (r < ROUNDS || performance.now() - start < SECONDS * 1e3); r++) {
+    best.gemm = better(best.gemm, timed(gemm.call));
+    backends.forEach((b, i) => {
+      best.fwd[i] = better(best.fwd[i], timed(fwd(b)));
+      best.bwd[i] = better(best.bwd[i], timed(bwd(b)));
+    });
+  }
+  return best;
+}
+
+/** Causally visible (query, key) pairs of a problem, over all heads. */
+function visiblePairs(s: AttentionShape): number {
   let pairs = 0;
-  for (let i = 0; i < Tq; i++) pairs += Math.min(s.keys, Math.max(0, s.keys - Tq + i + 1));
-  return { fwd, bwd, pairs: pairs * H };
+  for (let i = 0; i < s.queries; i++) pairs += Math.min(s.keys, Math.max(0, (s.causalOffset as number) + i + 1));
+  return pairs * s.batch * s.heads;
+}
+
+const COLS = ["shape", "fwd ms", "bwd ms", "f+b GF/s", "roof GF/s", "% roof", "f+b GF/cpu-s", "roof GF/cpu-s", "% roof cpu", "max err"];
+const WIDTHS = [16, 9, 9, 9, 9, 7, 12, 13, 10, 8, 9];
+const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(WIDTHS[i]) : c.padStart(WIDTHS[i]))).join(" ");
+
+/** Validates each backend on `p`, times them interleaved, prints a line per backend. */
+function row(backends: { tag: string; b: Backend }[], gemm: GemmProbe, tag: string, p: Problem, full: boolean): void {
+  const errs = backends.map(({ tag: name, b }) => {
+    const got = compute(b, p);
+    const errors = full ? checkFull(p, got) : checkRows(p, got);
+    validate(`${tag} (${name})`, errors, full ? "all outputs" : `out, lse, dq of ${3 * CHECK_ROWS} query rows; dk, dv of ${3 * CHECK_ROWS} key rows`);
+    return Math.max(...Object.values(errors));
+  });
+  const t = measure(backends.map((x) => x.b), p, gemm);
+  const flops = 14 * p.s.headDim * visiblePairs(p.s);
+  const roofWall = gemm.flops / (t.gemm.wall * 1e6);
+  const roofCpu = gemm.flops / (t.gemm.cpu * 1e6);
+  backends.forEach(({ tag: name }, i) => {
+    const wall = flops / ((t.fwd[i].wall + t.bwd[i].wall) * 1e6);
+    const cpu = flops / ((t.fwd[i].cpu + t.bwd[i].cpu) * 1e6);
+    const ratio = i === 0 ? "" : ((t.fwd[i].wall + t.bwd[i].wall) / (t.fwd[0].wall + t.bwd[0].wall)).toFixed(2) + "×";
+    const cells = [i === 0 ? tag : `  ${name}`, t.fwd[i].wall.toFixed(2), t.bwd[i].wall.toFixed(2), wall.toFixed(1), roofWall.toFixed(1), ((100 * wall) / roofWall).toFixed(0) + "%", cpu.toFixed(1), roofCpu.toFixed(1), ((100 * cpu) / roofCpu).toFixed(0) + "%", errs[i].toExponential(1)];
+    if (backends.length > 1) cells.push(ratio);
+    console.log(line(cells));
+  });
+}
+
+/** The attention kernels of another build of the addon (--baseline), unvalidated, its pool sized like ours. */
+function loadBaseline(path: string, threads: number): Backend {
+  const addon = createRequire(import.meta.url)(resolve(path)) as NativeAddon;
+  addon.setThreads(threads);
+  return { name: "baseline", attentionForward: addon.attentionForward, attentionBackward: addon.attentionBackward } as unknown as Backend;
 }
 
 function main(): void {
@@ -150,41 +255,28 @@ function main(): void {
   const th = argv.indexOf("--threads");
   if (th >= 0) setNativeThreads(Number(argv[th + 1]));
   const isaI = argv.indexOf("--isa");
-  if (isaI >= 0 && !setNativeIsa(argv[isaI + 1] as "avx2")) throw new Error("ISA unavailable");
-  console.log(`native: isa=${nativeIsa()} threads=${getNativeThreads()}; B=1 H=${H} D=${D} Tq=${Tq}, causal offset Tk-Tq`);
-  console.log(`each row is validated against the reference backend first (max error relative to the output's max <= ${TOLERANCE})`);
-  console.log("");
-  const head = `${"Tk".padStart(6)} ${"fwd ms".padStart(9)} ${"fwd GF/s".padStart(9)} ${"bwd ms".padStart(9)} ${"bwd GF/s".padStart(9)} ${"f+b ms".padStart(9)} ${"f+b GF/s".padStart(9)}  ${"max err".padStart(8)} vs reference`;
-  console.log(head);
-  console.log("-".repeat(head.length));
-  const Tk0 = Math.max(Tq, 1024);
-  let reference: { p: Problem; want: Result } | null = null;
-  for (let Tk = Tk0; Tk <= maxTk; Tk *= 2) {
-    const p = problem(Tk);
-    const got = compute(native, p);
-    let errors: Record<string, number>;
-    let what: string;
-    if (Tk === Tk0) {
-      reference = { p, want: compute(referenceBackend, p) };
-      errors = checkFull(got, reference.want);
-      what = "all outputs";
-    } else {
-      errors = checkRows(p, got);
-      what = `out, lse, dq of ${3 * CHECK_ROWS} rows`;
-    }
-    validate(Tk, errors, what);
-    const r = time(native, p, 0.5);
-    const ff = (4 * D * r.pairs) / (r.fwd * 1e6);
-    const bf = (10 * D * r.pairs) / (r.bwd * 1e6);
-    const tf = (14 * D * r.pairs) / ((r.fwd + r.bwd) * 1e6);
-    const err = Math.max(...Object.values(errors));
-    console.log(`${String(Tk).padStart(6)} ${r.fwd.toFixed(2).padStart(9)} ${ff.toFixed(1).padStart(9)} ${r.bwd.toFixed(2).padStart(9)} ${bf.toFixed(1).padStart(9)} ${(r.fwd + r.bwd).toFixed(2).padStart(9)} ${tf.toFixed(1).padStart(9)}  ${err.toExponential(1).padStart(8)} (${what})`);
+  if (isaI >= 0 && !setNativeIsa(argv[isaI + 1] as "avx2")) throw new Error(`ISA ${argv[isaI + 1]} unavailable`);
+  const gemm = prepareGemmProbe(native);
+  const backends = [{ tag: "new", b: native }];
+  const baselinePath = arg("--baseline", "");
+  if (baselinePath) backends.push({ tag: "base", b: loadBaseline(baselinePath, getNativeThreads()) });
+  console.log(`native: isa=${nativeIsa()} threads=${getNativeThreads()}; B=1 H=${H}; ${machineDescription()}`);
+  if (baselinePath) console.log(`baseline (rows "base"): ${resolve(baselinePath)}, timed in the same rounds; speed-up = base fwd+bwd wall / this build's`);
+  console.log(`cross-attention rows: Tq=${Tq} queries over Tk keys, causal offset Tk-Tq; self-attention: Tq=Tk, causal`);
+  console.log(`GFLOP/s count causally visible (query, key) pairs only: 4·D per pair forward, 10·D backward (exp and masks not counted)`);
+  console.log(`roof: 1024³ GEMM of the same backend, timed before every forward + backward; best of >= ${ROUNDS} rounds and >= ${SECONDS} s per row`);
+  console.log(`every row is validated against the reference backend first (max error relative to the output's max <= ${TOLERANCE})`);
+  for (const D of DIMS) {
+    console.log("");
+    console.log(`D = ${D}`);
+    const cols = baselinePath ? [...COLS, "speed-up"] : COLS;
+    console.log(line(cols));
+    console.log("-".repeat(line(cols).length));
+    for (let Tk = Math.max(Tq, minTk); Tk <= maxTk; Tk *= 2) row(backends, gemm, `cross Tk=${Tk}`, problem(Tq, Tk, D), Tk === Math.max(Tq, minTk));
+    if (selfT > 0) row(backends, gemm, `self T=${selfT}`, problem(selfT, selfT, D), true);
   }
-  const p = reference?.p ?? problem(Tk0);
-  const r = time(referenceBackend, p, 0);
-  const n = time(native, p, 0.3);
   console.log("");
-  console.log(`reference at Tk=${Tk0}: fwd ${r.fwd.toFixed(1)} ms, bwd ${r.bwd.toFixed(1)} ms  (native is ${(r.fwd / n.fwd).toFixed(0)}× / ${(r.bwd / n.bwd).toFixed(0)}× faster)`);
+  console.log(`load average after the run: ${machineDescription().replace(/.*load average /, "")}`);
 }
 
 main();

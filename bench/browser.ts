@@ -1,8 +1,9 @@
 // Benchmark: the model of `npm start` (the text-small preset) in Chromium, inside the page's
-// worker on the backend the browser gives (loadBestBackend: the reference backend until the
-// WebAssembly backend lands), next to Node on the native backend measured right after:
+// worker on the backend the browser gives (loadBestBackend: the wasm backend where WebAssembly
+// SIMD runs), next to Node on the native backend measured right after:
 //   - training-step time (batch 8, random byte windows, one warm-up step, then --steps steps);
-//   - generation tokens/s and time to first token (a 512-byte prompt, 64 new tokens).
+//   - generation tokens/s and time to first token (a 512-byte prompt, 64 new tokens);
+//   - GEMM GFLOP/s of the wasm backend vs tfjs-backend-wasm in one page (bench/wasm-gemm.ts).
 // Validated before any speed is printed: a fresh model's logits in the page equal the reference
 // backend's in Node (1e-5), and the page's training losses equal Node's native losses for the same
 // model, data and seed (1e-4).
@@ -23,6 +24,7 @@ import { Rng } from "../src/util/rng.js";
 import { timeTrainingSteps } from "../src/web/worker/compute-services.js";
 import { browserSkip, openPage } from "../test/helpers/browser.js";
 import { machineDescription, markdownTable, median } from "./harness.js";
+import { measureWasmGemm } from "./wasm-gemm.js";
 import { maxAbsOrRelError, requireClose, TOLERANCE, ValidationError } from "./validate.js";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "3" }, "batch-size": { type: "string", default: "8" }, tokens: { type: "string", default: "64" } } });
@@ -42,8 +44,8 @@ async function main(): Promise<void> {
   if (skip !== false) throw new Error(`cannot run: ${skip}`);
   const b = await openPage();
   try {
-    const hello = await b.call<{ backend: string; crossOriginIsolated: boolean }>({ kind: "hello" });
-    console.log(`page backend: ${hello.backend}, crossOriginIsolated ${hello.crossOriginIsolated}; ${machineDescription()}`);
+    const hello = await b.call<{ backend: string; crossOriginIsolated: boolean; wasm: { flavour: string; threads: number } | null }>({ kind: "hello" });
+    console.log(`page backend: ${hello.backend}${hello.wasm ? ` (${hello.wasm.flavour} build, ${hello.wasm.threads} threads)` : ""}, crossOriginIsolated ${hello.crossOriginIsolated}; ${machineDescription()}`);
 
     // 1. Validate: the same model in the page and in Node (reference backend).
     const config = getPreset(PRESET).model as Record<string, unknown>;
@@ -69,11 +71,11 @@ async function main(): Promise<void> {
     const nodeTokens = await generate(nodeModel, promptIds, { maxNewTokens: NEW_TOKENS, seed: SEED, onToken: (_t, i) => void (i === 0 && (nodeFirst = performance.now() - t0)) });
     const nodeMs = performance.now() - t0;
 
-    // 4. WASM ENGINEER: GEMM GFLOP/s at 256³ / 512³ / 1024³ of the wasm backend in this page, next to
-    //    @tensorflow/tfjs-backend-wasm (SIMD + threads) in the same page, and the native backend in
-    //    Node measured right after, go here (a "gemm" request in compute-services.ts), as rows of
-    //    `gemmRows` below.
-    const gemmRows: string[][] = [["GEMM 256³ / 512³ / 1024³ (wasm vs tfjs-backend-wasm vs native)", "not measured yet (wasm backend pending)", "", ""]];
+    // 4. GEMM GFLOP/s of the wasm backend next to @tensorflow/tfjs-backend-wasm (SIMD + threads) in
+    //    one page (bench/wasm-gemm.ts: its own isolated page, since tfjs is not in the package's
+    //    bundle), and the native backend in Node right after, at the page's thread count.
+    const gemm = await measureWasmGemm({ sizes: [256, 512, 1024], threadCounts: [hello.wasm?.threads ?? 2], seconds: 2 });
+    const gemmRows: string[][] = gemm.rows.map((r) => [`GEMM ${r[0]}, ${r[1]} threads, GFLOP/s best (median): wasm / tfjs-wasm in one page`, `${r[2]} / ${r[3]}`, r[5], `${r[4]} tfjs, ${r[6]} native`]);
 
     const pageStep = median(pageSteps.seconds);
     const nativeStep = median(native.seconds);

@@ -8,7 +8,9 @@
 // - `median`, `timeSteps`: seconds per step of `warmup` untimed + `steps` timed calls.
 // - `measureGemmRoof`: GFLOP/s of a large GEMM on a backend, timed in the calling process, after
 //   checking sampled entries of its result against a float64 dot product (the roof that a
-//   benchmark's achieved GFLOP/s is compared with, measured in the same run).
+//   benchmark's achieved GFLOP/s is compared with, measured in the same run); `prepareGemmProbe`
+//   is that checked GEMM as a call, for benchmarks that time the roof interleaved with their own
+//   calls.
 // - `markdownTable`: a padded markdown table (first column left-aligned, the others right).
 // - `machineDescription`: CPU, cores, RAM and the 1-minute load average, to print next to figures
 //   measured on a (possibly shared) machine.
@@ -135,12 +137,23 @@ const ROOF_TOLERANCE = 1e-4;
 /** At least this many timed calls even when `minSeconds` has passed. */
 const ROOF_MIN_CALLS = 5;
 
+/** A size³ GEMM on a backend whose result was checked against float64: call it to time it. */
+export interface GemmProbe {
+  /** One C (size, size) = A · B call (no allocation). */
+  call(): void;
+  /** Floating-point operations of one call: 2·size³. */
+  flops: number;
+  size: number;
+  /** Largest |C - exact| / (sum_k |a_ik·b_kj|) over the sampled entries. */
+  maxRelError: number;
+}
+
 /**
- * The GEMM roof: the best GFLOP/s of a size³ (default 1024³) non-transposed GEMM on `backend`,
- * over calls made for at least `minSeconds` after one warm-up call. Throws when sampled entries of
- * the result disagree with float64 dot products (a wrong kernel has no speed).
+ * A size³ non-transposed GEMM on `backend`, run once and checked on sampled entries against float64
+ * dot products; throws when they disagree (a wrong kernel has no speed). Benchmarks that time
+ * the roof interleaved with their own calls use it directly; `measureGemmRoof` times it alone.
  */
-export function measureGemmRoof(backend: Backend, size = 1024, minSeconds = 0.5): GemmRoof {
+export function prepareGemmProbe(backend: Backend, size = 1024): GemmProbe {
   const m = size;
   const n = size;
   const k = size;
@@ -149,8 +162,8 @@ export function measureGemmRoof(backend: Backend, size = 1024, minSeconds = 0.5)
   const a = Float32Array.from({ length: m * k }, rnd); // (m, k)
   const b = Float32Array.from({ length: k * n }, rnd); // (k, n)
   const c = new Float32Array(m * n); // (m, n)
-  const gemm = (): void => backend.matmul(a, b, c, m, n, k, false, false, false);
-  gemm();
+  const call = (): void => backend.matmul(a, b, c, m, n, k, false, false, false);
+  call();
   let maxRelError = 0;
   for (let s = 0; s < ROOF_CHECKED_ENTRIES; s++) {
     const i = (s * 7919) % m;
@@ -166,16 +179,26 @@ export function measureGemmRoof(backend: Backend, size = 1024, minSeconds = 0.5)
   if (!(maxRelError <= ROOF_TOLERANCE)) {
     throw new Error(`GEMM roof ${size}³ on the ${backend.name} backend: result differs from float64 by ${maxRelError} (> ${ROOF_TOLERANCE}); refusing to report a speed`);
   }
+  return { call, flops: 2 * m * n * k, size, maxRelError };
+}
+
+/**
+ * The GEMM roof: the best GFLOP/s of a size³ (default 1024³) non-transposed GEMM on `backend`,
+ * over calls made for at least `minSeconds` after one warm-up call. Throws when sampled entries of
+ * the result disagree with float64 dot products (a wrong kernel has no speed).
+ */
+export function measureGemmRoof(backend: Backend, size = 1024, minSeconds = 0.5): GemmRoof {
+  const probe = prepareGemmProbe(backend, size);
   let best = Infinity;
   let calls = 0;
   const start = performance.now();
   while (calls < ROOF_MIN_CALLS || performance.now() - start < minSeconds * 1000) {
     const t0 = performance.now();
-    gemm();
+    probe.call();
     best = Math.min(best, (performance.now() - t0) / 1000);
     calls++;
   }
-  return { gflops: (2 * m * n * k) / best / 1e9, m, n, k, calls, maxRelError };
+  return { gflops: probe.flops / best / 1e9, m: size, n: size, k: size, calls, maxRelError: probe.maxRelError };
 }
 
 /** A markdown table padded to column widths: the first column left-aligned, the others right. */

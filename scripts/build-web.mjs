@@ -1,5 +1,6 @@
 // Builds the browser side with esbuild (part of `npm run build`; the output is never committed):
-//   dist/browser/perceiver-ar.js  the package's browser entry (src/index.browser.ts) as one ES module
+//   dist/browser/perceiver-ar.js  the package's browser entry (src/index.browser.ts) as one ES module,
+//                                 with the wasm backend's .wasm modules copied beside it
 //   dist/web/                     the page: index.html, style.css, app.js (main thread), worker.js
 // The worker imports the library from /perceiver-ar.js (the bundle above, left external), so the
 // page runs exactly what a user of the package's browser bundle gets.
@@ -27,6 +28,10 @@ const results = await Promise.all([
   esbuild.build({ ...common, entryPoints: ["src/web/app.ts"], outfile: out("web", "app.js") }),
 ]);
 for (const f of ["index.html", "style.css"]) fs.copyFileSync(path.join(root, "src", "web", f), out("web", f));
+// The wasm backend's modules (scripts/build-wasm.mjs) next to the bundle, where it fetches them
+// (src/backend/wasm/web.ts: relative to its module's URL); absent when clang could not build them.
+const wasmDir = out("src", "backend", "wasm");
+for (const f of fs.existsSync(wasmDir) ? fs.readdirSync(wasmDir).filter((n) => n.endsWith(".wasm")) : []) fs.copyFileSync(path.join(wasmDir, f), out("browser", f));
 const warnings = results.reduce((n, r) => n + r.warnings.length, 0);
 if (warnings > 0) {
   console.error(`build-web: ${warnings} esbuild warning(s)`);

@@ -9,8 +9,11 @@
 // - A Graph built with a BufferPool takes its op outputs, their gradients and op scratch from the
 //   pool; `graph.release()` gives them all back. Only do that when nothing the graph made is used
 //   afterwards (a training step's intermediates); parameter gradients are never pooled.
+// - Every array a Graph makes is in its backend's storage when the backend has one (the wasm
+//   backend's memory, backend.ts `BackendStorage`), else a plain Float32Array.
 
 import type { Backend } from "./backend/backend.js";
+import { allocFloat32 } from "./backend/storage.js";
 import type { BufferPool } from "./buffer-pool.js";
 import { Tensor } from "./tensor.js";
 
@@ -72,8 +75,8 @@ export class Graph {
 
   /** A zero-filled scratch array owned by this graph (pooled when the graph has a pool). */
   alloc(n: number): Float32Array {
-    if (this.pool === null) return new Float32Array(n);
-    const a = this.pool.take(n);
+    if (this.pool === null) return allocFloat32(this.backend, n);
+    const a = this.pool.take(n, this.backend.storage);
     this.taken.push(a);
     return a;
   }
@@ -81,7 +84,7 @@ export class Graph {
   /** Give every pooled array of this graph back; the graph and its Vars must not be used after. */
   release(): void {
     if (this.pool === null) return;
-    for (const a of this.taken) this.pool.give(a);
+    for (const a of this.taken) this.pool.give(a, this.backend.storage);
     this.taken.length = 0;
     this.tape.length = 0;
   }
@@ -97,7 +100,7 @@ export class Graph {
   output(shape: readonly number[], ...inputs: Array<Var | null | undefined>): Var {
     const size = shape.reduce((a, b) => a * b, 1);
     const value = new Tensor(shape, this.alloc(size));
-    return new Var(value, this.needsGrad(...inputs), this.pool === null ? undefined : (n) => this.alloc(n));
+    return new Var(value, this.needsGrad(...inputs), (n) => this.alloc(n));
   }
 
   record(backward: () => void): void {

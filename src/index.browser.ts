@@ -8,6 +8,7 @@
 export * from "./index.shared.js";
 export { getBackend } from "./backend/select-core.js";
 export { loadBestBackend } from "./browser/best-backend.js";
+export { wasmBackendInfo, type WasmBackendInfo } from "./backend/wasm/web.js";
 export { loadModelFromFiles, loadModelFromUrl, loadModelFromBytes, saveModelToBlobs, BROWSER_MEMORY_BUDGET, type BrowserLoadedModel, type FileData, type ModelFileInput, type UrlLoadOptions } from "./browser/model-io.js";
 export { fromPretrained, type BrowserPretrainedOptions } from "./browser/from-pretrained.js";
 export { BrowserHubCache, DEFAULT_HUB_CACHE_NAME } from "./hub/browser-cache.js";

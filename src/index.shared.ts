@@ -5,7 +5,7 @@
 
 export { Tensor } from "./tensor.js";
 export { Graph, Var } from "./autograd.js";
-export type { Backend, AttentionShape, AdamWStep } from "./backend/backend.js";
+export type { Backend, BackendStorage, AttentionShape, AdamWStep } from "./backend/backend.js";
 export { referenceBackend } from "./backend/reference/index.js";
 export { setDefaultBackend, registerBackend, backendNames, type BackendName, type BackendProvider } from "./backend/select-core.js";
 export { PerceiverAR, type ForwardOptions, type TokenBatch, type IntBatch, type LossResult } from "./models/perceiver-ar.js";

@@ -6,6 +6,7 @@
 
 export * from "./index.shared.js";
 export { getBackend, setThreads } from "./backend/select.js";
+export { initWasmBackend, wasmBackendInfo, type WasmBackendInfo, type WasmBackendOptions } from "./backend/wasm/node.js";
 export { loadModel, loadPretrained, saveModel } from "./io/checkpoint.js";
 export { fromPretrained, resolveModelFolder, type ResolveOptions } from "./hub/from-pretrained.js";
 export { DiskHubCache, defaultCacheDir } from "./hub/disk-cache.js";

@@ -13,8 +13,14 @@ import { getPreset } from "../src/models/presets.js";
 import { Rng } from "../src/util/rng.js";
 import { browserSkip, openPage, type BrowserPage } from "./helpers/browser.js";
 import { GOLDEN_ROOT, loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
+import { REQUIRE_WASM_ENV } from "./helpers/wasm.js";
 
 const skip = browserSkip();
+/** In CI (PERCEIVER_AR_REQUIRE_WASM=1) the page must compute on wasm, not fall back to the reference backend. */
+const requireWasm = process.env[REQUIRE_WASM_ENV] === "1";
+const assertPageBackend = (backend: string): void => {
+  if (requireWasm) assert.equal(backend, "wasm", `${REQUIRE_WASM_ENV}=1 but the page computed on ${backend}`);
+};
 const cases = fs
   .readdirSync(GOLDEN_ROOT)
   .filter((d) => ["config.json", "weights.safetensors", "forward.safetensors", "meta.json"].every((f) => fs.existsSync(path.join(GOLDEN_ROOT, d, f))))
@@ -60,6 +66,7 @@ describe("golden cases in the browser", { skip }, () => {
         padMask: Array.from(f.get("pad_mask")!.data as Uint8Array),
         prefixLen: golden.meta.prefix_len,
       });
+      assertPageBackend(r.backend);
       const want = f.get("logits")!;
       assert.deepEqual(r.logitsShape, want.shape);
       const err = maxMixedError(r.logits, want.data as Float32Array);
@@ -87,6 +94,7 @@ describe("golden cases in the browser", { skip }, () => {
     const ids = Array.from({ length: B * N }, () => rng.nextInt(config.vocabSize!));
     const r = await b.call<{ backend: string; logits: number[]; shape: number[] }>({ kind: "init-logits", config, seed: 11, ids, shape: [B, N] });
     const node = new PerceiverAR(config, referenceBackend, { seed: 11 }).forward({ data: Int32Array.from(ids), shape: [B, N] });
+    assertPageBackend(r.backend);
     assert.deepEqual(r.shape, node.shape);
     const err = maxMixedError(r.logits, node.data);
     console.log(`# browser (${r.backend}) vs Node reference: max logits error ${err.toExponential(2)}`);

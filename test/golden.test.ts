@@ -5,22 +5,17 @@
 // and names all come from its files.
 
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, it } from "node:test";
 import { referenceBackend } from "../src/backend/reference/index.js";
 import type { Backend } from "../src/backend/backend.js";
 import { loadModel } from "../src/io/checkpoint.js";
-import { GOLDEN_ROOT, loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
+import { GOLDEN_ROOT, goldenCaseNames, goldenInputs, loadGolden, maxMixedError, maxScaledError } from "./helpers/golden.js";
 import { nativeForTests } from "./helpers/native.js";
 
 const { native } = nativeForTests();
 const backends: Backend[] = native === null ? [referenceBackend] : [referenceBackend, native];
 
-const cases = fs
-  .readdirSync(GOLDEN_ROOT)
-  .filter((d) => ["config.json", "weights.safetensors", "forward.safetensors", "meta.json"].every((f) => fs.existsSync(path.join(GOLDEN_ROOT, d, f))))
-  .sort();
+const cases = goldenCaseNames();
 assert.ok(cases.length >= 2, `golden cases found in ${GOLDEN_ROOT}: ${cases.join(", ")}`);
 
 for (const backend of backends) {
@@ -28,12 +23,7 @@ for (const backend of backends) {
     describe(`golden ${name} on ${backend.name}`, () => {
       const golden = loadGolden(name);
       const f = golden.forward;
-      const ids = f.get("input_ids")!;
-      const [B, N] = ids.shape;
-      const batch = { data: ids.data as Int32Array, shape: [B, N] as const };
-      const labels = { data: f.get("labels")!.data as Int32Array, shape: [B, N - golden.meta.prefix_len] as const };
-      const padMask = f.get("pad_mask")!.data as Uint8Array;
-      const opts = { prefixLen: golden.meta.prefix_len, padMask };
+      const { batch, labels, opts } = goldenInputs(golden);
 
       it("logits match within 1e-4", () => {
         const model = loadModel(golden.dir, backend);

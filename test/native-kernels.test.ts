@@ -1,15 +1,16 @@
 // Fuzz-style parity tests: every kernel of the native backend against the reference backend on
 // random shapes (sizes 1, odd, not multiples of SIMD widths or tiles), for every SIMD kernel set
-// the CPU supports (avx512 / avx2 / scalar). Argument validation is tested for both backends in
+// the CPU supports (avx512 / avx2 / scalar). Attention has its own file (native-attention.test.ts). Argument validation is tested for both backends in
 // backend-boundary.test.ts. Skips with a reason when the addon is not built (a failure under
 // PERCEIVER_AR_REQUIRE_NATIVE=1, see helpers/native.ts).
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import type { AttentionShape, Backend } from "../src/backend/backend.js";
+import type { Backend } from "../src/backend/backend.js";
 import { nativeIsa, setNativeIsa, setNativeThreads, getNativeThreads } from "../src/backend/native/index.js";
 import { referenceBackend as R } from "../src/backend/reference/index.js";
+import { assertCloseToReference } from "./helpers/close.js";
 import { nativeForTests } from "./helpers/native.js";
 
 const { native: N, skip } = nativeForTests();
@@ -33,22 +34,9 @@ function randInt(lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo));
 }
 
-/** max|got - want| / max|want| <= tol; non-finite reference values must match exactly. */
+/** A kernel's output against the reference backend's (helpers/close.ts). */
 function close(what: string, got: Float32Array, want: Float32Array, tol = TOL): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let maxRef = 0;
-  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i])) maxRef = Math.max(maxRef, Math.abs(want[i]));
-  const denom = maxRef > 0 ? maxRef : 1;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    const g = got[i];
-    if (!Number.isFinite(w)) {
-      assert.ok(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${i}]: got ${g}, want ${w}`);
-      continue;
-    }
-    const e = Math.abs(g - w) / denom;
-    if (!(e <= tol)) assert.fail(`${what}[${i}]: got ${g}, want ${w} (rel err ${e.toExponential(2)} > ${tol})`);
-  }
+  assertCloseToReference(what, got, want, tol);
 }
 
 /** The SIMD kernel sets to test on this CPU (best first). */
@@ -143,66 +131,6 @@ describe("native backend vs reference", { skip }, () => {
       setNativeThreads(t0);
     }
     assert.deepEqual(c1, c2);
-  });
-
-  it("attention forward/backward: causal offsets (incl. rows seeing nothing: uniform rows), key padding, no mask, few and many heads", () => {
-    type Case = { s: AttentionShape; pad: "none" | "some" | "allrow" | "left" };
-    const cases: Case[] = [];
-    const dims = [
-      [1, 1, 1, 1, 1],
-      [1, 2, 7, 5, 3],
-      [2, 3, 17, 33, 7],
-      [1, 2, 96, 130, 16],
-      [2, 1, 130, 300, 64],
-      [1, 1, 200, 200, 33],
-      [1, 2, 5, 270, 64],
-      [1, 1, 257, 129, 8],
-      [4, 4, 33, 200, 8], // 16 heads: one backward split per head
-    ];
-    for (const [b, h, tq, tk, d] of dims) {
-      const offsets: (number | null)[] = [null, tk - tq, 0, -3, tk + 10, Math.floor(tk / 2) - tq];
-      for (const off of offsets) {
-        const pad = (["none", "some", "allrow", "left"] as const)[randInt(0, 4)];
-        cases.push({ s: { batch: b, heads: h, queries: tq, keys: tk, headDim: d, causalOffset: off, scale: 1 / Math.sqrt(d) }, pad });
-      }
-    }
-    const data = cases.map(({ s, pad }) => {
-      const nq = s.batch * s.queries * s.heads * s.headDim;
-      const nk = s.batch * s.keys * s.heads * s.headDim;
-      const q = randn(nq, 2), k = randn(nk, 2), v = randn(nk);
-      let keyPad: Uint8Array | null = null;
-      if (pad !== "none") {
-        keyPad = new Uint8Array(s.batch * s.keys);
-        for (let i = 0; i < keyPad.length; i++) keyPad[i] = rand() < 0.3 ? 1 : 0;
-        if (pad === "allrow") keyPad.fill(1, 0, s.keys); // batch 0: every key padded
-        if (pad === "left") { // batch 0 left-padded past the causal offset: its first rows see only pads
-          keyPad.fill(0, 0, s.keys);
-          keyPad.fill(1, 0, Math.ceil(s.keys * 0.6));
-        }
-      }
-      const out = new Float32Array(nq), lse = new Float32Array(s.batch * s.heads * s.queries);
-      R.attentionForward(s, q, k, v, keyPad, out, lse);
-      const dout = randn(nq);
-      const dq0 = randn(nq), dk0 = randn(nk), dv0 = randn(nk);
-      const dq = dq0.slice(), dk = dk0.slice(), dv = dv0.slice();
-      R.attentionBackward(s, q, k, v, keyPad, out, dout, lse, dq, dk, dv);
-      return { s, q, k, v, keyPad, out, lse, dout, dq0, dk0, dv0, dq, dk, dv };
-    });
-    forEachIsa((isa) => {
-      for (const d of data) {
-        const { s } = d;
-        const tag = `${isa} attn B=${s.batch} H=${s.heads} Tq=${s.queries} Tk=${s.keys} D=${s.headDim} off=${s.causalOffset} pad=${d.keyPad !== null}`;
-        const out = new Float32Array(d.out.length).fill(NaN), lse = new Float32Array(d.lse.length).fill(NaN);
-        B.attentionForward(s, d.q, d.k, d.v, d.keyPad, out, lse);
-        close(`${tag} out`, out, d.out);
-        close(`${tag} lse`, lse, d.lse);
-        const dq = d.dq0.slice(), dk = d.dk0.slice(), dv = d.dv0.slice();
-        B.attentionBackward(s, d.q, d.k, d.v, d.keyPad, d.out, d.dout, d.lse, dq, dk, dv);
-        close(`${tag} dq`, dq, d.dq);
-        close(`${tag} dk`, dk, d.dk);
-        close(`${tag} dv`, dv, d.dv);
-      }
-    });
   });
 
   it("layerNorm forward/backward", () => {

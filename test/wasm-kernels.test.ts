@@ -2,7 +2,8 @@
 // in Node's WebAssembly engine through a test driver (test/wasm-kernels/driver.cc), plus the build
 // checks of scripts/check-kernels.mjs (wasm32 object, clang x86-64, the native ISA objects'
 // exports). The GEMM runs the same edge cases as the native tables (helpers/gemm-cases.ts); the
-// row kernels are checked against their contracts in isa.h, written out here in float64.
+// row kernels are checked against their contracts in isa.h, written out here in float64. (The
+// fused attention of the same table is tested through the wasm backend: wasm-attention.test.ts.)
 // Skips with a reason when clang++ cannot target wasm32.
 
 import assert from "node:assert/strict";
@@ -34,9 +35,6 @@ interface Exports {
   alloc(floats: number): number;
   reset(): void;
   gemm(tA: number, tB: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
-  softmax_fwd(S: number, rows: number, cols: number, lim: number, bias: number, scale: number, m: number, l: number, alpha: number): void;
-  softmax_bwd_p(S: number, rows: number, cols: number, lim: number, bias: number, scale: number, lse: number): void;
-  softmax_bwd_ds(P: number, dP: number, rows: number, cols: number, delta: number, scale: number): void;
   vmax(x: number, n: number): number;
   sum_exp(x: number, n: number, sub: number): number;
   axpy_exp(x: number, n: number, sub: number, scale: number, dst: number): void;
@@ -47,7 +45,8 @@ class WasmKernels {
   readonly x: Exports;
   constructor(bytes: BufferSource) {
     const expf = (v: number) => Math.fround(Math.exp(v));
-    this.x = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { expf } }).exports as unknown as Exports;
+    const logf = (v: number) => Math.fround(Math.log(v));
+    this.x = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { expf, logf } }).exports as unknown as Exports;
   }
   /** Copies `a` into fresh memory; returns its address (0 for null). */
   put(a: Float32Array | Int32Array | null, floats = a?.length ?? 0): number {
@@ -110,69 +109,6 @@ describe("wasm32 SIMD128 kernel table: GEMM edge shapes", { skip }, () => {
 describe("wasm32 SIMD128 kernel table: row kernels against their contracts (isa.h)", { skip }, () => {
   // Row lengths around the 4-lane vector and past sum_exp's 128-vector block (512 floats).
   const LENGTHS = [0, 1, 3, 4, 5, 8, 13, 33, 600];
-
-  it("softmax_fwd: online softmax update with valid lengths, bias (-inf = padded key), empty rows", () => {
-    const K = wasm();
-    for (const cols of LENGTHS.filter((c) => c > 0)) {
-      const rows = 6, scale = 0.7;
-      const S = randn(rows * cols, 4);
-      const lim = Int32Array.from({ length: rows }, (_, r) => (r === 0 ? 0 : r === 1 ? cols : Math.floor(rng.nextFloat() * (cols + 1))));
-      const bias = Float32Array.from({ length: cols }, () => (rng.nextFloat() < 0.2 ? -Infinity : 0));
-      for (const withBias of [false, true]) {
-        const m = Float32Array.from({ length: rows }, (_, r) => (r % 3 === 0 ? -Infinity : rng.nextFloat() * 3));
-        const l = Float32Array.from({ length: rows }, (_, r) => (m[r] === -Infinity ? 0 : 1 + rng.nextFloat()));
-        const want = { S: new Float64Array(rows * cols), m: Array.from(m), l: Array.from(l), alpha: new Array<number>(rows) };
-        for (let r = 0; r < rows; r++) {
-          const s = Array.from({ length: cols }, (_, j) => (j < lim[r] ? S[r * cols + j] * scale + (withBias ? bias[j] : 0) : -Infinity));
-          const mnew = Math.max(m[r], ...s);
-          if (mnew === -Infinity) {
-            want.alpha[r] = 1;
-            continue;
-          }
-          want.alpha[r] = Math.exp(m[r] - mnew);
-          let sum = 0;
-          s.forEach((v, j) => ((want.S[r * cols + j] = Math.exp(v - mnew)), (sum += want.S[r * cols + j])));
-          want.l[r] = l[r] * want.alpha[r] + sum;
-          want.m[r] = mnew;
-        }
-        K.x.reset();
-        const [pS, pLim, pBias, pm, pl, pa] = [K.put(S), K.put(lim), K.put(withBias ? bias : null), K.put(m), K.put(l), K.put(new Float32Array(rows))];
-        K.x.softmax_fwd(pS, rows, cols, pLim, pBias, scale, pm, pl, pa);
-        const got = { S: new Float32Array(rows * cols), m: new Float32Array(rows), l: new Float32Array(rows), alpha: new Float32Array(rows) };
-        K.get(pS, got.S), K.get(pm, got.m), K.get(pl, got.l), K.get(pa, got.alpha);
-        const tag = `softmax_fwd cols=${cols} bias=${withBias}`;
-        near(`${tag} P`, got.S, want.S), near(`${tag} m`, got.m, want.m), near(`${tag} l`, got.l, want.l), near(`${tag} alpha`, got.alpha, want.alpha);
-      }
-    }
-  });
-
-  it("softmax_bwd_p and softmax_bwd_ds: probabilities from lse, dS = P·(dP - delta)·scale", () => {
-    const K = wasm();
-    for (const cols of LENGTHS.filter((c) => c > 0)) {
-      const rows = 5, scale = 0.3;
-      const S = randn(rows * cols, 3), dP = randn(rows * cols), P = Float32Array.from({ length: rows * cols }, () => rng.nextFloat());
-      const lim = Int32Array.from({ length: rows }, (_, r) => (r === 0 ? 0 : r === 1 ? cols : Math.floor(rng.nextFloat() * (cols + 1))));
-      const lse = Float32Array.from({ length: rows }, (_, r) => (r === 2 ? -Infinity : 1 + rng.nextFloat()));
-      const bias = Float32Array.from({ length: cols }, () => (rng.nextFloat() < 0.2 ? -Infinity : 0));
-      const delta = randn(rows);
-      const wantP = new Float64Array(rows * cols), wantDs = new Float64Array(rows * cols);
-      for (let r = 0; r < rows; r++) {
-        for (let j = 0; j < cols; j++) {
-          const i = r * cols + j;
-          wantP[i] = j < lim[r] && lse[r] > -Infinity ? Math.exp(S[i] * scale + bias[j] - lse[r]) : 0;
-          wantDs[i] = P[i] * (dP[i] - delta[r]) * scale;
-        }
-      }
-      K.x.reset();
-      const pS = K.put(S), pP = K.put(P), pdP = K.put(dP);
-      K.x.softmax_bwd_p(pS, rows, cols, K.put(lim), K.put(bias), scale, K.put(lse));
-      K.x.softmax_bwd_ds(pP, pdP, rows, cols, K.put(delta), scale);
-      const gotP = new Float32Array(rows * cols), gotDs = new Float32Array(rows * cols);
-      K.get(pS, gotP), K.get(pdP, gotDs);
-      near(`softmax_bwd_p cols=${cols}`, gotP, wantP);
-      near(`softmax_bwd_ds cols=${cols}`, gotDs, wantDs);
-    }
-  });
 
   it("vmax, sum_exp (float lanes, double blocks), axpy_exp", () => {
     const K = wasm();

@@ -10,8 +10,9 @@
 // (backend selection hands out only validated backends, see `select.ts`); the native addon carries
 // the same argument strings in its registration table (`native/csrc/addon.cc`) and is refused at
 // load time when they differ. Adding a kernel: its method here and its `KERNELS` row, the
-// reference loop, the native kernel (declared in csrc/common.h) and its one addon table row;
-// nothing in the TypeScript loader or the validation changes.
+// reference loop, the native kernel (declared in csrc/common.h) and its one addon table row, and
+// for the wasm backend its export (wasm/csrc/exports.cc, declared in wasm/module.ts); nothing in
+// the TypeScript loaders or the validation changes.
 //
 // Conventions shared by all kernels:
 // - Shapes are given in the comment of each kernel; sizes are element counts, not bytes.
@@ -37,19 +38,29 @@
 //   be `x`. Anything else is refused by validation (a partial overlap would give
 //   order-dependent garbage on a threaded backend).
 //
-// Backends whose memory is not the JavaScript heap fit the same contract:
-// - WebAssembly: tensors live in the module's linear memory, and a Float32Array view of that
-//   memory is a valid argument as it is, so the kernel signatures do not change. Storage is then
-//   asked of the backend rather than made with `new Float32Array`: the backend gains
-//   `allocate(n)` / `free(a)` (used by Graph.alloc and BufferPool), and an argument outside its
-//   memory is either copied in or refused by its validation. Views must be re-made after the
-//   memory grows (growing detaches a plain memory's views; a shared memory's views survive with
-//   their old lengths), which is why no kernel retains a view past its call.
-// - GPU (WebGPU): tensors are device buffers, not typed arrays. The interface becomes generic in
-//   its storage type (`Backend<S>`, S = Float32Array here, GPUBuffer there) with explicit
-//   `allocate`, `free`, `write(host -> S)` and `read(S -> host)`; the `KERNELS` descriptions
-//   (element counts, written arguments, allowed aliases) and the ownership rules above carry over
-//   unchanged, and kernels may then run asynchronously as long as `read` waits for them.
+// Storage: who allocates tensors (the optional `storage` member, `BackendStorage` below).
+// - A backend without `storage` (reference, native) computes on any Float32Array: the engine
+//   makes tensors with `new Float32Array` (src/backend/storage.ts `allocFloat32`).
+// - A backend whose kernels need their data somewhere else provides `storage`, and the engine
+//   asks it for every tensor it creates for that backend: Graph.alloc and op outputs, BufferPool,
+//   ParameterStore (parameters and their gradients), AdamW's moments, the KV caches of
+//   generation. Every other array is still a valid argument: such a backend copies it in (and a
+//   written one back) per call, so correctness never depends on where an array came from, only
+//   the speed does.
+// - WebAssembly (src/backend/wasm/): storage hands out Float32Array views of the module's linear
+//   memory, so a kernel call copies nothing and the kernel signatures do not change. A view made
+//   at allocation stays valid for the block's life: the threaded build's memory is shared, and
+//   growing a shared memory never detaches a view (only `memory.buffer` returns a new, longer
+//   SharedArrayBuffer object); the single-threaded build's memory is not shared, so it is created
+//   at its final size and never grows (growing would detach every view). A block is freed by
+//   `free`, or when the garbage collector reclaims the view (a FinalizationRegistry): keep the
+//   view `allocFloat32` returned reachable while any subarray of it is used across an await.
+// - GPU (WebGPU), room for later: tensors are device buffers, not typed arrays. The interface
+//   becomes generic in its storage type (`Backend<S>`, S = Float32Array here, GPUBuffer there),
+//   `BackendStorage<S>` gains `write(host -> S)` and `read(S -> host)`, the engine's tensors hold S,
+//   and only `read` shows values to JavaScript; the `KERNELS` descriptions (element counts,
+//   written arguments, allowed aliases) and the ownership rules above carry over unchanged, and
+//   kernels may then run asynchronously as long as `read` waits for them.
 
 /** Shape and masking of one fused multi-head attention call. */
 export interface AttentionShape {
@@ -72,9 +83,28 @@ export interface AttentionShape {
   scale: number;
 }
 
+/**
+ * Tensor storage of a backend whose kernels need their data in its own memory (see the header).
+ * Arrays it returns are ordinary Float32Arrays (views), usable by any code and any backend.
+ */
+export interface BackendStorage {
+  /** A zero-filled array of n elements in the backend's memory; the caller owns it. */
+  allocFloat32(n: number): Float32Array;
+  /**
+   * Gives back an array `allocFloat32` returned; it must not be used (nor any subarray of it)
+   * afterwards. Optional for the caller: an array never freed is reclaimed with its view.
+   */
+  free(a: Float32Array): void;
+  /** Whether `a` is an array `allocFloat32` returned and that was not freed. */
+  owns(a: Float32Array): boolean;
+}
+
 export interface Backend {
-  /** Short name: "reference", "native", ... */
+  /** Short name: "reference", "native", "wasm", ... */
   readonly name: string;
+
+  /** Where the engine allocates this backend's tensors; absent: plain Float32Arrays. */
+  readonly storage?: BackendStorage;
 
   /**
    * GEMM. C (m, n) = op(A) · op(B), or C += op(A) · op(B) when `accumulate`.
@@ -292,8 +322,8 @@ export interface AdamWStep {
   t: number;
 }
 
-/** The kernels of a Backend: every member but `name`. */
-export type KernelName = Exclude<keyof Backend, "name">;
+/** The kernels of a Backend: every member but `name` and `storage`. */
+export type KernelName = Exclude<keyof Backend, "name" | "storage">;
 
 /**
  * One kernel's arguments, the single description that validation (`validate.ts`) and the native

@@ -224,6 +224,7 @@ export function validated(backend: Backend): Backend {
   if (known !== undefined) return known;
   checkers ??= Object.fromEntries(KERNEL_NAMES.map((k) => [k, compileChecker(k)])) as Record<KernelName, (a: Args) => void>;
   const out: Record<string, unknown> = { name: backend.name };
+  if (backend.storage !== undefined) out.storage = backend.storage;
   for (const k of KERNEL_NAMES) {
     const kernel = backend[k] as unknown;
     if (typeof kernel !== "function") throw new TypeError(`backend ${JSON.stringify(backend.name)} has no kernel ${k}`);

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Backend } from "../backend/backend.js";
-import { getBackend, setThreads, type BackendName } from "../backend/select.js";
+import { backendNames, getBackend, setThreads, type BackendName } from "../backend/select.js";
 import { modelTokenizer } from "../data/model-tokenizer.js";
 import { loadModel } from "../io/checkpoint.js";
 import type { PerceiverAR } from "../models/perceiver-ar.js";
@@ -27,8 +27,8 @@ export interface BackendFlags {
 }
 
 export function selectBackend(o: BackendFlags): Backend {
-  if (o.backend !== undefined && !["native", "reference", "auto"].includes(o.backend)) {
-    throw new UsageError(`--backend must be native, reference or auto, got "${o.backend}"`);
+  if (o.backend !== undefined && !backendNames().includes(o.backend)) {
+    throw new UsageError(`--backend must be ${backendNames().join(", ")}, got "${o.backend}"`);
   }
   const threads = o.threads !== undefined ? integerFlag("threads", o.threads, 1, MAX_THREADS) : undefined;
   const b = getBackend(o.backend as BackendName | undefined);

@@ -48,8 +48,8 @@ function flagsOf(cmd: Command): string[] {
 /** `--backend` and `--threads`, which every command that computes takes. */
 function backendOptions(c: Command): Command {
   return c
-    .option("--backend <name>", "compute backend: native, reference or auto (env PERCEIVER_AR_BACKEND)")
-    .option("--threads <n>", "native backend threads (env PERCEIVER_AR_THREADS; default: all cores)");
+    .option("--backend <name>", "compute backend: native, wasm, reference or auto (env PERCEIVER_AR_BACKEND)")
+    .option("--threads <n>", "native and wasm backend threads (env PERCEIVER_AR_THREADS; default: all cores)");
 }
 
 /** A `train` flag whose default lives in TRAINING_DEFAULTS: the help shows that default. */

@@ -53,6 +53,7 @@
 
 import { Graph, Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
+import { allocFloat32 } from "../backend/storage.js";
 import type { RotaryAngles } from "../ops/rotary.js";
 import { crossAttentionLayer } from "../nn/cross-attention-layer.js";
 import { embed } from "../nn/embedding.js";
@@ -166,16 +167,18 @@ export class CachedDecoder {
     this.layers = layersFor(model, options.weights ?? "f32");
     this.invFreq = this.layers.rotaryInvFreq;
     const capacity = this.maxWindow + Math.max(MIN_SLACK_SLOTS, Math.ceil(this.maxWindow / 4));
-    this.X = new RowBuffer(B, capacity, C);
-    this.Kc = new RowBuffer(B, capacity, C);
-    this.Vc = new RowBuffer(B, capacity, C);
-    this.cos = new RowBuffer(B, capacity, rotDim);
-    this.sin = new RowBuffer(B, capacity, rotDim);
+    // In the backend's storage (the wasm backend's memory), since every step's kernels read them.
+    const alloc = (n: number) => allocFloat32(this.backend, n);
+    this.X = new RowBuffer(B, capacity, C, alloc);
+    this.Kc = new RowBuffer(B, capacity, C, alloc);
+    this.Vc = new RowBuffer(B, capacity, C, alloc);
+    this.cos = new RowBuffer(B, capacity, rotDim, alloc);
+    this.sin = new RowBuffer(B, capacity, rotDim, alloc);
     this.layerK = [];
     this.layerV = [];
     for (let l = 0; l < c.numSelfAttentionLayers; l++) {
-      this.layerK.push(new RowBuffer(B, this.maxLatents, C));
-      this.layerV.push(new RowBuffer(B, this.maxLatents, C));
+      this.layerK.push(new RowBuffer(B, this.maxLatents, C, alloc));
+      this.layerV.push(new RowBuffer(B, this.maxLatents, C, alloc));
     }
     this.timeline = Array.from({ length: B }, () => []);
     this.pads = new Array<number>(B).fill(0);

@@ -17,11 +17,12 @@ export class RowBuffer {
   /** Timeline index of slot 0. */
   base = 0;
 
-  constructor(rows: number, capacity: number, width: number) {
+  /** `alloc` gives the (zero-filled) storage: the backend's (backend/storage.ts), default plain. */
+  constructor(rows: number, capacity: number, width: number, alloc: (n: number) => Float32Array = (n) => new Float32Array(n)) {
     this.rows = rows;
     this.capacity = capacity;
     this.width = width;
-    this.data = new Float32Array(rows * capacity * width);
+    this.data = alloc(rows * capacity * width);
   }
 
   /** Offset of timeline index `index` of row b. */

@@ -91,7 +91,7 @@ export class PerceiverAR {
   constructor(config: Partial<PerceiverARConfig> | Record<string, unknown>, backend: Backend, options: ModelInitOptions = {}) {
     this.config = makeConfig(config as Record<string, unknown>);
     this.backend = backend;
-    this.store = new ParameterStore(options.weights);
+    this.store = new ParameterStore(options.weights, backend);
     this.layers = this.createLayers(options.random ?? uniformSource(options.seed ?? 0));
   }
 

@@ -150,7 +150,7 @@ export class TransformerXL {
   constructor(config: Partial<TransformerXLConfig>, backend: Backend, options: { seed?: number; random?: () => number } = {}) {
     this.config = makeTransformerXLConfig(config);
     this.backend = backend;
-    this.store = new ParameterStore();
+    this.store = new ParameterStore(undefined, backend);
     this.layers = this.createLayers(options.random ?? uniformSource(options.seed ?? 0));
   }
 

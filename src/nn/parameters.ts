@@ -5,8 +5,12 @@
 // functions call it with names from parameter-names.ts): the one place where an initialiser runs.
 // A Var is created once and never replaced; loading a checkpoint or a warm start overwrites its
 // data in place, so the typed parameter objects the layers bound at construction stay valid.
+// Parameters and their gradients live in the storage of the backend the store is made for (the
+// wasm backend's memory; plain arrays for backends without storage).
 
 import { Var } from "../autograd.js";
+import type { Backend } from "../backend/backend.js";
+import { allocFloat32, inStorage } from "../backend/storage.js";
 import { Tensor } from "../tensor.js";
 
 /** Initial values of a parameter of n elements. */
@@ -19,14 +23,20 @@ export class ParameterStore {
   readonly params = new Map<string, Var>();
   readonly buffers = new Map<string, Tensor>();
 
-  /** `source`, when given, is asked for each parameter's values before its initialiser runs. */
-  constructor(private readonly source?: WeightSource) {}
+  /**
+   * `source`, when given, is asked for each parameter's values before its initialiser runs;
+   * `backend`, when it has storage, holds the parameters and gradients.
+   */
+  constructor(
+    private readonly source?: WeightSource,
+    private readonly backend?: Backend,
+  ) {}
 
   add(name: string, shape: readonly number[], init: Float32Array | WeightInit): Var {
     if (this.params.has(name)) throw new Error(`duplicate parameter ${name}`);
     const size = shape.reduce((a, b) => a * b, 1);
-    const data = this.source?.(name, shape) ?? (typeof init === "function" ? init(size) : init);
-    const v = new Var(new Tensor(shape, data), true);
+    const data = inStorage(this.backend, this.source?.(name, shape) ?? (typeof init === "function" ? init(size) : init));
+    const v = new Var(new Tensor(shape, data), true, (n) => allocFloat32(this.backend, n));
     this.params.set(name, v);
     return v;
   }

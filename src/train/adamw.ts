@@ -24,6 +24,7 @@
 
 import type { Var } from "../autograd.js";
 import type { Backend } from "../backend/backend.js";
+import { allocFloat32 } from "../backend/storage.js";
 import { assertIntegerInRange } from "../util/integer-range.js";
 
 /** AdamW hyper-parameters (the learning rate is given per update). */
@@ -117,7 +118,7 @@ export class AdamW {
     for (const [name, param] of params) {
       const n = param.value.size;
       const group = paramGroup(name, param.shape, params);
-      this.slots.push({ name, param, m: new Float32Array(n), v: new Float32Array(n), group, weightDecay: this.decayOf(group) });
+      this.slots.push({ name, param, m: allocFloat32(backend, n), v: allocFloat32(backend, n), group, weightDecay: this.decayOf(group) });
     }
   }
 

@@ -46,3 +46,27 @@ export function maxScaledError(a: ArrayLike<number>, b: ArrayLike<number>): numb
   }
   return scale === 0 ? err : err / scale;
 }
+
+/** Every golden folder with a state dict and a forward record with gradients: the golden cases. */
+export function goldenCaseNames(): string[] {
+  return fs
+    .readdirSync(GOLDEN_ROOT)
+    .filter((d) => ["config.json", "weights.safetensors", "forward.safetensors", "meta.json"].every((f) => fs.existsSync(path.join(GOLDEN_ROOT, d, f))))
+    .sort();
+}
+
+/** A golden case's model inputs: the token batch (B, N), the latent labels (B, M) and the forward options. */
+export function goldenInputs(golden: GoldenCase): {
+  batch: { data: Int32Array; shape: readonly [number, number] };
+  labels: { data: Int32Array; shape: readonly [number, number] };
+  opts: { prefixLen: number; padMask: Uint8Array };
+} {
+  const f = golden.forward;
+  const ids = f.get("input_ids")!;
+  const [B, N] = ids.shape;
+  return {
+    batch: { data: ids.data as Int32Array, shape: [B, N] },
+    labels: { data: f.get("labels")!.data as Int32Array, shape: [B, N - golden.meta.prefix_len] },
+    opts: { prefixLen: golden.meta.prefix_len, padMask: f.get("pad_mask")!.data as Uint8Array },
+  };
+}

@@ -2,9 +2,10 @@
 // test/wasm-kernels.test.ts needs to run the shared kernel templates in a WebAssembly engine.
 // Exports (C names, 32-bit sizes): a bump allocator for the test's arrays, the blocked GEMM
 // (gemm_loops.h, single-threaded, static packing buffers sized by TileWasm128) and the table's
-// row kernels with row stride = cols. Built with
+// row kernels with row stride = cols (the fused attention runs in the wasm backend itself:
+// test/wasm-attention.test.ts). Built with
 //   clang++ --target=wasm32 -msimd128 -O3 -nostdlib -ffreestanding -I src/backend/native/csrc
-//     -Wl,--no-entry -Wl,--allow-undefined driver.cc kernels_wasm128.cc   (expf is imported)
+//     -Wl,--no-entry -Wl,--allow-undefined driver.cc kernels_wasm128.cc   (expf and logf are imported)
 #include "gemm_loops.h"
 #include "gemm_tiles.h"
 #include "isa.h"
@@ -46,25 +47,6 @@ __attribute__((export_name("gemm"))) void gemm(int tA, int tB, int m, int n, int
                                                const float* B, float* C, int acc) {
   par::gemm_blocked(table(), tA, tB, m, n, k, A, tA ? m : k, B, tB ? k : n, C, n, acc, g_packed_a,
                     g_packed_b);
-}
-
-__attribute__((export_name("softmax_fwd"))) void softmax_fwd(float* S, int rows, int cols,
-                                                             const int* lim, const float* bias,
-                                                             float scale, float* m, float* l,
-                                                             float* alpha) {
-  table().softmax_fwd(S, cols, rows, cols, lim, bias, scale, m, l, alpha);
-}
-
-__attribute__((export_name("softmax_bwd_p"))) void softmax_bwd_p(float* S, int rows, int cols,
-                                                                 const int* lim, const float* bias,
-                                                                 float scale, const float* lse) {
-  table().softmax_bwd_p(S, cols, rows, cols, lim, bias, scale, lse);
-}
-
-__attribute__((export_name("softmax_bwd_ds"))) void softmax_bwd_ds(const float* P, float* dP,
-                                                                   int rows, int cols,
-                                                                   const float* delta, float scale) {
-  table().softmax_bwd_ds(P, dP, cols, rows, cols, delta, scale);
 }
 
 __attribute__((export_name("vmax"))) float vmax(const float* x, int n) { return table().vmax(x, n); }

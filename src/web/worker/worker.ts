@@ -3,7 +3,7 @@
 // requests of protocol.ts one at a time, except that "stop" is handled at once.
 
 import "./set-immediate.js";
-import { loadBestBackend, saveModelToBlobs } from "../../index.browser.js";
+import { loadBestBackend, saveModelToBlobs, wasmBackendInfo } from "../../index.browser.js";
 import type { FromWorker, Request } from "../protocol.js";
 import type { WorkerContext } from "./context.js";
 import { cacheKeys, forwardBackward, initLogits, slotLogits, timeSteps, trainedStateDict } from "./compute-services.js";
@@ -20,7 +20,7 @@ let queue: Promise<unknown> = Promise.resolve();
 async function handle(ctx: WorkerContext, r: Request): Promise<unknown> {
   switch (r.kind) {
     case "hello":
-      return { backend: ctx.backend.name, crossOriginIsolated: self.crossOriginIsolated };
+      return { backend: ctx.backend.name, crossOriginIsolated: self.crossOriginIsolated, wasm: wasmBackendInfo() };
     case "train":
       return runTraining(startTraining(ctx, r));
     case "continue": {

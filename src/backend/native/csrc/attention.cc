@@ -1,333 +1,98 @@
-// Fused multi-head attention, FlashAttention-style: never materialises more than a
-// (BQ × BK) tile of the score matrix.
-//
-// Forward: work item = (batch, head, block of BQ queries). Keys are visited in tiles of BK;
-//   S = Q·Kᵀ (GEMM), online softmax update (running max m, running sum l, rescale of the output
-//   accumulator by alpha = exp(m_old - m_new)), O += P·V (GEMM). lse = m + log(l) is saved.
-// Backward: work item = (batch, head, split), a split being a contiguous range of key tiles, so
-//   dK/dV tiles are private to an item. Queries are visited in blocks of BQ; P is recomputed from
-//   lse (exp(S·scale - lse)), dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP - delta)·scale with
-//   delta = rowsum(dO∘O), dK += dSᵀ·Q, dQ += dS·K.
-//
-// Determinism: every output element is reduced in an order fixed by the shape alone, never by
-// thread timing or the thread count. Forward rows and backward dK/dV tiles have one writer each.
-// dQ sums over key tiles: split 0 of a head accumulates its tiles in order and adds to dq; split
-// s > 0 accumulates into its own partial buffer, and the partials are added to dq in split order
-// after all items ran. The number of splits depends on the shape only (kBackwardItems), so the
-// same inputs give the same bits at any thread count.
-//
-// Masking: query i sees keys j <= causalOffset + i (or all keys when not causal), minus padded
-// keys. A row whose every visible key is masked gets the reference's uniform softmax over all Tk
-// keys (it fills masked scores with a finite -finfo.max): out = mean of the Tk value rows,
-// lse = -inf as its mark; in the backward it adds dout/Tk to dv of every key and nothing to
-// dq or dk. Not compiled with -ffast-math (relies on IEEE inf semantics).
-#include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <limits>
-#include <vector>
-
+// Fused multi-head attention, the drivers: the plan of attention_plan.h (chunks, splits, the serial
+// passes) and the work items of the selected kernel table (Isa::attn_forward / attn_backward,
+// attention_kernel.h) over the threading interface (parallel.h): per-task scratch for the items,
+// a caller buffer for the call's plan. The native addon and the wasm backend build this same file.
+// Semantics, work items, determinism: attention_plan.h. Out of memory: native throws
+// std::bad_alloc, wasm traps (parallel.h).
+#include "attention_plan.h"
 #include "common.h"
 
 namespace par {
 namespace {
 
-constexpr int BQ = 96;    // query rows per block (multiple of every MR: 4, 6, 12)
-constexpr int BK = 128;  // keys per tile (multiple of every NR: 8, 16, 32)
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-// Backward work items wanted per call: heads are split into ceil(kBackwardItems / (B·H)) key
-// ranges when there are fewer heads. A function of the shape only (results must not depend on
-// the thread count). 8 gives every thread of a 2-4 thread pool two or more items; each extra
-// split costs a dQ partial's memory traffic (16 items measured ~5% slower than 8 on the
-// 512 x 512 causal self-attention backward of 4 heads at 2 threads).
-constexpr i64 kBackwardItems = 8;
-// Largest dQ partial buffer of the splits (floats; 64 MiB), so that many splits of a long query
-// sequence cannot blow up memory: fewer splits instead.
-constexpr i64 kPartialBudget = i64(1) << 24;
+// Below 2^21 multiply-adds (about 4 MFLOP of Q·Kᵀ and P·V, ~50 µs on one AVX2 core here) a call
+// runs its items on the calling thread: waking the pool costs a good part of that (as for the
+// GEMM's kMinParallelWork; a heuristic bound).
+constexpr double kAttnMinParallelWork = double(1 << 21);
 
-inline i64 visible_end(const AttnShape& s, i64 i) {
-  if (!s.causal) return s.Tk;
-  i64 e = s.offset + i + 1;
-  return e < 0 ? 0 : (e > s.Tk ? s.Tk : e);
+// Items per parallel chunk: all of them (the calling thread only) for a small call, else one.
+inline i64 attn_item_grain(const AttnShape& s, i64 items) {
+  const double work = double(s.B * s.H) * double(s.Tq) * double(s.Tk) * double(s.D > 0 ? s.D : 1);
+  return work < kAttnMinParallelWork ? fs::max<i64>(items, 1) : 1;
 }
 
-// Fills bias[0:cols] for keys [j0, j0+cols) of batch b; returns nullptr when no key is padded,
-// and sets *all_masked when every key of the tile is padded.
-const float* tile_bias(const std::uint8_t* pad, i64 Tk, i64 b, i64 j0, int cols, float* bias,
-                       bool* all_masked) {
-  *all_masked = false;
-  if (!pad) return nullptr;
-  const std::uint8_t* p = pad + b * Tk + j0;
-  int n_pad = 0;
-  for (int c = 0; c < cols; c++) {
-    bool m = p[c] != 0;
-    n_pad += m;
-    bias[c] = m ? kNegInf : 0.0f;
-  }
-  if (n_pad == cols) *all_masked = true;
-  return n_pad ? bias : nullptr;
+void forward_run(const Isa& I, AttnForwardArgs a) {
+  const AttnShape& s = a.s;
+  if (s.B <= 0 || s.H <= 0 || s.Tq <= 0 || s.D < 0) return;
+  const AttnGeometry& g = I.attn;
+  const i64 Dp = attn_padded_dim(g, s.D);
+  a.nch = attn_forward_chunks(g, s);
+  a.chunk_rows = attn_round_up(attn_forward_chunk_bounds(g, s, a.nch, nullptr), g.bq);
+  // Per task: the item's layout. The call's plan: the chunk table.
+  reserve_scratch(kAttention, size_t(attn_forward_layout(g, Dp, a.chunk_rows).total));
+  i64* chunk = static_cast<i64*>(caller_buffer(kAttentionPlan, sizeof(i64) * size_t(a.nch + 1)));
+  attn_forward_chunk_bounds(g, s, a.nch, chunk);
+  a.chunk = chunk;
+  const i64 items = attn_forward_items(g, s);
+  parallel_for(items, attn_item_grain(s, items), [&](i64 it0, i64 it1, int tid) {
+    float* item = scratch(tid, kAttention);
+    for (i64 it = it0; it < it1; it++) I.attn_forward(a, it, item);
+  });
 }
 
-// mean[0:D) = mean over the Tk keys of head h's value rows of batch b (the uniform softmax row).
-void mean_values(const float* v, i64 b, i64 h, i64 Tk, i64 H, i64 D, float* mean) {
-  std::vector<double> acc(std::size_t(D), 0.0);
-  const float* V = v + (b * Tk * H + h) * D;
-  for (i64 j = 0; j < Tk; j++)
-    for (i64 d = 0; d < D; d++) acc[std::size_t(d)] += V[j * H * D + d];
-  for (i64 d = 0; d < D; d++) mean[d] = float(acc[std::size_t(d)] / double(Tk));
-}
+// Rows of the delta pass per parallel chunk, and floats of dq per chunk of the partial sums.
+constexpr i64 kAttnDeltaGrain = 256;
+constexpr i64 kAttnPartialGrainFloats = 16384;
 
-// First query row that sees key j0 (Tq when none does).
-inline i64 first_query(const AttnShape& s, i64 j0) {
-  if (!s.causal) return 0;
-  return std::min<i64>(s.Tq, std::max<i64>(0, j0 - s.offset));
+void backward_run(const Isa& I, AttnBackwardArgs a) {
+  const AttnShape& s = a.s;
+  if (s.B <= 0 || s.H <= 0 || s.Tq <= 0 || s.Tk <= 0 || s.D <= 0) return;
+  const AttnGeometry& g = I.attn;
+  const i64 BH = s.B * s.H, Dp = attn_padded_dim(g, s.D);
+  a.dq_rows = s.Tq + g.bqb;
+  a.S = attn_backward_splits(g, s, Dp, a.dq_rows);
+  // Per task: the item's layout. The call's plan: delta, uni, has_uni, split (i64 as two floats
+  // each), partials.
+  AttnCarve c;
+  const i64 o_delta = c.take(BH * s.Tq), o_uni = c.take(BH * Dp), o_has = c.take(BH);
+  const i64 o_split = c.take(2 * (a.S + 1)), o_partial = c.take((a.S - 1) * BH * a.dq_rows * Dp);
+  reserve_scratch(kAttention, size_t(attn_backward_layout(g, Dp, a.dq_rows).total));
+  float* shared = static_cast<float*>(caller_buffer(kAttentionPlan, sizeof(float) * size_t(c.next)));
+  float* delta = shared + o_delta;
+  float* uni = shared + o_uni;
+  float* has_uni = shared + o_has;
+  i64* split = reinterpret_cast<i64*>(shared + o_split);
+  a.delta = delta, a.uni = uni, a.has_uni = has_uni, a.split = split;
+  a.partial = shared + o_partial;
+
+  parallel_for(s.B * s.Tq, kAttnDeltaGrain, [&](i64 r0, i64 r1, int) { attn_delta_rows(a, r0, r1, delta); });
+  parallel_for(BH, attn_item_grain(s, BH), [&](i64 h0, i64 h1, int) { attn_uniform_heads(a, Dp, h0, h1, uni, has_uni); });
+  attn_split_tiles(g, s, a.S, split);
+  parallel_for(BH * a.S, attn_item_grain(s, BH * a.S), [&](i64 it0, i64 it1, int tid) {
+    float* item = scratch(tid, kAttention);
+    for (i64 it = it0; it < it1; it++) I.attn_backward(a, it, item);
+  });
+  if (a.S > 1)
+    parallel_for(BH * s.Tq, fs::max<i64>(1, kAttnPartialGrainFloats / s.D),
+                 [&](i64 r0, i64 r1, int) { attn_add_partials(a, g, Dp, r0, r1); });
 }
 
 }  // namespace
 
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v,
-                       const std::uint8_t* pad, float* out, float* lse) {
-  const i64 B = s.B, H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D, W = H * D;
-  if (B <= 0 || H <= 0 || Tq <= 0 || D < 0) return;
-  const Isa& I = isa();
-  const i64 nqb = (Tq + BQ - 1) / BQ;
-  const i64 items = B * H * nqb;
-  reserve_scratch(kAttS, std::size_t(BQ) * BK);
-  reserve_scratch(kAttO, std::size_t(BQ) * std::max<i64>(D, 1));
-  reserve_scratch(kAttRow, 3 * BQ + BK);
-  gemm_reserve(BQ, std::max<i64>(BK, D), std::max<i64>(BK, D));
-
-  parallel_for(items, 1, [&](i64 it0, i64 it1, int tid) {
-    float* S = scratch(tid, kAttS);
-    float* O = scratch(tid, kAttO);
-    float* m = scratch(tid, kAttRow);
-    float* l = m + BQ;
-    float* alpha = l + BQ;
-    float* bias = alpha + BQ;
-    i64 lim[BQ];
-    int tl[BQ];
-    for (i64 it = it0; it < it1; it++) {
-      const i64 bh = it / nqb, qb = it % nqb, b = bh / H, h = bh % H;
-      const i64 i0 = qb * BQ;
-      const int rows = int(std::min<i64>(BQ, Tq - i0));
-      const float* Q = q + ((b * Tq + i0) * H + h) * D;
-      const float* K = k + (b * Tk * H + h) * D;
-      const float* V = v + (b * Tk * H + h) * D;
-      i64 maxLim = 0;
-      for (int r = 0; r < rows; r++) {
-        lim[r] = visible_end(s, i0 + r);
-        maxLim = std::max(maxLim, lim[r]);
-        m[r] = kNegInf;
-        l[r] = 0.0f;
-      }
-      std::memset(O, 0, sizeof(float) * rows * D);
-      const float* meanRow = nullptr;
-      for (i64 j0 = 0; j0 < maxLim; j0 += BK) {
-        const int cols = int(std::min<i64>(BK, maxLim - j0));
-        bool skip;
-        const float* bp = tile_bias(pad, Tk, b, j0, cols, bias, &skip);
-        if (skip) continue;
-        for (int r = 0; r < rows; r++) tl[r] = int(std::clamp<i64>(lim[r] - j0, 0, cols));
-        gemm_st(false, true, rows, cols, D, Q, W, K + j0 * W, W, S, BK, false, tid);
-        I.softmax_fwd(S, BK, rows, cols, tl, bp, s.scale, m, l, alpha);
-        for (int r = 0; r < rows; r++) {
-          if (alpha[r] == 1.0f) continue;
-          float a = alpha[r];
-          float* o = O + r * D;
-          for (i64 d = 0; d < D; d++) o[d] *= a;
-        }
-        gemm_st(false, false, rows, D, cols, S, BK, V + j0 * W, W, O, D, true, tid);
-      }
-      for (int r = 0; r < rows; r++) {
-        float* dst = out + ((b * Tq + i0 + r) * H + h) * D;
-        float* L = lse + (b * H + h) * Tq + i0 + r;
-        if (m[r] == kNegInf || !(l[r] > 0.0f)) {  // no visible unpadded key: uniform row
-          *L = kNegInf;
-          if (Tk == 0) {
-            std::memset(dst, 0, sizeof(float) * D);
-            continue;
-          }
-          if (meanRow == nullptr) {
-            mean_values(v, b, h, Tk, H, D, dst);
-            meanRow = dst;
-          } else {
-            std::memcpy(dst, meanRow, sizeof(float) * D);
-          }
-          continue;
-        }
-        const float inv = 1.0f / l[r];
-        const float* o = O + r * D;
-        for (i64 d = 0; d < D; d++) dst[d] = o[d] * inv;
-        *L = m[r] + std::log(l[r]);
-      }
-    }
-  });
+                       const uint8_t* pad, float* out, float* lse) {
+  AttnForwardArgs a{};
+  a.s = s, a.q = q, a.k = k, a.v = v, a.pad = pad, a.out = out, a.lse = lse;
+  forward_run(isa(), a);
 }
 
 void attention_backward(const AttnShape& s, const float* q, const float* k, const float* v,
-                        const std::uint8_t* pad, const float* out, const float* dout,
+                        const uint8_t* pad, const float* out, const float* dout,
                         const float* lse, float* dq, float* dk, float* dv) {
-  const i64 B = s.B, H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D, W = H * D, BH = B * H;
-  if (B <= 0 || H <= 0 || Tq <= 0 || Tk <= 0 || D <= 0) return;
-  const Isa& I = isa();
-
-  // delta[b, h, i] = Σ_d dout·out
-  std::vector<float> delta(std::size_t(BH * Tq));
-  parallel_for(B * Tq, 256, [&](i64 r0, i64 r1, int) {
-    for (i64 r = r0; r < r1; r++) {
-      const i64 b = r / Tq, i = r % Tq;
-      for (i64 h = 0; h < H; h++) {
-        const float* o = out + (r * H + h) * D;
-        const float* g = dout + (r * H + h) * D;
-        double acc = 0;
-        for (i64 d = 0; d < D; d++) acc += double(o[d]) * double(g[d]);
-        delta[std::size_t((b * H + h) * Tq + i)] = float(acc);
-      }
-    }
-  });
-  // Uniform rows (lse = -inf): uni[bh] = Σ_i dout_i / Tk, added to dv of every key of the head.
-  std::vector<float> uni(std::size_t(BH * D), 0.0f);
-  std::vector<char> has_uni(std::size_t(BH), 0);
-  parallel_for(BH, 1, [&](i64 bh0, i64 bh1, int) {
-    std::vector<double> acc;
-    for (i64 bh = bh0; bh < bh1; bh++) {
-      const i64 b = bh / H, h = bh % H;
-      const float* L = lse + bh * Tq;
-      for (i64 i = 0; i < Tq; i++) {
-        if (L[i] != kNegInf) continue;
-        if (!has_uni[std::size_t(bh)]) acc.assign(std::size_t(D), 0.0), has_uni[std::size_t(bh)] = 1;
-        const float* g = dout + ((b * Tq + i) * H + h) * D;
-        for (i64 d = 0; d < D; d++) acc[std::size_t(d)] += g[d];
-      }
-      if (has_uni[std::size_t(bh)])
-        for (i64 d = 0; d < D; d++) uni[std::size_t(bh * D + d)] = float(acc[std::size_t(d)] / double(Tk));
-    }
-  });
-
-  // Splits of each head's key tiles, balanced by the number of (query, key tile) blocks each
-  // tile needs under the causal limit.
-  const i64 nkb = (Tk + BK - 1) / BK;
-  i64 S = BH >= kBackwardItems ? 1 : (kBackwardItems + BH - 1) / BH;
-  S = std::min(S, nkb);
-  if (S > 1) S = std::min(S, 1 + kPartialBudget / std::max<i64>(1, BH * Tq * D));
-  std::vector<i64> split(std::size_t(S + 1), nkb);
-  {
-    std::vector<i64> cum(static_cast<std::size_t>(nkb));
-    i64 total = 0;
-    for (i64 kb = 0; kb < nkb; kb++) cum[std::size_t(kb)] = total += (Tq - first_query(s, kb * BK)) + 1;
-    split[0] = 0;
-    for (i64 p = 1; p < S; p++) {
-      const i64 target = total * p / S;
-      i64 kb = split[std::size_t(p - 1)] + 1;
-      while (kb < nkb - (S - p) && cum[std::size_t(kb - 1)] < target) kb++;
-      split[std::size_t(p)] = kb;
-    }
-  }
-  // dQ partials of splits 1..S-1: (S-1, BH, Tq, D); each item zeroes the rows it can reach.
-  // Grow-only and per calling thread: no fresh (page-faulting) pages on every call.
-  thread_local std::vector<float> partial_buf;
-  if (partial_buf.size() < std::size_t((S - 1) * BH * Tq * D)) partial_buf.resize(std::size_t((S - 1) * BH * Tq * D));
-  float* const partial = partial_buf.data();
-
-  const i64 items = BH * S;
-  reserve_scratch(kAttS, std::size_t(BQ) * BK);
-  reserve_scratch(kAttDP, std::size_t(BQ) * BK);
-  reserve_scratch(kAttDK, std::size_t(BK) * D);
-  reserve_scratch(kAttDV, std::size_t(BK) * D);
-  reserve_scratch(kAttDQ, std::size_t(Tq) * D);
-  reserve_scratch(kAttRow, BK);
-  const i64 mx = std::max<i64>(std::max<i64>(BQ, BK), D);
-  gemm_reserve(mx, mx, mx);
-
-  parallel_for(items, 1, [&](i64 it0, i64 it1, int tid) {
-    float* S_ = scratch(tid, kAttS);
-    float* dP = scratch(tid, kAttDP);
-    float* dK = scratch(tid, kAttDK);
-    float* dV = scratch(tid, kAttDV);
-    float* bias = scratch(tid, kAttRow);
-    int tl[BQ];
-    for (i64 it = it0; it < it1; it++) {
-      const i64 bh = it / S, sp = it % S, b = bh / H, h = bh % H;
-      const i64 kb0 = split[std::size_t(sp)], kb1 = split[std::size_t(sp + 1)];
-      const i64 rowStart = first_query(s, kb0 * BK);  // rows any tile of the split can reach
-      float* dQ = sp == 0 ? scratch(tid, kAttDQ) : partial + ((sp - 1) * BH + bh) * Tq * D;
-      std::memset(dQ + rowStart * D, 0, sizeof(float) * (Tq - rowStart) * D);
-      const float* Lse = lse + bh * Tq;
-      const float* Dl = delta.data() + bh * Tq;
-      const float* U = has_uni[std::size_t(bh)] ? uni.data() + bh * D : nullptr;
-      bool touched = false;
-      for (i64 kb = kb0; kb < kb1; kb++) {
-        const i64 j0 = kb * BK;
-        const int cols = int(std::min<i64>(BK, Tk - j0));
-        bool skip;
-        const float* bp = tile_bias(pad, Tk, b, j0, cols, bias, &skip);
-        const i64 iStart = first_query(s, j0);
-        const float* K = k + ((b * Tk + j0) * H + h) * D;
-        const float* V = v + ((b * Tk + j0) * H + h) * D;
-        bool computed = false;
-        if (!skip && iStart < Tq) {
-          std::memset(dK, 0, sizeof(float) * cols * D);
-          std::memset(dV, 0, sizeof(float) * cols * D);
-          for (i64 i0 = iStart; i0 < Tq; i0 += BQ) {
-            const int rows = int(std::min<i64>(BQ, Tq - i0));
-            bool any = false;
-            for (int r = 0; r < rows; r++) {
-              tl[r] = int(std::clamp<i64>(visible_end(s, i0 + r) - j0, 0, cols));
-              any |= tl[r] > 0 && Lse[i0 + r] != kNegInf;
-            }
-            if (!any) continue;
-            computed = true;
-            const float* Q = q + ((b * Tq + i0) * H + h) * D;
-            const float* dO = dout + ((b * Tq + i0) * H + h) * D;
-            gemm_st(false, true, rows, cols, D, Q, W, K, W, S_, BK, false, tid);
-            I.softmax_bwd_p(S_, BK, rows, cols, tl, bp, s.scale, Lse + i0);
-            gemm_st(true, false, cols, D, rows, S_, BK, dO, W, dV, D, true, tid);
-            gemm_st(false, true, rows, cols, D, dO, W, V, W, dP, BK, false, tid);
-            I.softmax_bwd_ds(S_, dP, BK, rows, cols, Dl + i0, s.scale);
-            gemm_st(false, false, rows, D, cols, dP, BK, K, W, dQ + i0 * D, D, true, tid);
-            gemm_st(true, false, cols, D, rows, dP, BK, Q, W, dK, D, true, tid);
-          }
-        }
-        touched |= computed;
-        if (!computed && U == nullptr) continue;
-        for (int c = 0; c < cols; c++) {
-          float* gk = dk + ((b * Tk + j0 + c) * H + h) * D;
-          float* gv = dv + ((b * Tk + j0 + c) * H + h) * D;
-          if (computed) {
-            const float* sk = dK + c * D;
-            const float* sv = dV + c * D;
-            for (i64 d = 0; d < D; d++) {
-              gk[d] += sk[d];
-              gv[d] += sv[d];
-            }
-          }
-          if (U != nullptr)
-            for (i64 d = 0; d < D; d++) gv[d] += U[d];
-        }
-      }
-      if (sp == 0 && touched) {
-        for (i64 i = rowStart; i < Tq; i++) {
-          float* dst = dq + ((b * Tq + i) * H + h) * D;
-          const float* src = dQ + i * D;
-          for (i64 d = 0; d < D; d++) dst[d] += src[d];
-        }
-      }
-    }
-  });
-
-  if (S > 1) {  // dq += partials, in split order, one writer per row
-    parallel_for(BH * Tq, std::max<i64>(1, 16384 / D), [&](i64 r0, i64 r1, int) {
-      for (i64 r = r0; r < r1; r++) {
-        const i64 bh = r / Tq, i = r % Tq, b = bh / H, h = bh % H;
-        float* dst = dq + ((b * Tq + i) * H + h) * D;
-        for (i64 sp = 1; sp < S; sp++) {
-          if (i < first_query(s, split[std::size_t(sp)] * BK)) continue;
-          const float* src = partial + (((sp - 1) * BH + bh) * Tq + i) * D;
-          for (i64 d = 0; d < D; d++) dst[d] += src[d];
-        }
-      }
-    });
-  }
+  AttnBackwardArgs a{};
+  a.s = s, a.q = q, a.k = k, a.v = v, a.pad = pad, a.out = out, a.dout = dout, a.lse = lse;
+  a.dq = dq, a.dk = dk, a.dv = dv;
+  backward_run(isa(), a);
 }
 
 }  // namespace par

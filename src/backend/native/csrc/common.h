@@ -1,62 +1,22 @@
-// Shared declarations of the native backend: the per-ISA kernel table (isa.h), the thread pool
-// with its per-thread scratch buffers, and the entry points of every kernel (one .cc file per
-// concept).
+// Shared declarations of the kernels: the per-ISA kernel table (isa.h), the threading and scratch
+// interface (parallel.h), and the entry points of every kernel (one .cc file per concept). The
+// same kernel sources build the native addon and the WebAssembly backend (src/backend/wasm).
 //
 // Conventions: row-major contiguous float32 arrays, sizes in elements (int64). All pointers
-// passed here have been checked by the binding layer (addon.cc) to be long enough.
+// passed here have been checked by the binding layer (native: addon.cc; wasm: the TypeScript
+// boundary, validate.ts, and wasm/csrc/exports.cc) to be long enough.
+//
+// Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib.
 #pragma once
-#include <cstddef>
-#include <cstdint>
-#include <type_traits>
+#include <stddef.h>
+#include <stdint.h>
 
-#include "isa.h"  // i64, the per-ISA kernel table (Isa, isa())
+#include "attention_plan.h"  // AttnShape
+#include "freestanding.h"    // min/max/clamp, float copies, math functions
+#include "isa.h"             // i64, the per-ISA kernel table (Isa, isa())
+#include "parallel.h"        // parallel regions, parallel_for, scratch
 
 namespace par {
-
-// ---------------------------------------------------------------------------------------------
-// Thread pool (threadpool.cc).
-
-enum ScratchSlot : int {
-  kGemmA = 0,
-  kGemmB,
-  kAttS,
-  kAttDP,
-  kAttO,
-  kAttRow,
-  kAttDK,
-  kAttDV,
-  kAttDQ,
-  kScratchSlots
-};
-
-int num_threads();
-void set_num_threads(int n);  // n >= 1
-
-// Runs fn(ctx, tid) for tid in [0, n) concurrently (n clamped to num_threads()); the calling
-// thread is tid 0. Nested calls from inside a parallel region run serially with tid unchanged.
-void run_parallel(int n, void (*fn)(void*, int), void* ctx);
-
-template <class F>
-void parallel(int n, F&& f) {
-  using Fn = std::remove_reference_t<F>;
-  struct Thunk {
-    static void call(void* c, int tid) { (*static_cast<Fn*>(c))(tid); }
-  };
-  run_parallel(n, &Thunk::call, const_cast<void*>(static_cast<const void*>(&f)));
-}
-
-// Dynamic parallel-for over [0, count) in chunks of `grain`; f(begin, end, tid).
-template <class F>
-void parallel_for(i64 count, i64 grain, F&& f);
-
-// Current thread id inside a parallel region (0 outside).
-int current_tid();
-bool in_parallel_region();
-
-// Per-thread grow-only scratch: reserve() must be called OUTSIDE parallel regions (it may
-// allocate and throw std::bad_alloc); scratch() is then valid for every tid < num_threads().
-void reserve_scratch(int slot, std::size_t floats);
-float* scratch(int tid, int slot);
 
 // ---------------------------------------------------------------------------------------------
 // GEMM (gemm.cc).
@@ -78,21 +38,16 @@ void gemm_reserve(i64 m, i64 n, i64 k);
 constexpr i64 kGemvMaxRows = 16;
 bool gemv_fits(bool tA, bool tB, i64 m);
 void gemv_nt(i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc, bool acc);
-void gemv_nt_i8(i64 m, i64 n, i64 k, const float* A, const std::int8_t* Bq, const float* scale, float* C);
+void gemv_nt_i8(i64 m, i64 n, i64 k, const float* A, const int8_t* Bq, const float* scale, float* C);
 
 // ---------------------------------------------------------------------------------------------
 // Other kernels.
 
-struct AttnShape {
-  i64 B, H, Tq, Tk, D;
-  bool causal;
-  i64 offset;
-  float scale;
-};
+// Fused attention (attention.cc; semantics and work plan: attention_plan.h).
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v,
-                       const std::uint8_t* pad, float* out, float* lse);
+                       const uint8_t* pad, float* out, float* lse);
 void attention_backward(const AttnShape& s, const float* q, const float* k, const float* v,
-                        const std::uint8_t* pad, const float* out, const float* dout,
+                        const uint8_t* pad, const float* out, const float* dout,
                         const float* lse, float* dq, float* dk, float* dv);
 
 void layernorm_forward(const float* x, const float* g, const float* b, float* y, float* mean,
@@ -107,8 +62,8 @@ void axpy(float alpha, const float* src, float* dst, i64 n);
 void add_bias(float* out, const float* bias, i64 rows, i64 cols);
 void sum_rows(const float* dout, float* dbias, i64 rows, i64 cols);
 
-void gather_rows(const float* src, const std::int32_t* index, float* dst, i64 count, i64 cols);
-void scatter_add_rows(const float* ddst, const std::int32_t* index, float* dsrc, i64 count,
+void gather_rows(const float* src, const int32_t* index, float* dst, i64 count, i64 cols);
+void scatter_add_rows(const float* ddst, const int32_t* index, float* dsrc, i64 count,
                       i64 cols);
 
 void rotary_forward(const float* x, const float* cos, const float* sin, float* y, i64 rows,
@@ -116,41 +71,15 @@ void rotary_forward(const float* x, const float* cos, const float* sin, float* y
 void rotary_backward(const float* dy, const float* cos, const float* sin, float* dx, i64 rows,
                      i64 heads, i64 headDim, i64 rotDim);
 
-void cross_entropy_forward(const float* logits, const std::int32_t* labels, float* lse,
-                           float* losses, i64 rows, i64 vocab, std::int32_t ignore);
-void cross_entropy_backward(const float* logits, const std::int32_t* labels, const float* lse,
-                            float* dlogits, i64 rows, i64 vocab, std::int32_t ignore, float scale);
+void cross_entropy_forward(const float* logits, const int32_t* labels, float* lse,
+                           float* losses, i64 rows, i64 vocab, int32_t ignore);
+void cross_entropy_backward(const float* logits, const int32_t* labels, const float* lse,
+                            float* dlogits, i64 rows, i64 vocab, int32_t ignore, float scale);
 
 struct AdamW {
   double lr, beta1, beta2, eps, wd;
   double t;
 };
 void adamw(float* p, const float* g, float* m, float* v, i64 n, const AdamW& o);
-
-// ---------------------------------------------------------------------------------------------
-
-template <class F>
-void parallel_for(i64 count, i64 grain, F&& f) {
-  if (count <= 0) return;
-  if (grain < 1) grain = 1;
-  i64 chunks = (count + grain - 1) / grain;
-  int nt = num_threads();
-  if (chunks <= 1 || nt <= 1) {
-    f(i64(0), count, current_tid());
-    return;
-  }
-  // Dynamic scheduling with an atomic chunk counter.
-  alignas(64) std::int64_t next = 0;
-  auto body = [&](int tid) {
-    for (;;) {
-      i64 c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-      if (c >= chunks) break;
-      i64 b = c * grain;
-      i64 e = b + grain < count ? b + grain : count;
-      f(b, e, tid);
-    }
-  };
-  parallel(int(chunks < nt ? chunks : nt), body);
-}
 
 }  // namespace par

@@ -1,9 +1,6 @@
-// Element-wise and broadcast kernels: GELU (erf form, std::erf), add, axpy, bias add, column sums.
+// Element-wise and broadcast kernels: GELU (erf form, erf in double), add, axpy, bias add, column sums.
 // Memory-bound; parallelised over large chunks only when the array is big enough to pay for the
 // thread wake-up.
-#include <algorithm>
-#include <cmath>
-
 #include "common.h"
 
 namespace par {
@@ -17,7 +14,7 @@ void gelu_forward(const float* x, float* y, i64 n) {
   parallel_for(n, kGrain, [&](i64 b, i64 e, int) {
     for (i64 i = b; i < e; i++) {
       double v = x[i];
-      y[i] = float(0.5 * v * (1.0 + std::erf(v * kInvSqrt2)));
+      y[i] = float(0.5 * v * (1.0 + fs::erf(v * kInvSqrt2)));
     }
   });
 }
@@ -26,8 +23,8 @@ void gelu_backward(const float* x, const float* dy, float* dx, i64 n) {
   parallel_for(n, kGrain, [&](i64 b, i64 e, int) {
     for (i64 i = b; i < e; i++) {
       double v = x[i];
-      double cdf = 0.5 * (1.0 + std::erf(v * kInvSqrt2));
-      double pdf = kInvSqrt2Pi * std::exp(-0.5 * v * v);
+      double cdf = 0.5 * (1.0 + fs::erf(v * kInvSqrt2));
+      double pdf = kInvSqrt2Pi * fs::exp(-0.5 * v * v);
       dx[i] = float(dx[i] + dy[i] * (cdf + v * pdf));
     }
   });
@@ -47,7 +44,7 @@ void axpy(float alpha, const float* src, float* dst, i64 n) {
 
 void add_bias(float* out, const float* bias, i64 rows, i64 cols) {
   if (cols <= 0) return;
-  const i64 grain = std::max<i64>(1, (1 << 16) / cols);
+  const i64 grain = fs::max<i64>(1, (1 << 16) / cols);
   parallel_for(rows, grain, [&](i64 s, i64 e, int) {
     for (i64 r = s; r < e; r++) {
       float* o = out + r * cols;
@@ -65,7 +62,7 @@ void sum_rows(const float* dout, float* dbias, i64 rows, i64 cols) {
   parallel_for(chunks, grain, [&](i64 c0, i64 c1, int) {
     double acc[CH];
     for (i64 c = c0; c < c1; c++) {
-      const i64 j0 = c * CH, w = std::min<i64>(CH, cols - j0);
+      const i64 j0 = c * CH, w = fs::min<i64>(CH, cols - j0);
       for (i64 j = 0; j < w; j++) acc[j] = 0;
       for (i64 r = 0; r < rows; r++) {
         const float* d = dout + r * cols + j0;

@@ -3,8 +3,6 @@
 // thread packs into its own scratch (no barriers, no allocation in the loops). All four transpose
 // combinations are handled by the packing routines, so the micro-kernel only ever sees packed
 // panels.
-#include <algorithm>
-
 #include "common.h"
 #include "gemm_loops.h"
 
@@ -26,8 +24,8 @@ constexpr double kPackCostInMultiplyAdds = 8.0;
 void gemm_reserve(i64 m, i64 n, i64 k) {
   i64 na, nb;
   gemm_packed_floats(isa(), m, n, k, &na, &nb);
-  reserve_scratch(kGemmA, std::size_t(na));
-  reserve_scratch(kGemmB, std::size_t(nb));
+  reserve_scratch(kGemmA, size_t(na));
+  reserve_scratch(kGemmB, size_t(nb));
 }
 
 void gemm_st(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B,
@@ -65,18 +63,18 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
   }
   if (best_cost < 0) {  // cannot use all threads: fall back to splitting the larger dim
     best_tm = 1, best_tn = 1;
-    if (m >= n) best_tm = int(std::min<i64>(nt, (m + I.mr - 1) / I.mr));
-    else best_tn = int(std::min<i64>(nt, (n + I.nr - 1) / I.nr));
+    if (m >= n) best_tm = int(fs::min<i64>(nt, (m + I.mr - 1) / I.mr));
+    else best_tn = int(fs::min<i64>(nt, (n + I.nr - 1) / I.nr));
   }
   const int tm = best_tm, tn = best_tn;
   const i64 mt = gemm_round_up((m + tm - 1) / tm, I.mr);
   const i64 ntl = gemm_round_up((n + tn - 1) / tn, I.nr);
-  gemm_reserve(std::min(m, mt), std::min(n, ntl), k);
+  gemm_reserve(fs::min(m, mt), fs::min(n, ntl), k);
   parallel(tm * tn, [&](int tid) {
     const int ti = tid / tn, tj = tid % tn;
     const i64 i0 = ti * mt, j0 = tj * ntl;
     if (i0 >= m || j0 >= n) return;
-    const i64 mm = std::min(mt, m - i0), nn = std::min(ntl, n - j0);
+    const i64 mm = fs::min(mt, m - i0), nn = fs::min(ntl, n - j0);
     const float* Ab = tA ? A + i0 : A + i0 * lda;
     const float* Bb = tB ? B + j0 * ldb : B + j0;
     gemm_st(tA, tB, mm, nn, k, Ab, lda, Bb, ldb, C + i0 * ldc + j0, ldc, acc, tid);

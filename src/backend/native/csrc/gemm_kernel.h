@@ -1,4 +1,5 @@
-// The GEMM micro-kernel and the packing routines, written once over a vector traits type T
+// The GEMM micro-kernel, the register-tile product it shares with the attention kernel
+// (attention_kernel.h), and the packing routines, written once over a vector traits type T
 // (vec_traits.h) and instantiated per ISA with its tile (gemm_tiles.h) by make_isa
 // (isa_instance.h). The blocked loop nest that calls them is gemm_loops.h.
 //
@@ -16,8 +17,37 @@ namespace {
 
 inline i64 min_i64(i64 a, i64 b) { return a < b ? a : b; }
 
-// C[0:mr, 0:nr] = (acc ? C : 0) + Ap · Bp over kc steps (contract: UkrFn in isa.h).
-// Per k step: NR/W vector loads of B, MR broadcasts of A, MR·NR/W FMAs into the accumulators.
+// The register-tile product shared by the GEMM micro-kernel and the attention kernel
+// (attention_kernel.h): c[r][v] = Σ_{p < kc} A(r, p) · B[p·ldb + v·W], with A(r, p) = A[r·lda + p]
+// (kARows: A's rows are the tile rows) or A[p·lda + r] (A's rows are the k steps).
+// Per k step: NV vector loads of B, MR broadcasts of A, MR·NV FMAs into the accumulators.
+template <class T, int MR, int NV, bool kARows>
+inline __attribute__((always_inline)) void tile_product(i64 kc, const float* A, i64 lda,
+                                                        const float* B, i64 ldb,
+                                                        typename T::V (&c)[MR][NV]) {
+  using V = typename T::V;
+  constexpr int W = T::kWidth;
+  static_assert(MR <= 16 && NV <= 16, "PAR_UNROLL_TILE unrolls loops of up to 16 trips");
+  PAR_UNROLL_TILE
+  for (int r = 0; r < MR; r++) {
+    PAR_UNROLL_TILE
+    for (int v = 0; v < NV; v++) c[r][v] = T::zero();
+  }
+  for (i64 p = 0; p < kc; p++) {
+    V b[NV];
+    PAR_UNROLL_TILE
+    for (int v = 0; v < NV; v++) b[v] = T::load(B + p * ldb + v * W);
+    PAR_UNROLL_TILE
+    for (int r = 0; r < MR; r++) {
+      const V a = T::broadcast(kARows ? A[r * lda + p] : A[p * lda + r]);
+      PAR_UNROLL_TILE
+      for (int v = 0; v < NV; v++) c[r][v] = T::fma(a, b[v], c[r][v]);
+    }
+  }
+}
+
+// C[0:mr, 0:nr] = (acc ? C : 0) + Ap · Bp over kc steps (contract: UkrFn in isa.h): the tile
+// product over the packed panels (MR values of A and NR of B per k step).
 // Partial tiles (mr < MR or nr < NR, at the right and bottom edges of C) compute the full tile
 // from the zero-padded panels and store only its valid part, through a buffer.
 template <class T, int MR, int NR>
@@ -27,26 +57,8 @@ void gemm_ukr(i64 kc, const float* Ap, const float* Bp, float* C, i64 ldc, int m
   constexpr int W = T::kWidth;
   constexpr int NV = NR / W;
   static_assert(NR % W == 0, "NR is a whole number of vectors");
-  static_assert(MR <= 16 && NV <= 16, "PAR_UNROLL_TILE unrolls loops of up to 16 trips");
   V c[MR][NV];
-  PAR_UNROLL_TILE
-  for (int r = 0; r < MR; r++) {
-    PAR_UNROLL_TILE
-    for (int v = 0; v < NV; v++) c[r][v] = T::zero();
-  }
-  for (i64 p = 0; p < kc; p++) {
-    V b[NV];
-    PAR_UNROLL_TILE
-    for (int v = 0; v < NV; v++) b[v] = T::load(Bp + v * W);
-    PAR_UNROLL_TILE
-    for (int r = 0; r < MR; r++) {
-      const V a = T::broadcast(Ap[r]);
-      PAR_UNROLL_TILE
-      for (int v = 0; v < NV; v++) c[r][v] = T::fma(a, b[v], c[r][v]);
-    }
-    Ap += MR;
-    Bp += NR;
-  }
+  tile_product<T, MR, NV, false>(kc, Ap, MR, Bp, NR, c);
   if (mr == MR && nr == NR) {
     PAR_UNROLL_TILE
     for (int r = 0; r < MR; r++) {

@@ -14,12 +14,13 @@
 // the same bits at any thread count, on every run, and for any number of rows m.
 // The AVX2/FMA variant is compiled for that target alone (function attributes) and runs only when
 // the selected ISA table (isa(), PERCEIVER_AR_ISA) is an AVX one (avx2, avx512, avx512-emulated),
-// i.e. the CPU has AVX2 and FMA; the scalar variant runs otherwise. No AVX-512 instruction is used.
+// i.e. the CPU has AVX2 and FMA; the scalar variant runs otherwise (and is all the wasm32 build
+// has). No AVX-512 instruction is used.
+//
+// Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib.
+#if defined(__x86_64__)
 #include <immintrin.h>
-
-#include <algorithm>
-#include <cstring>
-#include <vector>
+#endif
 
 #include "common.h"
 
@@ -40,7 +41,14 @@ i64 chunk_rows(i64 k, i64 bytes_per_weight) {
 }
 
 // Every "avx..." table (avx2, avx512, avx512-emulated) is selected only on a CPU with AVX2 and FMA.
-bool use_avx2() { return std::strncmp(isa().name, "avx", 3) == 0; }
+bool use_avx2() {
+#if defined(__x86_64__)
+  const char* name = isa().name;
+  return name[0] == 'a' && name[1] == 'v' && name[2] == 'x';
+#else
+  return false;
+#endif
+}
 
 // Every dot product is split the same way, whatever the number of rows: 8 lanes per vector, and
 // vector v of the row goes to chain v mod kChains; chains are summed ((c0 + c1) + (c2 + c3)), then
@@ -51,7 +59,7 @@ constexpr int kLanes = 8;
 constexpr int kChains = 4;
 // Rows of A per pass over a row of B (which stays in L1): 3 rows x 4 chains = 12 accumulators,
 // + the weight vector + an A load <= 16 AVX2 registers.
-constexpr int kRowBlock = 3;
+[[maybe_unused]] constexpr int kRowBlock = 3;  // (the AVX2 path only)
 
 // ---- scalar ----------------------------------------------------------------------------------
 
@@ -81,9 +89,10 @@ void rows_scalar(i64 j0, i64 j1, i64 m, i64 k, const float* A, i64 lda, const W*
 }
 
 // ---- AVX2 ------------------------------------------------------------------------------------
+#if defined(__x86_64__)
 
 __attribute__((target("avx2,fma"))) inline __m256 load8(const float* w) { return _mm256_loadu_ps(w); }
-__attribute__((target("avx2,fma"))) inline __m256 load8(const std::int8_t* w) {
+__attribute__((target("avx2,fma"))) inline __m256 load8(const int8_t* w) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w))));
 }
 
@@ -137,13 +146,17 @@ __attribute__((target("avx2,fma"))) void rows_avx2(i64 j0, i64 j1, i64 m, i64 k,
   }
 }
 
+#endif  // __x86_64__
+
 template <class W>
 void gemv_any(i64 m, i64 n, i64 k, const float* A, i64 lda, const W* B, i64 ldb, const float* scale, float* C, i64 ldc, bool acc) {
   if (m <= 0 || n <= 0) return;
-  const bool vec = use_avx2();
+  [[maybe_unused]] const bool vec = use_avx2();  // always false in the wasm32 build
   parallel_for(n, chunk_rows(k, sizeof(W)), [&](i64 j0, i64 j1, int) {
-    if (vec) rows_avx2(j0, j1, m, k, A, lda, B, ldb, scale, C, ldc, acc);
-    else rows_scalar(j0, j1, m, k, A, lda, B, ldb, scale, C, ldc, acc);
+#if defined(__x86_64__)
+    if (vec) return rows_avx2(j0, j1, m, k, A, lda, B, ldb, scale, C, ldc, acc);
+#endif
+    rows_scalar(j0, j1, m, k, A, lda, B, ldb, scale, C, ldc, acc);
   });
 }
 
@@ -155,21 +168,20 @@ void gemv_nt(i64 m, i64 n, i64 k, const float* A, i64 lda, const float* B, i64 l
   gemv_any<float>(m, n, k, A, lda, B, ldb, nullptr, C, ldc, acc);
 }
 
-void gemv_nt_i8(i64 m, i64 n, i64 k, const float* A, const std::int8_t* Bq, const float* scale, float* C) {
-  if (m <= kGemvMaxRows) return gemv_any<std::int8_t>(m, n, k, A, k, Bq, k, scale, C, n, false);
+void gemv_nt_i8(i64 m, i64 n, i64 k, const float* A, const int8_t* Bq, const float* scale, float* C) {
+  if (m <= kGemvMaxRows) return gemv_any<int8_t>(m, n, k, A, k, Bq, k, scale, C, n, false);
   // Many rows (a full pass over the latents): the product is compute-bound, so dequantise a block
   // of B's rows at a time into float32 and let the packed GEMM multiply it (dequantising costs n·k
   // operations once, against m·n·k multiply-adds).
   if (n <= 0 || k <= 0) return gemm(false, true, m, n, k, A, k, nullptr, k, C, n, false);
-  const i64 block = std::max<i64>(1, kDequantBlockBytes / (i64(sizeof(float)) * k));
-  thread_local std::vector<float> deq;  // the calling thread's; the pool's threads get its address
-  deq.resize(std::size_t(std::min(block, n) * k));
-  float* const buf = deq.data();
+  const i64 block = fs::max<i64>(1, kDequantBlockBytes / (i64(sizeof(float)) * k));
+  // The calling thread's buffer (parallel.h caller_buffer); the pool's threads get its address.
+  float* const buf = static_cast<float*>(caller_buffer(kGemvDequant, sizeof(float) * size_t(fs::min(block, n) * k)));
   for (i64 j0 = 0; j0 < n; j0 += block) {
-    const i64 nb = std::min(block, n - j0);
+    const i64 nb = fs::min(block, n - j0);
     parallel_for(nb, 1, [&](i64 b, i64 e, int) {
       for (i64 j = b; j < e; j++) {
-        const std::int8_t* q = Bq + (j0 + j) * k;
+        const int8_t* q = Bq + (j0 + j) * k;
         float* d = buf + j * k;
         const float sc = scale[j0 + j];
         for (i64 p = 0; p < k; p++) d[p] = sc * float(q[p]);

@@ -1,10 +1,12 @@
-// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc) and
-// cross-entropy (crossentropy.cc) call through, one instance per vector ISA. Every instance is
-// built by make_isa (isa_instance.h) from the same kernel templates over that ISA's vector traits
-// (vec_traits.h) and tile geometry (gemm_tiles.h), in a translation unit compiled for that ISA:
+// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc, on
+// attention_plan.h) and cross-entropy (crossentropy.cc) call through, one instance per vector
+// ISA. Every instance is built by make_isa (isa_instance.h) from the same kernel templates over
+// that ISA's vector traits (vec_traits.h) and tile geometries (gemm_tiles.h, attention_tiles.h),
+// in a translation unit compiled for that ISA:
 //   kernels_scalar.cc (portable), kernels_avx2.cc, kernels_avx512.cc, kernels_avx512_emulated.cc
-//   (the AVX-512 geometry on AVX2, for tests), kernels_wasm128.cc (wasm32, build check only).
-// Selection at run time: isa.cc.
+//   (the AVX-512 geometry on AVX2, for tests), kernels_wasm128.cc (wasm32: the wasm backend).
+// Selection at run time: isa.cc (native); the wasm backend has only the wasm128 table
+// (src/backend/wasm/csrc/runtime.cc).
 //
 // Freestanding (no C++ library headers): this header is also compiled for wasm32 -nostdlib.
 #pragma once
@@ -27,24 +29,25 @@ using PackAFn = void (*)(bool tA, const float* A, i64 lda, i64 i0, i64 mc, i64 p
 using PackBFn = void (*)(bool tB, const float* B, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc,
                          float* dst);
 
+// Fused attention (attention_plan.h: arguments, work items, scratch; attention_kernel.h: kernels).
+struct AttnForwardArgs;
+struct AttnBackwardArgs;
+// Register tile (mr rows × nr lanes) and block sizes of the attention kernel (attention_tiles.h).
+struct AttnGeometry {
+  int mr, nr;    // register tile
+  int bq, bk;    // queries per forward work item, keys per key tile
+  int bqb;       // queries per backward query block
+};
+// Runs one work item (attention_plan.h: attn_forward_items; backward items B·H·S) with `scratch`
+// (attn_forward_layout / attn_backward_layout(...).total floats, 64-byte aligned, private).
+using AttnForwardFn = void (*)(const AttnForwardArgs& a, i64 item, float* scratch);
+using AttnBackwardFn = void (*)(const AttnBackwardArgs& a, i64 item, float* scratch);
+
 struct Isa {
   const char* name;
   int mr, nr;      // micro-tile of the GEMM micro-kernel
   int kc, mc, nc;  // cache blocking (mc multiple of mr, nc multiple of nr)
   UkrFn ukr;
-  // Attention forward row update over one (rows × cols) score tile S (row stride ldS), in place:
-  //   s_j = j < lim[r] ? S[r,j]·scale + (bias ? bias[j] : 0) : -inf
-  //   mnew = max(m[r], max_j s_j); if mnew == -inf: P = 0, alpha = 1
-  //   else alpha = exp(m[r] - mnew), P_j = exp(s_j - mnew), l[r] = l[r]·alpha + Σ P_j, m[r] = mnew
-  // S[r, :] is overwritten by P (zeros at masked positions), alpha[r] written.
-  void (*softmax_fwd)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
-                      float scale, float* m, float* l, float* alpha);
-  // Attention backward: S[r,j] = (j < lim[r] && lse[r] > -inf) ? exp(S·scale + bias_j - lse[r]) : 0
-  void (*softmax_bwd_p)(float* S, i64 ldS, int rows, int cols, const int* lim, const float* bias,
-                        float scale, const float* lse);
-  // dP[r,j] = P[r,j] · (dP[r,j] - delta[r]) · scale
-  void (*softmax_bwd_ds)(const float* P, float* dP, i64 ld, int rows, int cols, const float* delta,
-                         float scale);
   // max_j x[j] (-inf for n == 0)
   float (*vmax)(const float* x, i64 n);
   // Σ_j exp(x[j] - sub), accumulated in double
@@ -54,6 +57,10 @@ struct Isa {
   // Packing of A and B for this ISA's micro-tile (used by gemm_loops.h only).
   PackAFn pack_a;
   PackBFn pack_b;
+  // Fused attention work items (driven by attention_plan.h).
+  AttnGeometry attn;
+  AttnForwardFn attn_forward;
+  AttnBackwardFn attn_backward;
 };
 
 const Isa& isa();

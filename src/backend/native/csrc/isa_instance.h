@@ -1,10 +1,13 @@
 // make_isa<T, Tile>(name): the kernel table (isa.h) of one vector ISA, every entry instantiated
-// from the shared templates over the traits T (vec_traits.h) with the tile Tile (gemm_tiles.h).
+// from the shared templates over the traits T (vec_traits.h) with the GEMM tile Tile (gemm_tiles.h)
+// and the attention geometry of T's width (attention_tiles.h).
 // Included only by the kernels_<isa>.cc translation units, each compiled for its ISA; the table
 // is a constant (no code runs to build it, so nothing ISA-specific runs at load time).
 //
 // Freestanding (no C++ library headers): also compiled for wasm32 -nostdlib.
 #pragma once
+#include "attention_kernel.h"
+#include "attention_tiles.h"
 #include "gemm_kernel.h"
 #include "gemm_tiles.h"
 #include "isa.h"
@@ -18,6 +21,7 @@ template <class T, class Tile>
 constexpr Isa make_isa(const char* name) {
   static_assert(T::kWidth == Tile::kLanes, "the tile was derived for this vector width");
   static_assert(T::kRegisters == Tile::kRegisters, "the tile was derived for this register file");
+  using Attn = typename AttnTileFor<T::kWidth, T::kRegisters>::type;
   return Isa{name,
              Tile::MR,
              Tile::NR,
@@ -25,14 +29,14 @@ constexpr Isa make_isa(const char* name) {
              Tile::MC,
              Tile::NC,
              &gemm_ukr<T, Tile::MR, Tile::NR>,
-             &softmax_fwd<T>,
-             &softmax_bwd_p<T>,
-             &softmax_bwd_ds<T>,
              &vmax<T>,
              &sum_exp<T>,
              &axpy_exp<T>,
              &pack_a<Tile::MR>,
-             &pack_b<Tile::NR>};
+             &pack_b<Tile::NR>,
+             Attn::geometry(),
+             &attn_forward_item<T, Attn>,
+             &attn_backward_item<T, Attn>};
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
-// The WebAssembly SIMD128 kernel table: the shared kernel templates over VecWasm128 with the 6×8
-// tile (gemm_tiles.h). Not part of the native addon: scripts/check-kernels.mjs compiles it with
-// `clang --target=wasm32 -msimd128 -O3 -nostdlib` to keep the templates portable, and the wasm
-// backend will link it.
+// The WebAssembly SIMD128 kernel table: the shared kernel templates over VecWasm128 with the 4×8
+// tile (gemm_tiles.h). Not part of the native addon: the wasm backend links it (scripts/build-wasm.mjs),
+// and scripts/check-kernels.mjs checks its code.
 #include "isa.h"
 
 #if defined(__wasm_simd128__)

@@ -3,10 +3,6 @@
 // sums: the rows are cut into chunks by the shape alone (never by the thread count), each chunk
 // is summed in row order by whichever thread takes it, and the chunk partials are added in chunk
 // order, so the result has the same bits at any thread count and on every run.
-#include <algorithm>
-#include <cmath>
-#include <vector>
-
 #include "common.h"
 
 namespace par {
@@ -21,7 +17,7 @@ constexpr i64 kMaxChunks = 64;
 void layernorm_forward(const float* x, const float* g, const float* b, float* y, float* mean,
                        float* rstd, i64 rows, i64 cols, float eps) {
   if (cols <= 0) return;
-  const i64 grain = std::max<i64>(1, 16384 / cols);
+  const i64 grain = fs::max<i64>(1, 16384 / cols);
   parallel_for(rows, grain, [&](i64 r0, i64 r1, int) {
     for (i64 r = r0; r < r1; r++) {
       const float* xr = x + r * cols;
@@ -33,7 +29,7 @@ void layernorm_forward(const float* x, const float* g, const float* b, float* y,
         double d = xr[j] - mu;
         v += d * d;
       }
-      const float rs = float(1.0 / std::sqrt(v / double(cols) + double(eps)));
+      const float rs = float(1.0 / fs::sqrt(v / double(cols) + double(eps)));
       const float muf = float(mu);
       mean[r] = muf;
       rstd[r] = rs;
@@ -46,19 +42,18 @@ void layernorm_forward(const float* x, const float* g, const float* b, float* y,
 void layernorm_backward(const float* dy, const float* x, const float* g, const float* mean,
                         const float* rstd, float* dx, float* dg, float* db, i64 rows, i64 cols) {
   if (cols <= 0 || rows <= 0) return;
-  const i64 min_rows = std::max<i64>(1, kChunkElements / cols);
-  const i64 chunks = std::min<i64>(kMaxChunks, (rows + min_rows - 1) / min_rows);
+  const i64 min_rows = fs::max<i64>(1, kChunkElements / cols);
+  const i64 chunks = fs::min<i64>(kMaxChunks, (rows + min_rows - 1) / min_rows);
   const i64 chunk_rows = (rows + chunks - 1) / chunks;
   // Per chunk: dgamma | dbeta. Grow-only per calling thread (no fresh pages on every call).
-  thread_local std::vector<double> part_buf;
-  if (part_buf.size() < std::size_t(chunks) * 2 * cols) part_buf.resize(std::size_t(chunks) * 2 * cols);
-  double* const part = part_buf.data();
-  std::fill(part, part + std::size_t(chunks) * 2 * cols, 0.0);
+  const i64 part_doubles = chunks * 2 * cols;
+  double* const part = static_cast<double*>(caller_buffer(kLayerNormPartials, sizeof(double) * size_t(part_doubles)));
+  fs::zero(part, part_doubles);
   parallel_for(chunks, 1, [&](i64 c0, i64 c1, int) {
     for (i64 c = c0; c < c1; c++) {
-      double* pg = part + std::size_t(c) * 2 * cols;
+      double* pg = part + size_t(c) * 2 * cols;
       double* pb = pg + cols;
-      const i64 r_end = std::min(rows, (c + 1) * chunk_rows);
+      const i64 r_end = fs::min(rows, (c + 1) * chunk_rows);
       for (i64 r = c * chunk_rows; r < r_end; r++) {
         const float* xr = x + r * cols;
         const float* dyr = dy + r * cols;
@@ -85,8 +80,8 @@ void layernorm_backward(const float* dy, const float* x, const float* g, const f
   for (i64 j = 0; j < cols; j++) {
     double sg = 0, sb = 0;
     for (i64 c = 0; c < chunks; c++) {
-      sg += part[std::size_t(c) * 2 * cols + j];
-      sb += part[std::size_t(c) * 2 * cols + cols + j];
+      sg += part[size_t(c) * 2 * cols + j];
+      sb += part[size_t(c) * 2 * cols + cols + j];
     }
     dg[j] = float(dg[j] + sg);
     db[j] = float(db[j] + sb);

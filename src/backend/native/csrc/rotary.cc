@@ -1,7 +1,5 @@
 // Rotary position embedding on the first rotDim channels of every head (pairs (2i, 2i+1)),
 // forward (y may alias x) and backward (transpose rotation, accumulated into dx).
-#include <algorithm>
-
 #include "common.h"
 
 namespace par {
@@ -10,7 +8,7 @@ void rotary_forward(const float* x, const float* cos, const float* sin, float* y
                     i64 heads, i64 headDim, i64 rotDim) {
   const i64 width = heads * headDim;
   if (width <= 0) return;
-  const i64 grain = std::max<i64>(1, 16384 / width);
+  const i64 grain = fs::max<i64>(1, 16384 / width);
   parallel_for(rows, grain, [&](i64 r0, i64 r1, int) {
     for (i64 r = r0; r < r1; r++) {
       const float* c = cos + r * rotDim;
@@ -35,7 +33,7 @@ void rotary_backward(const float* dy, const float* cos, const float* sin, float*
                      i64 heads, i64 headDim, i64 rotDim) {
   const i64 width = heads * headDim;
   if (width <= 0) return;
-  const i64 grain = std::max<i64>(1, 16384 / width);
+  const i64 grain = fs::max<i64>(1, 16384 / width);
   parallel_for(rows, grain, [&](i64 r0, i64 r1, int) {
     for (i64 r = r0; r < r1; r++) {
       const float* c = cos + r * rotDim;

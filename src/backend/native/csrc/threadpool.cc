@@ -1,6 +1,8 @@
-// Persistent thread pool: N-1 worker threads plus the calling thread. A job is published by
-// bumping a generation counter; workers spin briefly on it and then sleep on a condition
-// variable. Also owns the per-thread grow-only scratch buffers (allocated outside hot loops).
+// The native implementation of the threading interface (parallel.h): a persistent thread pool of
+// N-1 worker threads plus the calling thread. A job is published by bumping a generation counter;
+// workers spin briefly on it and then sleep on a condition variable; task t runs on thread t.
+// Also owns the per-task grow-only scratch buffers (allocated outside hot loops) and the calling
+// thread's buffers (thread_local: several JS threads may call the addon).
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -44,6 +46,8 @@ struct ThreadScratch {
 
 thread_local int tl_tid = 0;
 thread_local bool tl_in_region = false;
+// Bytes of the calling thread's buffers, rounded up to whole AlignedBuf floats.
+thread_local AlignedBuf tl_caller[kCallerSlots];
 
 class Pool {
  public:
@@ -184,5 +188,10 @@ int current_tid() { return tl_tid; }
 bool in_parallel_region() { return tl_in_region; }
 void reserve_scratch(int slot, std::size_t floats) { pool().reserve(slot, floats); }
 float* scratch(int tid, int slot) { return pool().get(tid, slot); }
+void* caller_buffer(int slot, size_t bytes) {
+  AlignedBuf& b = tl_caller[slot];
+  b.reserve((bytes + sizeof(float) - 1) / sizeof(float));
+  return b.p;
+}
 
 }  // namespace par
