@@ -29,7 +29,10 @@ export const PRESETS: Record<string, Preset> = {
       numHeads: 4,
       numSelfAttentionLayers: 3,
       numSelfAttentionRotaryLayers: -1,
-      crossAttentionDropout: 0.5,
+      // 0.75 rather than the reference's 0.5: at npm start's length it learns faster and each step
+      // is cheaper (1,000 steps: 2.096 vs 2.140 bits/byte on bench/equal-wallclock.ts's bytes, 2%
+      // less CPU; 0 gave 2.206 after 900 steps, 0.875 gave 2.124). Evaluation uses every prefix token.
+      crossAttentionDropout: 0.75,
       absPosEmb: false,
       outputNorm: true,
       outputBias: false,
