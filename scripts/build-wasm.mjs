@@ -16,11 +16,11 @@
 // clang++/wasm-ld it prints why and exits 0 (the package then runs without the wasm backend) —
 // except with PERCEIVER_AR_REQUIRE_WASM=1 (CI, see .ci/run), where that is a failure.
 
-import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { llvmTool, runCollectingStderr as run } from "./toolchain.mjs";
 
 const script = fileURLToPath(import.meta.url);
 const root = resolve(dirname(script), "..");
@@ -70,10 +70,8 @@ function done(reason, ok) {
   process.exit(0);
 }
 
-const have = (cmd) => spawnSync(cmd, ["--version"], { encoding: "utf8" }).status === 0;
-const firstTool = (...names) => names.find(have) ?? null;
-const clang = firstTool("clang++", "clang++-19", "clang++-18", "clang++-17", "clang++-16", "clang++-15", "clang++-14");
-const wasmLd = firstTool("wasm-ld", "wasm-ld-19", "wasm-ld-18", "wasm-ld-17", "wasm-ld-16", "wasm-ld-15", "wasm-ld-14");
+const clang = llvmTool("clang++");
+const wasmLd = llvmTool("wasm-ld");
 if (!clang) done("no clang++ on PATH (Debian: apt-get install clang lld)", false);
 if (!wasmLd) done("no wasm-ld on PATH (Debian: apt-get install lld)", false);
 
@@ -84,14 +82,6 @@ const outputs = flavours.map((f) => join(outDir, f.file));
 if (!force && outputs.every((o) => existsSync(o) && statSync(o).mtimeMs > newestInput)) done(`up to date (${outputs.map((o) => basename(o)).join(", ")})`, true);
 
 // The compiles run concurrently, a few at a time.
-const run = (cmd, args) =>
-  new Promise((finish) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("error", (e) => finish({ status: -1, stderr: String(e) }));
-    p.on("close", (status) => finish({ status, stderr }));
-  });
 async function pool(jobs, width) {
   const results = new Array(jobs.length);
   let next = 0;

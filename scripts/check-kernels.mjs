@@ -19,11 +19,12 @@
 // (except the relaxed-simd variant, which needs clang >= 16).
 // Exit code 0 when nothing failed.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { firstTool, llvmTool, runCollectingStderr as runAsync } from "./toolchain.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const csrc = join(root, "src", "backend", "native", "csrc");
@@ -49,20 +50,10 @@ const report = (name, status, detail, optional = false) => {
   process.stdout.write(`${status.padEnd(7)} ${name}${detail ? `: ${detail}` : ""}\n`);
 };
 const run = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26 });
-// The compiles run concurrently (one per core is what node-gyp does too).
-const runAsync = (cmd, args) =>
-  new Promise((done) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("error", (e) => done({ status: -1, stderr: String(e) }));
-    p.on("close", (status) => done({ status, stderr }));
-  });
-const have = (cmd) => run(cmd, ["--version"]).status === 0;
-const firstTool = (...names) => names.find(have) ?? null;
+// The compiles run concurrently (runAsync; one per core is what node-gyp does too).
 
-const clang = firstTool("clang++", "clang++-14", "clang++-15", "clang++-16", "clang++-17", "clang++-18");
-const objdump = firstTool("llvm-objdump", "llvm-objdump-14", "llvm-objdump-15", "llvm-objdump-16");
+const clang = llvmTool("clang++");
+const objdump = llvmTool("llvm-objdump");
 const wasmFlags = ["--target=wasm32", "-msimd128", "-O3", "-nostdlib", "-ffreestanding", "-std=c++17", "-fno-exceptions", "-fno-rtti", `-I${csrc}`, "-c"];
 
 // null when clang++ can build wasm32 objects, else why not.
@@ -90,7 +81,7 @@ async function wasmCheck(tmp, unavailable) {
   const relaxed = count("f32x4.relaxed_madd") + count("f32x4.relaxed_fma") + count("f32x4.fma");
   if (Object.values(ops).some((c) => c === 0)) return report(name, "FAIL", `expected SIMD128 code, got ${JSON.stringify(ops)}`);
   if (relaxed !== 0) return report(name, "FAIL", `${relaxed} relaxed-simd instructions without PAR_WASM_RELAXED_MADD`);
-  const undef = run(firstTool("llvm-nm", "llvm-nm-14", "llvm-nm-15", "llvm-nm-16") ?? "llvm-nm", ["-u", out]);
+  const undef = run(llvmTool("llvm-nm") ?? "llvm-nm", ["-u", out]);
   const imports = undef.status === 0 ? undef.stdout.split("\n").map((l) => l.trim().split(/\s+/).pop()).filter(Boolean) : ["?"];
   report(name, "ok", `${Object.entries(ops).map(([k, v]) => `${v} ${k}`).join(", ")}; imports: ${imports.join(" ") || "none"}`);
 
