@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { test } from "node:test";
+import { unavailable } from "./requirement.js";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { PACKAGE_ROOT, startWebServer, type WebServer } from "../../src/web/server.js";
 import { GOLDEN_ROOT } from "./golden.js";
@@ -25,14 +25,7 @@ export function browserSkip(): string | false {
   if (!fs.existsSync(CHROMIUM)) reason = `Chromium is not installed at ${CHROMIUM} (apt-get install chromium, or set PERCEIVER_AR_CHROMIUM)`;
   else if (!fs.existsSync(path.join(PACKAGE_ROOT, "dist", "web", "worker.js"))) reason = "the page is not built (npm run build)";
   if (reason === null) return false;
-  if (process.env[REQUIRE_BROWSER_ENV] === "1") {
-    test(`a browser is available (required by ${REQUIRE_BROWSER_ENV}=1)`, () => {
-      throw new Error(`${REQUIRE_BROWSER_ENV}=1, but ${reason}`);
-    });
-  } else {
-    console.log(`skipping browser tests: ${reason}`);
-  }
-  return reason;
+  return unavailable("a browser", "browser", REQUIRE_BROWSER_ENV, reason);
 }
 
 export interface BrowserPage {

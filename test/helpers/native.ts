@@ -6,7 +6,7 @@
 // is a FAILURE instead: the helper registers a failing test in the calling file, so CI cannot go
 // green with the native tests silently skipped.
 
-import { test } from "node:test";
+import { unavailable } from "./requirement.js";
 
 import type { Backend } from "../../src/backend/backend.js";
 import { loadNativeBackend, nativeBackendError } from "../../src/backend/native/index.js";
@@ -20,21 +20,9 @@ export interface NativeForTests {
 
 export const REQUIRE_NATIVE_ENV = "PERCEIVER_AR_REQUIRE_NATIVE";
 
-let registered = false;
-
 export function nativeForTests(): NativeForTests {
   const native = loadNativeBackend();
   if (native !== null) return { native, skip: false };
   const reason = `the native backend is unavailable (${nativeBackendError ?? "unknown reason"}); build it with: node scripts/build-native.mjs`;
-  if (process.env[REQUIRE_NATIVE_ENV] === "1") {
-    if (!registered) {
-      registered = true;
-      test(`native backend is available (required by ${REQUIRE_NATIVE_ENV}=1)`, () => {
-        throw new Error(`${REQUIRE_NATIVE_ENV}=1, but ${reason}`);
-      });
-    }
-  } else {
-    console.log(`skipping native tests: ${reason}`);
-  }
-  return { native: null, skip: reason };
+  return { native: null, skip: unavailable("native backend", "native", REQUIRE_NATIVE_ENV, reason) };
 }

@@ -6,7 +6,7 @@
 // PERCEIVER_AR_REQUIRE_WASM=1 (set by .ci/run) it is a FAILURE instead: the helper registers a
 // failing test in the calling file, so CI cannot go green with the wasm tests silently skipped.
 
-import { test } from "node:test";
+import { unavailable } from "./requirement.js";
 
 import type { Backend } from "../../src/backend/backend.js";
 import { validated } from "../../src/backend/validate.js";
@@ -27,7 +27,6 @@ export interface WasmCase {
   enter(): void;
 }
 
-let registered = false;
 let single: WasmBackend | null = null;
 
 /** The process's wasm backend and its controls, or the skip reason. */
@@ -35,17 +34,7 @@ export function wasmForTests(): { wasm: Backend | null; controls: WasmBackend | 
   const wasm = loadWasmBackend();
   if (wasm !== null) return { wasm, controls: wasmBackendControls(), skip: false };
   const reason = `the wasm backend is unavailable (${wasmBackendError() ?? "unknown reason"}); build it with: node scripts/build-wasm.mjs (needs clang and lld)`;
-  if (process.env[REQUIRE_WASM_ENV] === "1") {
-    if (!registered) {
-      registered = true;
-      test(`wasm backend is available (required by ${REQUIRE_WASM_ENV}=1)`, () => {
-        throw new Error(`${REQUIRE_WASM_ENV}=1, but ${reason}`);
-      });
-    }
-  } else {
-    console.log(`skipping wasm tests: ${reason}`);
-  }
-  return { wasm: null, controls: null, skip: reason };
+  return { wasm: null, controls: null, skip: unavailable("wasm backend", "wasm", REQUIRE_WASM_ENV, reason) };
 }
 
 /** The single-threaded build, one instance per process (256 MiB: enough for the tests' models). */
