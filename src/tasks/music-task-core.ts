@@ -92,7 +92,7 @@ export class MusicTaskCore implements Task {
   }
 
   evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
-    return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => r.loss);
+    return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => this.metric(r));
   }
 
   /** `primer` continued by `model`: the generated events (not the primer). */

@@ -104,7 +104,7 @@ export class TextTaskCore implements Task {
   }
 
   evaluate(model: PerceiverAR, o: TaskEvalOptions): TaskEvaluation {
-    return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => r.bitsPerByte);
+    return evaluateValidation(model, this.validation(model.config.maxSeqLen, o.count), o, this.metricName, (r) => this.metric(r));
   }
 
   /**

@@ -51,6 +51,7 @@ export function evaluateValidation(
   validation: ValidationSet,
   o: TaskEvalOptions,
   metricName: string,
+  /** The task's metric of a result (its `metric`), reported under `metricName`. */
   headline: (r: TaskEvaluation["result"]) => number,
 ): TaskEvaluation {
   const result = evaluate(model, validation.windows, { ...validation, numLatents: o.numLatents, batchSize: o.batchSize, onProgress: o.onProgress });
