@@ -36,6 +36,7 @@ enum ScratchSlot : int {
 enum CallerSlot : int {
   kLayerNormPartials = 0,  // layernorm.cc: dgamma/dbeta chunk partials
   kGemvDequant,            // gemv.cc: a block of dequantised int8 weight rows
+  kGemmSharedB,            // gemm.cc: the packed op(B) that all tasks of a GEMM region read
   kAttentionPlan,          // attention.cc: the call's plan (chunks, splits, delta, dQ partials)
   kCallerSlots
 };
