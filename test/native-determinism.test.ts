@@ -63,7 +63,7 @@ describe("native kernels are bit-reproducible (2 threads, and 1 vs 2)", { skip }
     }
   });
 
-  it("matmul and linearBackward on the shared-B driver: 1, 2 and 3 threads (other row chunks), k over several regions", () => {
+  it("matmul and linearBackward on both GEMM drivers: 1, 2 and 3 threads (other chunks), k over several regions", () => {
     // (64 × 1024 × 4200): the packed B (1024 × 4200 floats) exceeds the driver's 4 Mi floats, so k
     // runs as two regions (4096 + 104); 3 threads cut the rows into other chunks than 2.
     const [m, n, k] = [64, 1024, 4200];
@@ -81,6 +81,18 @@ describe("native kernels are bit-reproducible (2 threads, and 1 vs 2)", { skip }
         B.matmul(a, b, c, m, n, k, tA, tB, true);
         return [c];
       });
+    }
+    // The column-chunk driver: too few rows for row chunks (30), and a B too wide to pack whole
+    // (17,000 columns × one KC block > 4 Mi floats).
+    for (const [mm, nn, kk] of [[30, 500, 200], [64, 17000, 40]] as const) {
+      const a2 = randn(mm * kk, 19), b2 = randn(kk * nn, 20);
+      for (const [tA, tB] of [[false, true], [true, false]] as const) {
+        atThree(`matmul ${mm}x${nn}x${kk} tA=${tA} tB=${tB}`, () => {
+          const c = randn(mm * nn, 21);
+          B.matmul(a2, b2, c, mm, nn, kk, tA, tB, true);
+          return [c];
+        });
+      }
     }
     // linearBackward: both GEMMs in one region (rows 300), and one after the other (rows 4100:
     // dW's packed x no longer fits beside dx's).

@@ -6,9 +6,9 @@
 //    chunks of C from a counter, each packing its rows of op(A) into its own scratch. A task that
 //    starts late (a worker waking from sleep) finds the work already taken instead of leaving the
 //    calling thread waiting for its fixed share, and no task packs B twice.
-//  - static tiles (fallback: too few rows, or a packed op(B) above kSharedBMaxFloats): C split
-//    into one rectangular tile per thread (aligned to MR/NR); each thread packs into its own
-//    scratch.
+//  - column chunks (fallback: too few rows for row chunks, or an op(B) too wide to pack whole
+//    within kSharedBMaxFloats): tasks take column blocks of C from a counter, each a
+//    single-threaded GEMM packing into its task's scratch.
 // Either way, each element of C is the same sum in the same k order (KC blocks in turn), whichever
 // task computes it: the bits do not depend on the thread count or on the partition.
 #include "common.h"
@@ -21,11 +21,6 @@ namespace {
 // thread: a second thread's wake-up and its own packing of the shared operand would eat most of
 // what it saves. A heuristic bound, kept from before the kernel template; not re-tuned.
 constexpr double kMinParallelWork = 96.0 * 96.0 * 96.0;
-// Thread grid cost model: the multiply-adds of a thread's tile plus the elements it packs
-// (mt + nt rows/columns of length k), each weighted as this many multiply-adds. A heuristic
-// weight (packing is a strided gather with a store per element), chosen to prefer square tiles
-// over thin ones; not tuned further.
-constexpr double kPackCostInMultiplyAdds = 8.0;
 
 // Shared-B driver. The packed op(B) of one region is at most 4 Mi floats (16 MiB: half this
 // machine's 32 MiB L3); a longer k is cut into several regions of whole KC blocks, in k order.
@@ -33,12 +28,13 @@ constexpr i64 kSharedBMaxFloats = i64(1) << 22;
 // B panels (NR columns × KC) packed per claim: 4 AVX2 panels are 64 KiB, a few µs of work,
 // against an atomic increment per claim.
 constexpr i64 kPanelsPerClaim = 4;
-// Row chunks of C per thread: enough that a task starting late leaves little for the calling
+// Row (or column) chunks of C per thread: enough that a task starting late leaves little for the calling
 // thread to wait on (a chunk of 512-row products is ~50 µs), few enough that each chunk reuses a
 // B micro-panel from L1 over several MR-row micro-kernel calls.
 constexpr i64 kChunksPerThread = 6;
-// Fewest MR-row panels per chunk (B micro-panel reuse from L1), and the fewest chunks for the
-// shared-B driver to be used at all (below that, the static tiles split n as well).
+// Fewest MR-row panels per row chunk (B micro-panel reuse from L1), also the fewest per task for
+// the shared-B driver to be used at all (below that, column chunks); and the fewest NR-column
+// panels per column chunk.
 constexpr i64 kMinPanelsPerChunk = 4;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -100,44 +96,59 @@ void pack_b_claim(const Isa& I, const SharedBJob& j, i64 t) {
   I.pack_b(j.tB, j.B, j.ldb, pc, kc, j0, nc, j.Bp + q * I.kc * j.npad + j0 * kc);
 }
 
-// Row chunk c of job j, packing its op(A) rows into Ap (the loop nest of gemm_blocked for these
-// rows, on the shared packed B).
-void run_chunk(const Isa& I, const SharedBJob& j, i64 c, float* Ap) {
+// KC block q of row chunk c of job j, packing its op(A) rows into Ap: the micro-kernels of
+// gemm_blocked's loop nest for these rows and this block, on the shared packed B.
+void run_chunk_block(const Isa& I, const SharedBJob& j, i64 c, i64 q, float* Ap) {
   const i64 i0 = c * j.rows, mm = fs::min(j.rows, j.m - i0);
   const int MR = I.mr, NR = I.nr;
-  for (i64 q = 0; q < j.kblocks; q++) {
-    const i64 pc = q * I.kc, kc = fs::min<i64>(I.kc, j.k - pc);
-    const bool beta = q > 0 || j.acc;
-    I.pack_a(j.tA, j.A, j.lda, i0, mm, pc, kc, Ap);
-    const float* Bq = j.Bp + q * I.kc * j.npad;
-    for (i64 jr = 0; jr < j.n; jr += NR) {
-      const int nr = int(fs::min<i64>(NR, j.n - jr));
-      const float* bp = Bq + jr * kc;
-      float* cc = j.C + i0 * j.ldc + jr;
-      for (i64 ir = 0; ir < mm; ir += MR) {
-        const int mr = int(fs::min<i64>(MR, mm - ir));
-        I.ukr(kc, Ap + ir * kc, bp, cc + ir * j.ldc, j.ldc, mr, nr, beta);
-      }
+  const i64 pc = q * I.kc, kc = fs::min<i64>(I.kc, j.k - pc);
+  const bool beta = q > 0 || j.acc;
+  I.pack_a(j.tA, j.A, j.lda, i0, mm, pc, kc, Ap);
+  const float* Bq = j.Bp + q * I.kc * j.npad;
+  for (i64 jr = 0; jr < j.n; jr += NR) {
+    const int nr = int(fs::min<i64>(NR, j.n - jr));
+    const float* bp = Bq + jr * kc;
+    float* cc = j.C + i0 * j.ldc + jr;
+    for (i64 ir = 0; ir < mm; ir += MR) {
+      const int mr = int(fs::min<i64>(MR, mm - ir));
+      I.ukr(kc, Ap + ir * kc, bp, cc + ir * j.ldc, j.ldc, mr, nr, beta);
     }
   }
 }
 
 // Runs `count` jobs (their packed B side by side in one buffer) in one parallel region: first every
-// B claim of every job, then, once all of B is packed, every row chunk of every job.
+// B claim of every job, then, once all of B is packed, every (KC block, row chunk) item of every
+// job, block-major: all chunks sweep one KC block of B while it is in L2 (chunk-major re-read the
+// whole packed B from L3 per chunk: ~10% slower on 256×256×4096, single-threaded). A chunk's
+// blocks must still run in k order (C accumulates them): item (q, c) waits until (q-1, c) is done.
+// It was claimed earlier, by a task that is running it, and the earliest unfinished item never
+// waits, so this ends; with several chunks per thread the wait is rare.
 void run_shared_b(SharedBJob* jobs, int count) {
   const Isa& I = isa();
-  i64 floats = 0, rows = 0;
-  for (int i = 0; i < count; i++) floats += jobs[i].packed_b_floats(), rows = fs::max(rows, jobs[i].rows);
+  constexpr i64 kAlignFloats = 16;  // 64 B: the per-chunk progress counters after B
+  i64 floats = 0, rows = 0, chunks = 0;
+  for (int i = 0; i < count; i++) {
+    floats += gemm_round_up(jobs[i].packed_b_floats(), kAlignFloats);
+    rows = fs::max(rows, jobs[i].rows);
+    chunks += jobs[i].chunks();
+  }
   reserve_scratch(kGemmA, size_t(rows * I.kc));
-  float* Bp = static_cast<float*>(caller_buffer(kGemmSharedB, size_t(floats) * sizeof(float)));
-  for (int i = 0; i < count; i++) jobs[i].Bp = Bp, Bp += jobs[i].packed_b_floats();
-  i64 total_claims = 0, total_chunks = 0;
-  for (int i = 0; i < count; i++) total_claims += jobs[i].b_claims(), total_chunks += jobs[i].chunks();
+  float* buf = static_cast<float*>(caller_buffer(
+      kGemmSharedB, size_t(floats) * sizeof(float) + size_t(chunks) * sizeof(int64_t)));
+  int64_t* progress = reinterpret_cast<int64_t*>(buf + floats);  // KC blocks done, per chunk
+  for (i64 c = 0; c < chunks; c++) progress[c] = 0;
+  i64 total_claims = 0, total_items = 0;
+  for (int i = 0; i < count; i++) {
+    jobs[i].Bp = buf;
+    buf += gemm_round_up(jobs[i].packed_b_floats(), kAlignFloats);
+    total_claims += jobs[i].b_claims();
+    total_items += jobs[i].kblocks * jobs[i].chunks();
+  }
   // Counters on their own cache lines (claimed by every task).
   struct alignas(64) Counter {
     int64_t v = 0;
   };
-  Counter next_claim, packed, next_chunk;
+  Counter next_claim, packed, next_item;
   parallel(num_threads(), [&](int tid) {
     for (;;) {
       i64 t = __atomic_fetch_add(&next_claim.v, 1, __ATOMIC_RELAXED);
@@ -151,11 +162,17 @@ void run_shared_b(SharedBJob* jobs, int count) {
     while (__atomic_load_n(&packed.v, __ATOMIC_ACQUIRE) < total_claims) spin_pause();
     float* Ap = scratch(tid, kGemmA);
     for (;;) {
-      i64 c = __atomic_fetch_add(&next_chunk.v, 1, __ATOMIC_RELAXED);
-      if (c >= total_chunks) break;
+      i64 t = __atomic_fetch_add(&next_item.v, 1, __ATOMIC_RELAXED);
+      if (t >= total_items) break;
       int i = 0;
-      while (c >= jobs[i].chunks()) c -= jobs[i].chunks(), i++;
-      run_chunk(I, jobs[i], c, Ap);
+      i64 first_chunk = 0;  // of job i in `progress`
+      while (t >= jobs[i].kblocks * jobs[i].chunks())
+        t -= jobs[i].kblocks * jobs[i].chunks(), first_chunk += jobs[i].chunks(), i++;
+      const i64 q = t / jobs[i].chunks(), c = t % jobs[i].chunks();
+      int64_t* done = progress + first_chunk + c;
+      while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < q) spin_pause();
+      run_chunk_block(I, jobs[i], c, q, Ap);
+      __atomic_store_n(done, q + 1, __ATOMIC_RELEASE);
     }
   });
 }
@@ -203,37 +220,21 @@ void gemm(bool tA, bool tB, i64 m, i64 n, i64 k, const float* A, i64 lda, const 
   const double work = double(m) * double(n) * double(k);
   if (work < kMinParallelWork) nt = 1;
   if (shared_b_fits(I, m, n, nt)) return gemm_shared_b(tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc);
-  // Choose a tm × tn grid of thread tiles minimising the tile's (rows + cols) (less redundant
-  // packing), with tiles aligned to the micro-tile.
-  int best_tm = 1, best_tn = 1;
-  double best_cost = -1;
-  for (int tm = 1; tm <= nt; tm++) {
-    if (nt % tm) continue;
-    int tn = nt / tm;
-    i64 mt = gemm_round_up((m + tm - 1) / tm, I.mr);
-    i64 ntl = gemm_round_up((n + tn - 1) / tn, I.nr);
-    if ((tm - 1) * mt >= m || (tn - 1) * ntl >= n) continue;  // some thread would be idle
-    double cost = double(mt) * double(ntl) * double(k) +
-                  kPackCostInMultiplyAdds * double(k) * double(mt + ntl);
-    if (best_cost < 0 || cost < best_cost) best_cost = cost, best_tm = tm, best_tn = tn;
+  if (nt == 1) {
+    gemm_reserve(m, n, k);
+    return gemm_st(tA, tB, m, n, k, A, lda, B, ldb, C, ldc, acc, 0);
   }
-  if (best_cost < 0) {  // cannot use all threads: fall back to splitting the larger dim
-    best_tm = 1, best_tn = 1;
-    if (m >= n) best_tm = int(fs::min<i64>(nt, (m + I.mr - 1) / I.mr));
-    else best_tn = int(fs::min<i64>(nt, (n + I.nr - 1) / I.nr));
-  }
-  const int tm = best_tm, tn = best_tn;
-  const i64 mt = gemm_round_up((m + tm - 1) / tm, I.mr);
-  const i64 ntl = gemm_round_up((n + tn - 1) / tn, I.nr);
-  gemm_reserve(fs::min(m, mt), fs::min(n, ntl), k);
-  parallel(tm * tn, [&](int tid) {
-    const int ti = tid / tn, tj = tid % tn;
-    const i64 i0 = ti * mt, j0 = tj * ntl;
-    if (i0 >= m || j0 >= n) return;
-    const i64 mm = fs::min(mt, m - i0), nn = fs::min(ntl, n - j0);
-    const float* Ab = tA ? A + i0 : A + i0 * lda;
-    const float* Bb = tB ? B + j0 * ldb : B + j0;
-    gemm_st(tA, tB, mm, nn, k, Ab, lda, Bb, ldb, C + i0 * ldc + j0, ldc, acc, tid);
+  // Column chunks of C taken from a counter, each a single-threaded GEMM of all m rows: its
+  // columns of op(B) are packed once, op(A) once per chunk (few rows here, or a very wide B).
+  const i64 per = nt * kChunksPerThread;
+  const i64 cw = fs::min<i64>(
+      I.nc, fs::max<i64>(kMinPanelsPerChunk * I.nr, gemm_round_up((n + per - 1) / per, I.nr)));
+  gemm_reserve(m, fs::min(n, cw), k);
+  parallel_for((n + cw - 1) / cw, 1, [&](i64 c0, i64 c1, int tid) {
+    for (i64 c = c0; c < c1; c++) {
+      const i64 j0 = c * cw, nn = fs::min(cw, n - j0);
+      gemm_st(tA, tB, m, nn, k, A, lda, tB ? B + j0 * ldb : B + j0, ldb, C + j0, ldc, acc, tid);
+    }
   });
 }
 
