@@ -64,10 +64,6 @@ describe("native kernels are bit-reproducible (2 threads, and 1 vs 2)", { skip }
   });
 
   it("matmul and linearBackward on both GEMM drivers: 1, 2 and 3 threads (other chunks), k over several regions", () => {
-    // (64 × 1024 × 4200): the packed B (1024 × 4200 floats) exceeds the driver's 4 Mi floats, so k
-    // runs as two regions (4096 + 104); 3 threads cut the rows into other chunks than 2.
-    const [m, n, k] = [64, 1024, 4200];
-    const a = randn(m * k, 11), b = randn(k * n, 12);
     const atThree = (what: string, run: () => ArrayBufferView[]): void => {
       reproducible(what, run);
       const want = bits(run());
@@ -75,24 +71,24 @@ describe("native kernels are bit-reproducible (2 threads, and 1 vs 2)", { skip }
       sameBits(`${what}, 3 threads vs 2`, bits(run()), want);
       setNativeThreads(2);
     };
-    for (const [tA, tB] of [[false, false], [true, true]] as const) {
+    // Shared B: (64 × 1024 × 4200) packs more than the driver's 4 Mi floats, so k runs as two
+    // regions (4096 + 104). Column chunks: too few rows for row chunks (30), and a B too wide to
+    // pack whole (17,000 columns × one KC block > 4 Mi floats). 3 threads cut other chunks than 2.
+    const products = [
+      [64, 1024, 4200, false, false],
+      [64, 1024, 4200, true, true],
+      [30, 500, 200, false, true],
+      [30, 500, 200, true, false],
+      [64, 17000, 40, false, true],
+      [64, 17000, 40, true, false],
+    ] as const;
+    for (const [m, n, k, tA, tB] of products) {
+      const a = randn(m * k, 11), b = randn(k * n, 12);
       atThree(`matmul ${m}x${n}x${k} tA=${tA} tB=${tB}`, () => {
         const c = randn(m * n, 13);
         B.matmul(a, b, c, m, n, k, tA, tB, true);
         return [c];
       });
-    }
-    // The column-chunk driver: too few rows for row chunks (30), and a B too wide to pack whole
-    // (17,000 columns × one KC block > 4 Mi floats).
-    for (const [mm, nn, kk] of [[30, 500, 200], [64, 17000, 40]] as const) {
-      const a2 = randn(mm * kk, 19), b2 = randn(kk * nn, 20);
-      for (const [tA, tB] of [[false, true], [true, false]] as const) {
-        atThree(`matmul ${mm}x${nn}x${kk} tA=${tA} tB=${tB}`, () => {
-          const c = randn(mm * nn, 21);
-          B.matmul(a2, b2, c, mm, nn, kk, tA, tB, true);
-          return [c];
-        });
-      }
     }
     // linearBackward: both GEMMs in one region (rows 300), and one after the other (rows 4100:
     // dW's packed x no longer fits beside dx's).
