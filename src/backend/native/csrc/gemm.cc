@@ -117,38 +117,33 @@ void run_chunk_block(const Isa& I, const SharedBJob& j, i64 c, i64 q, float* Ap)
 }
 
 // Runs `count` jobs (their packed B side by side in one buffer) in one parallel region: first every
-// B claim of every job, then, once all of B is packed, every (KC block, row chunk) item of every
-// job, block-major: all chunks sweep one KC block of B while it is in L2 (chunk-major re-read the
-// whole packed B from L3 per chunk: ~10% slower on 256×256×4096, single-threaded). A chunk's
-// blocks must still run in k order (C accumulates them): item (q, c) waits until (q-1, c) is done.
-// It was claimed earlier, by a task that is running it, and the earliest unfinished item never
-// waits, so this ends; with several chunks per thread the wait is rare.
+// B claim of every job, then, once all of B is packed, every row chunk of every job (its KC blocks
+// in k order). Chunks never wait on each other: a task descheduled mid-chunk (other work on the
+// cores) delays only its own chunk. (Block-major items, (KC block, chunk) with a chunk's blocks
+// waiting on each other, kept a block of B in L2 for all chunks, but made tasks wait on
+// descheduled ones: the standard step at N 4,096 took ~1.2x as long on a shared machine.)
 void run_shared_b(SharedBJob* jobs, int count) {
   const Isa& I = isa();
-  constexpr i64 kAlignFloats = 16;  // 64 B: the per-chunk progress counters after B
-  i64 floats = 0, rows = 0, chunks = 0;
+  constexpr i64 kAlignFloats = 16;  // 64 B: each job's packed B on its own cache lines
+  i64 floats = 0, rows = 0;
   for (int i = 0; i < count; i++) {
     floats += gemm_round_up(jobs[i].packed_b_floats(), kAlignFloats);
     rows = fs::max(rows, jobs[i].rows);
-    chunks += jobs[i].chunks();
   }
   reserve_scratch(kGemmA, size_t(rows * I.kc));
-  float* buf = static_cast<float*>(caller_buffer(
-      kGemmSharedB, size_t(floats) * sizeof(float) + size_t(chunks) * sizeof(int64_t)));
-  int64_t* progress = reinterpret_cast<int64_t*>(buf + floats);  // KC blocks done, per chunk
-  for (i64 c = 0; c < chunks; c++) progress[c] = 0;
-  i64 total_claims = 0, total_items = 0;
+  float* buf = static_cast<float*>(caller_buffer(kGemmSharedB, size_t(floats) * sizeof(float)));
+  i64 total_claims = 0, total_chunks = 0;
   for (int i = 0; i < count; i++) {
     jobs[i].Bp = buf;
     buf += gemm_round_up(jobs[i].packed_b_floats(), kAlignFloats);
     total_claims += jobs[i].b_claims();
-    total_items += jobs[i].kblocks * jobs[i].chunks();
+    total_chunks += jobs[i].chunks();
   }
   // Counters on their own cache lines (claimed by every task).
   struct alignas(64) Counter {
     int64_t v = 0;
   };
-  Counter next_claim, packed, next_item;
+  Counter next_claim, packed, next_chunk;
   parallel(num_threads(), [&](int tid) {
     for (;;) {
       i64 t = __atomic_fetch_add(&next_claim.v, 1, __ATOMIC_RELAXED);
@@ -162,17 +157,11 @@ void run_shared_b(SharedBJob* jobs, int count) {
     while (__atomic_load_n(&packed.v, __ATOMIC_ACQUIRE) < total_claims) spin_pause();
     float* Ap = scratch(tid, kGemmA);
     for (;;) {
-      i64 t = __atomic_fetch_add(&next_item.v, 1, __ATOMIC_RELAXED);
-      if (t >= total_items) break;
+      i64 c = __atomic_fetch_add(&next_chunk.v, 1, __ATOMIC_RELAXED);
+      if (c >= total_chunks) break;
       int i = 0;
-      i64 first_chunk = 0;  // of job i in `progress`
-      while (t >= jobs[i].kblocks * jobs[i].chunks())
-        t -= jobs[i].kblocks * jobs[i].chunks(), first_chunk += jobs[i].chunks(), i++;
-      const i64 q = t / jobs[i].chunks(), c = t % jobs[i].chunks();
-      int64_t* done = progress + first_chunk + c;
-      while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < q) spin_pause();
-      run_chunk_block(I, jobs[i], c, q, Ap);
-      __atomic_store_n(done, q + 1, __ATOMIC_RELEASE);
+      while (c >= jobs[i].chunks()) c -= jobs[i].chunks(), i++;
+      for (i64 q = 0; q < jobs[i].kblocks; q++) run_chunk_block(I, jobs[i], c, q, Ap);
     }
   });
 }
