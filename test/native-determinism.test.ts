@@ -63,6 +63,45 @@ describe("native kernels are bit-reproducible (2 threads, and 1 vs 2)", { skip }
     }
   });
 
+  it("matmul and linearBackward on both GEMM drivers: 1, 2 and 3 threads (other chunks), k over several regions", () => {
+    const atThree = (what: string, run: () => ArrayBufferView[]): void => {
+      reproducible(what, run);
+      const want = bits(run());
+      setNativeThreads(3);
+      sameBits(`${what}, 3 threads vs 2`, bits(run()), want);
+      setNativeThreads(2);
+    };
+    // Shared B: (64 × 1024 × 4200) packs more than the driver's 4 Mi floats, so k runs as two
+    // regions (4096 + 104). Column chunks: too few rows for row chunks (30), and a B too wide to
+    // pack whole (17,000 columns × one KC block > 4 Mi floats). 3 threads cut other chunks than 2.
+    const products = [
+      [64, 1024, 4200, false, false],
+      [64, 1024, 4200, true, true],
+      [30, 500, 200, false, true],
+      [30, 500, 200, true, false],
+      [64, 17000, 40, false, true],
+      [64, 17000, 40, true, false],
+    ] as const;
+    for (const [m, n, k, tA, tB] of products) {
+      const a = randn(m * k, 11), b = randn(k * n, 12);
+      atThree(`matmul ${m}x${n}x${k} tA=${tA} tB=${tB}`, () => {
+        const c = randn(m * n, 13);
+        B.matmul(a, b, c, m, n, k, tA, tB, true);
+        return [c];
+      });
+    }
+    // linearBackward: both GEMMs in one region (rows 300), and one after the other (rows 4100:
+    // dW's packed x no longer fits beside dx's).
+    for (const [rows, inF, outF] of [[300, 130, 200], [4100, 1030, 96]] as const) {
+      const dy = randn(rows * outF, 14), x = randn(rows * inF, 15), w = randn(outF * inF, 16);
+      atThree(`linearBackward ${rows}x${inF}x${outF}`, () => {
+        const dx = randn(rows * inF, 17), dw = randn(outF * inF, 18);
+        B.linearBackward(dy, x, w, dx, dw, rows, inF, outF);
+        return [dx, dw];
+      });
+    }
+  });
+
   it("attention forward and backward: many heads, few heads (split key ranges), uniform rows", () => {
     const shapes: Array<{ s: AttentionShape; pad: boolean }> = [
       { s: { batch: 4, heads: 4, queries: 64, keys: 600, headDim: 16, causalOffset: 536, scale: 0.25 }, pad: false },

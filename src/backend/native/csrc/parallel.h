@@ -6,8 +6,8 @@
 //
 // Contract of a parallel region `run_parallel(n, fn, ctx)`: fn(ctx, t) runs exactly once for every
 // task t in [0, n) (n clamped to num_threads()), on the calling thread and the helpers, and the
-// call returns when all have returned. The calling thread runs task 0 (and, on wasm, any task no
-// helper has taken yet), so a region never waits for a helper that is late or parked. `t` names
+// call returns when all have returned. The calling thread runs task 0 and then any task no helper
+// has begun yet, so a region never waits for a helper that is late or parked. `t` names
 // the scratch the task may use: no two tasks of a region run with the same t, so scratch(t, slot)
 // is private to the task. Nested regions (a task calling run_parallel) run serially in the task,
 // with its t. Kernels must not depend on which thread runs which task, nor on num_threads(),
@@ -36,6 +36,7 @@ enum ScratchSlot : int {
 enum CallerSlot : int {
   kLayerNormPartials = 0,  // layernorm.cc: dgamma/dbeta chunk partials
   kGemvDequant,            // gemv.cc: a block of dequantised int8 weight rows
+  kGemmSharedB,            // gemm.cc: the packed op(B) that all tasks of a GEMM region read
   kAttentionPlan,          // attention.cc: the call's plan (chunks, splits, delta, dQ partials)
   kCallerSlots
 };
