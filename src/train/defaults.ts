@@ -5,9 +5,10 @@
 //
 // The values are the ones `npm start` was measured with (the text-small preset on the built-in
 // corpus: 1.806 bits/byte over the default validation windows, 1.801 over all 684, after 2,400
-// steps in ~3.5 min of training on 2 cores), which is what a small model on a CPU wants. Where they differ from the reference (krasserm/perceiver-io
-// examples/training/clm: Adam lr 2e-4, betas 0.9/0.999, eps 1e-8, no weight decay, 200 warmup
-// steps decaying to 0, gradient clip 0.5, 2 accumulated batches), the reason says why.
+// steps in ~3.7 min of training on 2 cores), which is what a small model on a CPU wants. Where
+// they differ from the reference (krasserm/perceiver-io examples/training/clm: Adam lr 2e-4,
+// betas 0.9/0.999, eps 1e-8, no weight decay, 200 warmup steps decaying to 0, gradient clip 0.5,
+// 2 accumulated batches), the reason says why.
 
 /**
  * The values a setting accepts. `max` bounds what is meaningful on any machine this runs on, so
@@ -51,7 +52,7 @@ const MAX_COUNT = 1_000_000;
 
 /** Every training default, one field a line. */
 export const TRAINING_DEFAULTS = {
-  maxSteps: d(2400, "the text-small preset reaches ~1.81 bits/byte on SOTU in ~3.5 min on 2 cores (npm start); 1,500 steps gave 1.93", int(1, MAX_STEPS)),
+  maxSteps: d(2400, "the text-small preset reaches ~1.81 bits/byte on SOTU in ~3.7 min on 2 cores (npm start); 1,500 steps gave 1.93", int(1, MAX_STEPS)),
   batchSize: d(8, "sequences per micro-batch; text-small at batch 8 needs ~267 MB (`perceiver-ar info --preset text-small --batch-size 8`)", int(1, MAX_BATCH)),
   gradAccumulation: d(1, "micro-batches per step (reference: 2); raise it for a larger effective batch at the same memory", int(1, MAX_BATCH)),
   lr: d(2e-3, "peak learning rate of the measured npm start run; the reference's 2e-4 is for a far larger model and batch", num(0, 1, { minExclusive: true }), true, "2e-3"),
