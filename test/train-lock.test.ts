@@ -84,7 +84,9 @@ describe("one trainer per run folder", () => {
     const codes = results.map((r) => r.code).sort();
     assert.deepEqual(codes, [0, 2], results.map((r) => r.err).join("\n"));
     const refused = results.find((r) => r.code === 2)!;
-    assert.match(refused.err, /^perceiver-ar: (run folder .* is in use by another trainer \(pid \d+ on .*perceiver-ar train|.* already holds a run; continue it with --resume)/);
+    // Which refusal the loser sees depends on how far the winner got: the lock being written (not
+    // yet complete JSON, src/train/run-lock.ts), the lock held, or the run already there.
+    assert.match(refused.err, /^perceiver-ar: (run folder .* is in use by another trainer \(pid \d+ on .*perceiver-ar train|run folder .* is being locked by another trainer right now \(.*train\.lock is being written\)|.* already holds a run; continue it with --resume)/);
     const steps = readMetrics(path.join(run, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => r.step);
     assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], "every step logged once");
     assert.ok(!fs.existsSync(path.join(run, LOCK_FILE)), "the lock is gone after the run");
