@@ -37,12 +37,6 @@ constexpr i64 kChunksPerThread = 6;
 // panels per column chunk.
 constexpr i64 kMinPanelsPerChunk = 4;
 
-#if defined(__x86_64__) || defined(__i386__)
-inline void spin_pause() { __builtin_ia32_pause(); }
-#else
-inline void spin_pause() {}
-#endif
-
 // One product of the shared-B driver: C (m×n) = [C +] op(A)·op(B) over k, its op(B) packed at Bp
 // (KC block q of k at Bp + q·KC·npad, in the layout pack_b gives for all n columns), its row
 // chunks of `rows` rows.
@@ -96,24 +90,14 @@ void pack_b_claim(const Isa& I, const SharedBJob& j, i64 t) {
   I.pack_b(j.tB, j.B, j.ldb, pc, kc, j0, nc, j.Bp + q * I.kc * j.npad + j0 * kc);
 }
 
-// KC block q of row chunk c of job j, packing its op(A) rows into Ap: the micro-kernels of
-// gemm_blocked's loop nest for these rows and this block, on the shared packed B.
+// KC block q of row chunk c of job j, packing its op(A) rows into Ap: gemm_loops.h's macro tile
+// for these rows and this block, on the shared packed B.
 void run_chunk_block(const Isa& I, const SharedBJob& j, i64 c, i64 q, float* Ap) {
   const i64 i0 = c * j.rows, mm = fs::min(j.rows, j.m - i0);
-  const int MR = I.mr, NR = I.nr;
   const i64 pc = q * I.kc, kc = fs::min<i64>(I.kc, j.k - pc);
-  const bool beta = q > 0 || j.acc;
   I.pack_a(j.tA, j.A, j.lda, i0, mm, pc, kc, Ap);
-  const float* Bq = j.Bp + q * I.kc * j.npad;
-  for (i64 jr = 0; jr < j.n; jr += NR) {
-    const int nr = int(fs::min<i64>(NR, j.n - jr));
-    const float* bp = Bq + jr * kc;
-    float* cc = j.C + i0 * j.ldc + jr;
-    for (i64 ir = 0; ir < mm; ir += MR) {
-      const int mr = int(fs::min<i64>(MR, mm - ir));
-      I.ukr(kc, Ap + ir * kc, bp, cc + ir * j.ldc, j.ldc, mr, nr, beta);
-    }
-  }
+  gemm_macro_tile(I, mm, j.n, kc, Ap, j.Bp + q * I.kc * j.npad, j.C + i0 * j.ldc, j.ldc,
+                  q > 0 || j.acc);
 }
 
 // Runs `count` jobs (their packed B side by side in one buffer) in one parallel region: first every

@@ -26,6 +26,24 @@ inline void gemm_packed_floats(const Isa& I, i64 m, i64 n, i64 k, i64* a_floats,
   *b_floats = gemm_round_up(gemm_min(n, I.nc), I.nr) * kc;
 }
 
+// The micro-kernel over every MR × NR tile of an mc × nc block of C (ldc) for one KC block of k:
+// Ap the block's packed op(A) rows (MR-tall panels), Bp its packed op(B) columns (NR-wide panels,
+// kc × NR floats each); beta: add to C instead of overwriting it. Column panels outer, so each B
+// micro-panel stays in L1 over the mc / MR calls.
+inline void gemm_macro_tile(const Isa& I, i64 mc, i64 nc, i64 kc, const float* Ap, const float* Bp,
+                            float* C, i64 ldc, bool beta) {
+  const int MR = I.mr, NR = I.nr;
+  for (i64 jr = 0; jr < nc; jr += NR) {
+    const int nr = int(gemm_min(NR, nc - jr));
+    const float* bp = Bp + jr * kc;
+    float* cc = C + jr;
+    for (i64 ir = 0; ir < mc; ir += MR) {
+      const int mr = int(gemm_min(MR, mc - ir));
+      I.ukr(kc, Ap + ir * kc, bp, cc + ir * ldc, ldc, mr, nr, beta);
+    }
+  }
+}
+
 // C (m×n, ldc) = [C +] op(A)·op(B) (contract: par::gemm in common.h), packing into Ap and Bp.
 inline void gemm_blocked(const Isa& I, bool tA, bool tB, i64 m, i64 n, i64 k, const float* A,
                          i64 lda, const float* B, i64 ldb, float* C, i64 ldc, bool acc, float* Ap,
@@ -37,7 +55,6 @@ inline void gemm_blocked(const Isa& I, bool tA, bool tB, i64 m, i64 n, i64 k, co
         for (i64 j = 0; j < n; j++) C[i * ldc + j] = 0.0f;
     return;
   }
-  const int MR = I.mr, NR = I.nr;
   for (i64 jc = 0; jc < n; jc += I.nc) {
     const i64 nc = gemm_min(I.nc, n - jc);
     for (i64 pc = 0; pc < k; pc += I.kc) {
@@ -47,15 +64,7 @@ inline void gemm_blocked(const Isa& I, bool tA, bool tB, i64 m, i64 n, i64 k, co
       for (i64 ic = 0; ic < m; ic += I.mc) {
         const i64 mc = gemm_min(I.mc, m - ic);
         I.pack_a(tA, A, lda, ic, mc, pc, kc, Ap);
-        for (i64 jr = 0; jr < nc; jr += NR) {
-          const int nr = int(gemm_min(NR, nc - jr));
-          const float* bp = Bp + jr * kc;
-          float* cc = C + ic * ldc + jc + jr;
-          for (i64 ir = 0; ir < mc; ir += MR) {
-            const int mr = int(gemm_min(MR, mc - ir));
-            I.ukr(kc, Ap + ir * kc, bp, cc + ir * ldc, ldc, mr, nr, beta);
-          }
-        }
+        gemm_macro_tile(I, mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc, beta);
       }
     }
   }
