@@ -23,6 +23,14 @@
 
 namespace par {
 
+// The pause hint of a spin-wait (x86 PAUSE: yields the core's shared resources to the other
+// hardware thread and saves power while polling); nothing where the target has none (wasm32).
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 // Per-task grow-only scratch slots (reserve_scratch / scratch).
 enum ScratchSlot : int {
   kGemmA = 0,

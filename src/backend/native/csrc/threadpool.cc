@@ -21,15 +21,17 @@
 
 #include "common.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define PAR_PAUSE() _mm_pause()
-#else
-#define PAR_PAUSE() std::this_thread::yield()
-#endif
-
 namespace par {
 namespace {
+
+// One poll of a spin-wait: the CPU's pause hint (parallel.h) where there is one, else a yield.
+inline void poll_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  spin_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 struct AlignedBuf {
   float* p = nullptr;
@@ -118,7 +120,7 @@ class Pool {
       // Begun by its worker: wait for it, spinning first, then sleeping.
       const std::uint64_t done = job * kStates + kDone;
       auto finished = [&] { return slots_[t].state.load(std::memory_order_acquire) == done; };
-      for (int i = 0; i < kSpinPauses && !finished(); i++) PAR_PAUSE();
+      for (int i = 0; i < kSpinPauses && !finished(); i++) poll_pause();
       if (!finished()) {
         std::unique_lock<std::mutex> lk(mu_);
         done_cv_.wait(lk, finished);
@@ -158,7 +160,7 @@ class Pool {
     for (;;) {
       std::uint64_t g = gen_.load(std::memory_order_acquire);
       for (int i = 0; g == seen && i < kSpinPauses; i++) {
-        PAR_PAUSE();
+        poll_pause();
         g = gen_.load(std::memory_order_acquire);
       }
       if (g == seen) {
