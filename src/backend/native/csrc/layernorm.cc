@@ -1,8 +1,9 @@
 // LayerNorm over the last axis (biased variance), forward and backward. Row statistics are
-// accumulated in double, in kSumLanes interleaved partial sums per row (row_sums). The backward reduces dgamma/dbeta over rows through per-chunk partial
-// sums: the rows are cut into chunks by the shape alone (never by the thread count), each chunk
-// is summed in row order by whichever thread takes it, and the chunk partials are added in chunk
-// order, so the result has the same bits at any thread count and on every run.
+// accumulated in double, in kSumLanes interleaved partial sums per row (row_sums). The backward
+// reduces dgamma/dbeta over rows through per-chunk partial sums: the rows are cut into chunks by
+// the shape alone (never by the thread count), each chunk is summed in row order by whichever
+// thread takes it, and the chunk partials are added in chunk order, so the result has the same
+// bits at any thread count and on every run.
 #include "common.h"
 
 namespace par {
@@ -18,7 +19,8 @@ constexpr i64 kMaxChunks = 64;
 // forward at 256 columns); 8 chains keep both adders busy. The order is the shape's alone.
 constexpr int kSumLanes = 8;
 
-// s[0] = Σ_j f0(j), s[1] = Σ_j f1(j) over j in [0, n), each in kSumLanes partial sums.
+// *s0, *s1 = the two sums f adds into its accumulators, f(j, a, b) called once for every j in
+// [0, n) in increasing order (element j into partial j mod kSumLanes), each sum in kSumLanes partials.
 template <class F>
 inline void row_sums(i64 n, F&& f, double* s0, double* s1) {
   double a[kSumLanes] = {}, b[kSumLanes] = {};
@@ -74,17 +76,14 @@ void layernorm_backward(const float* dy, const float* x, const float* g, const f
         const float* dyr = dy + r * cols;
         const float mu = mean[r], rs = rstd[r];
         double sumD, sumDX;
-        row_sums(cols, [&](i64 j, double& aD, double& aDX) {
+        row_sums(cols, [&](i64 j, double& aD, double& aDX) {  // every j once: also dgamma/dbeta
           const float xhat = (xr[j] - mu) * rs;
           const float d = dyr[j] * g[j];
           aD += d;
           aDX += double(d) * xhat;
-        }, &sumD, &sumDX);
-        for (i64 j = 0; j < cols; j++) {
-          const float xhat = (xr[j] - mu) * rs;
           pg[j] += double(dyr[j]) * xhat;
           pb[j] += dyr[j];
-        }
+        }, &sumD, &sumDX);
         const float mD = float(sumD / double(cols)), mDX = float(sumDX / double(cols));
         float* dxr = dx + r * cols;
         for (i64 j = 0; j < cols; j++) {
