@@ -27,6 +27,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ByteTokenizer } from "../src/data/byte-tokenizer.js";
+import type { TextStreams } from "../src/data/text-split.js";
 import { fixedWindowStarts } from "../src/data/windows.js";
 import type { PerceiverAR } from "../src/models/perceiver-ar.js";
 import { TextTask } from "../src/tasks/text-task.js";
@@ -36,10 +37,8 @@ import { IGNORE_INDEX } from "../src/util/ignore-index.js";
 export const SCORED_WINDOW = 1025;
 export const SCORED_PER_WINDOW = 128;
 
-export interface SotuStreams {
-  train: Int32Array;
-  validation: Int32Array;
-  describe: string;
+/** The text task's streams (without its split record) and how many bytes each token id stands for. */
+export interface SotuStreams extends Omit<TextStreams, "split"> {
   /** UTF-8 bytes of a token id (1 for byte ids, 0 for PAD/EOS). */
   tokenBytes: (id: number) => number;
 }

@@ -83,9 +83,8 @@ export class Graph {
    * `filled` false unspecified values (for scratch a kernel overwrites).
    */
   alloc(n: number, filled = true): Float32Array {
-    if (!filled) return this.allocUnfilled(n);
     if (this.pool === null) return allocFloat32(this.backend, n);
-    const a = this.pool.take(n, this.backend.storage);
+    const a = filled ? this.pool.take(n, this.backend.storage) : this.pool.takeUnfilled(n, this.backend.storage);
     this.taken.push(a);
     return a;
   }
@@ -108,7 +107,7 @@ export class Graph {
   /** A new op output (values unspecified: the op writes them all); it requires a gradient iff any input does (and we record). */
   output(shape: readonly number[], ...inputs: Array<Var | null | undefined>): Var {
     const size = shape.reduce((a, b) => a * b, 1);
-    const value = new Tensor(shape, this.allocUnfilled(size));
+    const value = new Tensor(shape, this.alloc(size, false));
     return new Var(value, this.needsGrad(...inputs), (n) => this.alloc(n));
   }
 
@@ -122,13 +121,6 @@ export class Graph {
     const to = from + count * C;
     const value = new Tensor(shape, x.data.subarray(from, to));
     return new Var(value, x.requiresGrad && this.recording, () => x.grad.subarray(from, to));
-  }
-
-  private allocUnfilled(n: number): Float32Array {
-    if (this.pool === null) return allocFloat32(this.backend, n);
-    const a = this.pool.takeUnfilled(n, this.backend.storage);
-    this.taken.push(a);
-    return a;
   }
 
   record(backward: () => void): void {
