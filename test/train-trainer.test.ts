@@ -293,7 +293,7 @@ test("trainer options are validated with the field and range in the error", () =
   assert.equal(dflt.lr, TRAINING_DEFAULTS.lr.value);
   assert.equal(dflt.evalEvery, TRAINING_DEFAULTS.evalEvery.value);
   assert.equal(dflt.beta2, TRAINING_DEFAULTS.beta2.value);
-  assert.equal(dflt.warmupSteps, Math.min(100, Math.floor(TRAINING_DEFAULTS.maxSteps.value / 10)), "10% of the default steps, at most 100");
+  assert.equal(dflt.warmupSteps, 100, "10% of the default 2,400 steps is 240: capped at 100");
   assert.equal(Trainer.create(model, source(), { maxSteps: 50 }).options.warmupSteps, 5, "10% of 50 steps");
   assert.equal(Trainer.create(model, source(), { lr: 0.5 }).options.minLr, 0.05, "minLr defaults to lr / 10");
   // Wrong batch shape from the source.
