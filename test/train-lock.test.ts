@@ -3,10 +3,14 @@
 // the owner's pid; a lock left by a killed trainer is recognised as stale and taken over; a lock
 // removed under a running trainer stops it; trainer-state.json is covered by its own checksum and a
 // corrupt or missing one is an error naming the file, through the library and the CLI (exit 2).
+// The lock file is never visible half-written: checked at every file-system call of the locking
+// code, so the check is deterministic (a reader in another process would catch it only by luck).
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import fsModule from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -84,12 +88,120 @@ describe("one trainer per run folder", () => {
     const codes = results.map((r) => r.code).sort();
     assert.deepEqual(codes, [0, 2], results.map((r) => r.err).join("\n"));
     const refused = results.find((r) => r.code === 2)!;
-    // Which refusal the loser sees depends on how far the winner got: the lock being written (not
-    // yet complete JSON, src/train/run-lock.ts), the lock held, or the run already there.
-    assert.match(refused.err, /^perceiver-ar: (run folder .* is in use by another trainer \(pid \d+ on .*perceiver-ar train|run folder .* is being locked by another trainer right now \(.*train\.lock is being written\)|.* already holds a run; continue it with --resume)/);
+    // Which refusal the loser sees depends on how far the winner got: the lock held (it is never
+    // seen half-written, see below), or the run already there.
+    assert.match(refused.err, /^perceiver-ar: (run folder .* is in use by another trainer \(pid \d+ on .*perceiver-ar train|.* already holds a run; continue it with --resume)/);
     const steps = readMetrics(path.join(run, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => r.step);
     assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], "every step logged once");
     assert.ok(!fs.existsSync(path.join(run, LOCK_FILE)), "the lock is gone after the run");
+  });
+});
+
+/**
+ * Run `body` with every synchronous node:fs function wrapped so that `observe(name)` runs before and
+ * after each call. run-lock.ts imports them by name; syncBuiltinESMExports() points those bindings
+ * at the wrappers (and back afterwards). Returns the names of the calls observed.
+ */
+function withFsObserver(observe: (call: string) => void, body: () => void): string[] {
+  const target = fsModule as unknown as Record<string, unknown>;
+  const originals = Object.entries(target).filter(([name, f]) => name.endsWith("Sync") && typeof f === "function") as [string, (...a: unknown[]) => unknown][];
+  const calls: string[] = [];
+  let depth = 0; // fs functions that call other fs functions are observed once, at the outside
+  for (const [name, f] of originals) {
+    target[name] = (...args: unknown[]) => {
+      if (depth > 0) return f(...args);
+      depth++;
+      try {
+        calls.push(name);
+        observe(`before ${name}`);
+        const result = f(...args);
+        observe(`after ${name}`);
+        return result;
+      } finally {
+        depth--;
+      }
+    };
+  }
+  syncBuiltinESMExports();
+  try {
+    body();
+  } finally {
+    for (const [name, f] of originals) target[name] = f;
+    syncBuiltinESMExports();
+  }
+  return calls;
+}
+
+const { readFileSync: readUnobserved, writeFileSync: writeUnobserved } = fsModule;
+
+/** A pid that no longer runs: a child that has exited. */
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid!;
+
+describe("the lock file appears complete or not at all", () => {
+  it("at every file-system call while locks are created, taken over and released, train.lock is absent or complete lock JSON", () => {
+    const dir = path.join(root, "atomic");
+    fs.mkdirSync(dir);
+    const file = path.join(dir, LOCK_FILE);
+    const seen: string[] = [];
+    const observe = (when: string) => {
+      let text: string;
+      try {
+        text = readUnobserved(file, "utf8");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw e;
+      }
+      try {
+        const o = JSON.parse(text) as { pid?: unknown; token?: unknown };
+        if (Number.isInteger(o.pid) && typeof o.token === "string") return;
+      } catch {
+        // falls through: not complete JSON
+      }
+      seen.push(`${when}: ${JSON.stringify(text)}`);
+    };
+    const calls = withFsObserver(observe, () => {
+      for (let i = 0; i < 3; i++) acquireRunLock(dir).release(); // fresh locks
+      writeUnobserved(file, JSON.stringify({ pid: deadPid(), hostname: os.hostname(), startTime: null, acquiredAt: "then", token: "stale", command: "killed trainer" }));
+      const lock = acquireRunLock(dir); // a stale lock taken over
+      assert.equal(lock.recoveredFrom?.token, "stale");
+      lock.release();
+    });
+    assert.ok(calls.includes("readFileSync") && calls.length > 20, `the observer saw the locking code's calls: ${calls.join(" ")}`);
+    assert.deepEqual(seen, [], "no call saw a half-written train.lock");
+    assert.deepEqual(fs.readdirSync(dir), [], "nothing left behind");
+  });
+
+  it("the temporary file is removed when the lock is refused and when creating it fails", () => {
+    const dir = path.join(root, "tmp-cleanup");
+    fs.mkdirSync(dir);
+    const file = path.join(dir, LOCK_FILE);
+    const live = { pid: process.pid, hostname: os.hostname(), startTime: null, acquiredAt: "now", token: "another holder", command: "test" };
+    fs.writeFileSync(file, JSON.stringify(live));
+    assert.throws(() => acquireRunLock(dir), (e: unknown) => e instanceof RunLockedError && e.owner?.token === live.token);
+    assert.deepEqual(fs.readdirSync(dir), [LOCK_FILE], "refused: only the owner's lock is there");
+    fs.rmSync(file);
+    const original = fsModule.linkSync;
+    fsModule.linkSync = () => {
+      throw Object.assign(new Error("EIO: i/o error, link"), { code: "EIO" });
+    };
+    syncBuiltinESMExports();
+    try {
+      assert.throws(() => acquireRunLock(dir), /EIO/);
+    } finally {
+      fsModule.linkSync = original;
+      syncBuiltinESMExports();
+    }
+    assert.deepEqual(fs.readdirSync(dir), [], "failed: no lock and no temporary file");
+  });
+
+  it("a lock file that is not lock JSON is stale at once (a live trainer never leaves one visible)", () => {
+    const dir = path.join(root, "torn");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, LOCK_FILE), '{"pid": 12');
+    const lock = acquireRunLock(dir);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, LOCK_FILE), "utf8")).pid, process.pid);
+    lock.release();
+    assert.deepEqual(fs.readdirSync(dir), []);
   });
 });
 

@@ -1,30 +1,32 @@
-// One trainer per run folder: `acquireRunLock(runDir)` creates runDir/train.lock exclusively
-// (O_CREAT | O_EXCL) holding the owner's pid, host, process start time and a random token, and
-// refuses with `RunLockedError` (naming the owner) while another live process holds it.
+// One trainer per run folder: `acquireRunLock(runDir)` creates runDir/train.lock holding the
+// owner's pid, host, process start time and a random token, and refuses with `RunLockedError`
+// (naming the owner) while another live process holds it.
 //
 // Contract:
+// - The lock file appears complete or not at all: the owner writes it under a private temporary
+//   name in the same folder (train.lock.tmp-<pid>-<random>) and links that to train.lock, which
+//   fails when the name exists (link(2) is exclusive like O_CREAT | O_EXCL); the temporary name is
+//   removed on every path. No reader ever sees a half-written lock.
 // - The lock is per process and re-entrant: the CLI takes it before it touches the folder
 //   (`--overwrite`, task.json), the Trainer takes it again in create/resume; it is released when
 //   every holder released it, or when the process exits ('exit' handler). A kill -9 leaves the file
 //   behind: such a stale lock is recognised and taken over when its pid no longer runs on this host
 //   (or runs, but started at another time: a reused pid; Linux /proc start times).
 // - A lock written by another host cannot be checked and is refused; the message says how to
-//   remove it by hand. A lock file that is not complete JSON is being written by its owner when it
-//   is younger than FRESH_LOCK_MS, stale otherwise.
+//   remove it by hand. A lock file that is not complete lock JSON was not written by a live trainer
+//   (they never expose one) and is stale.
 // - Taking over a stale lock renames it to a private name first, so of two processes that find
 //   the same stale lock only one removes it; the other finds the winner's fresh lock and refuses.
 // - `assertHeld()` re-reads the file (the Trainer does so before each checkpoint): a lock that
 //   was removed or taken over by hand is an error instead of two trainers writing one folder.
 
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RunFolderError } from "./run-folder.js";
 
 export const LOCK_FILE = "train.lock";
-/** A lock file younger than this that is not yet complete JSON is still being written by its owner. */
-const FRESH_LOCK_MS = 10_000;
 /** Attempts to create the lock after taking over a stale one (each attempt loses only to a live owner). */
 const MAX_ATTEMPTS = 5;
 
@@ -109,10 +111,10 @@ function parseOwner(text: string): LockOwner | null {
   }
 }
 
-function readOwner(file: string): { owner: LockOwner | null; ageMs: number } | null {
+/** The lock's owner (null when the file is not lock JSON), or null when there is no file. */
+function readOwner(file: string): { owner: LockOwner | null } | null {
   try {
-    const text = readFileSync(file, "utf8");
-    return { owner: parseOwner(text), ageMs: Date.now() - statSync(file).mtimeMs };
+    return { owner: parseOwner(readFileSync(file, "utf8")) };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
@@ -123,23 +125,45 @@ function describeOwner(o: LockOwner): string {
   return `pid ${o.pid} on ${o.hostname}, ${o.command}, since ${o.acquiredAt}`;
 }
 
+/** Write the lock to a private file next to `file` and link it to `file`; false when another file holds the name. */
 function createLockFile(file: string, owner: LockOwner): boolean {
-  let fd: number;
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    fd = openSync(file, "wx", 0o644);
+    const fd = openSync(tmp, "wx", 0o644);
+    try {
+      const bytes = Buffer.from(JSON.stringify(owner, null, 2) + "\n", "utf8");
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      fsyncSync(fd); // the content is on disk before the name makes it visible
+    } finally {
+      closeSync(fd);
+    }
+    return linkOnce(tmp, file);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already gone (--overwrite of the folder's owner clears everything but train.lock).
+    }
+  }
+}
+
+/** link(tmp, file): true when `file` is now `tmp`, false when another file holds the name. */
+function linkOnce(tmp: string, file: string): boolean {
+  try {
+    linkSync(tmp, file);
+    return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    const code = (e as NodeJS.ErrnoException).code;
+    // A link that succeeded but reported an error (a retried NFS request) shows as a second link (open(2)).
+    if (code !== "ENOENT" && statSync(tmp).nlink === 2) return true;
+    if (code === "EEXIST") return false;
+    if (code === "ENOENT") return false; // tmp was removed by the folder's owner: look at who holds it
+    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP") {
+      throw new RunFolderError(`cannot create ${file}: the run folder's file system does not support hard links (${code}), which the lock needs to appear atomically; use another --run-dir`);
+    }
     throw e;
   }
-  try {
-    const bytes = Buffer.from(JSON.stringify(owner, null, 2) + "\n", "utf8");
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
 }
 
 /** Move a stale lock out of the way; true when it was the one we judged stale (and is gone). */
@@ -154,11 +178,13 @@ function takeOverStale(file: string, stale: LockOwner | null): boolean {
   const moved = readOwner(aside);
   const same = stale === null ? moved?.owner == null : moved?.owner?.token === stale.token;
   if (!same) {
-    // It changed hands between our read and the rename: give the new owner its file back.
+    // It changed hands between our read and the rename: give the new owner its file back, by link
+    // so that a third process that took the name meanwhile keeps it (the owner we displaced then
+    // finds its lock gone in assertHeld()).
     try {
-      renameSync(aside, file);
-    } catch {
-      // A third process took the name meanwhile; the owner's assertHeld() reports the loss.
+      linkOnce(aside, file);
+    } finally {
+      unlinkSync(aside);
     }
     return false;
   }
@@ -213,9 +239,7 @@ export function acquireRunLock(runDir: string, command = "perceiver-ar trainer")
       }
       const cur = readOwner(file);
       if (cur === null) continue; // released meanwhile: try again
-      if (cur.owner === null) {
-        if (cur.ageMs < FRESH_LOCK_MS) throw new RunLockedError(`run folder ${runDir} is being locked by another trainer right now (${file} is being written); wait for it to finish`, null);
-      } else {
+      if (cur.owner !== null) {
         const status = ownerStatus(cur.owner);
         if (status === "alive") {
           throw new RunLockedError(`run folder ${runDir} is in use by another trainer (${describeOwner(cur.owner)}); wait for it to finish or stop it, or use another --run-dir`, cur.owner);
