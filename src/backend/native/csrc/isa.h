@@ -1,6 +1,6 @@
-// The per-ISA kernel table: what the GEMM driver (gemm.cc), attention (attention.cc, on
-// attention_plan.h) and cross-entropy (crossentropy.cc) call through, one instance per vector
-// ISA. Every instance is built by make_isa (isa_instance.h) from the same kernel templates over
+// The per-ISA kernel table: what the GEMM driver (gemm.cc), the few-row products (gemv.cc),
+// attention (attention.cc, on attention_plan.h) and cross-entropy (crossentropy.cc) call through,
+// one instance per vector ISA. Every instance is built by make_isa (isa_instance.h) from the same kernel templates over
 // that ISA's vector traits (vec_traits.h) and tile geometries (gemm_tiles.h, attention_tiles.h),
 // in a translation unit compiled for that ISA:
 //   kernels_scalar.cc (portable), kernels_avx2.cc, kernels_avx512.cc, kernels_avx512_emulated.cc
@@ -68,6 +68,13 @@ struct Isa {
   // Packing of A and B for this ISA's micro-tile (used by gemm_loops.h only).
   PackAFn pack_a;
   PackBFn pack_b;
+  // Few-row products (gemv_kernel.h; gemv.cc splits B's rows over the threads): rows [j0, j1) of
+  // C (m × n, ldc) = [C +] A (m × k, lda) · Bᵀ with B (n × k, ldb) float32; gemv_i8 the same with
+  // B = scale ⊙ Bq (Bq int8, one scale per row of B), C overwritten.
+  void (*gemv_f32)(i64 j0, i64 j1, i64 m, i64 k, const float* A, i64 lda, const float* B, i64 ldb,
+                   float* C, i64 ldc, bool acc);
+  void (*gemv_i8)(i64 j0, i64 j1, i64 m, i64 k, const float* A, i64 lda, const int8_t* Bq, i64 ldb,
+                  const float* scale, float* C, i64 ldc);
   // Fused attention work items (driven by attention_plan.h).
   AttnGeometry attn;
   AttnForwardFn attn_forward;

@@ -1,6 +1,7 @@
 // make_isa<T, Tile>(name): the kernel table (isa.h) of one vector ISA, every entry instantiated
-// from the shared templates over the traits T (vec_traits.h) with the GEMM tile Tile (gemm_tiles.h)
-// and the attention geometry of T's width (attention_tiles.h).
+// from the shared templates over the traits T (vec_traits.h) with the GEMM tile Tile (gemm_tiles.h),
+// the few-row product geometry (gemv_kernel.h) and the attention geometry (attention_tiles.h) of
+// T's width.
 // Included only by the kernels_<isa>.cc translation units, each compiled for its ISA; the table
 // is a constant (no code runs to build it, so nothing ISA-specific runs at load time).
 //
@@ -11,6 +12,7 @@
 #include "elementwise_kernels.h"
 #include "gemm_kernel.h"
 #include "gemm_tiles.h"
+#include "gemv_kernel.h"
 #include "isa.h"
 #include "row_kernels.h"
 #include "vec_traits.h"
@@ -38,6 +40,8 @@ constexpr Isa make_isa(const char* name) {
              &adamw_update<T>,
              &pack_a<Tile::MR>,
              &pack_b<Tile::NR>,
+             &gemv_f32<T>,
+             &gemv_i8<T>,
              Attn::geometry(),
              &attn_forward_item<T, Attn>,
              &attn_backward_item<T, Attn>};

@@ -1,10 +1,12 @@
 // Per-ISA vector traits: the only place where an ISA's intrinsics are named. Every kernel
-// template (gemm_kernel.h, row_kernels.h, vec_exp.h) is written once over a traits type T:
+// template (gemm_kernel.h, gemv_kernel.h, row_kernels.h, vec_exp.h) is written once over a traits
+// type T:
 //
 //   T::V, T::M        a vector of T::kWidth floats; a lane mask (vector or bit mask)
 //   T::kWidth         fp32 lanes per vector
 //   T::kRegisters     vector registers the ISA names (the tile budget in gemm_tiles.h)
 //   zero(), broadcast(float), load(const float*), store(float*, V)   (unaligned load/store)
+//   load_i8(const int8_t*)   kWidth int8 values (unaligned), converted to float (exact)
 //   add, sub, mul, div, sqrt, min, max, fma(a, b, c) = a·b + c   (div and sqrt correctly rounded)
 //                     fma is fused where the ISA has it (AVX2/AVX-512); a multiply and an add
 //                     elsewhere (scalar on baseline x86-64, SIMD128 without relaxed-simd).
@@ -63,6 +65,7 @@ struct VecScalar {
   static V zero() { return 0.0f; }
   static V broadcast(float x) { return x; }
   static V load(const float* p) { return *p; }
+  static V load_i8(const int8_t* p) { return float(*p); }
   static void store(float* p, V v) { *p = v; }
   static V add(V a, V b) { return a + b; }
   static V sub(V a, V b) { return a - b; }
@@ -100,6 +103,9 @@ struct VecAvx2 {
   static V zero() { return _mm256_setzero_ps(); }
   static V broadcast(float x) { return _mm256_set1_ps(x); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V load_i8(const int8_t* p) {  // 8 bytes, sign-extended to 8 int32, converted
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
@@ -149,6 +155,7 @@ struct VecAvx512Emulated {
   static V zero() { return {H::zero(), H::zero()}; }
   static V broadcast(float x) { return {H::broadcast(x), H::broadcast(x)}; }
   static V load(const float* p) { return {H::load(p), H::load(p + 8)}; }
+  static V load_i8(const int8_t* p) { return {H::load_i8(p), H::load_i8(p + 8)}; }
   static void store(float* p, V v) { H::store(p, v.lo), H::store(p + 8, v.hi); }
   static V add(V a, V b) { return {H::add(a.lo, b.lo), H::add(a.hi, b.hi)}; }
   static V sub(V a, V b) { return {H::sub(a.lo, b.lo), H::sub(a.hi, b.hi)}; }
@@ -193,6 +200,9 @@ struct VecAvx512 {
   static V zero() { return _mm512_setzero_ps(); }
   static V broadcast(float x) { return _mm512_set1_ps(x); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V load_i8(const int8_t* p) {  // 16 bytes, sign-extended to 16 int32, converted
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
@@ -233,6 +243,10 @@ struct VecWasm128 {
   static V zero() { return wasm_f32x4_splat(0.0f); }
   static V broadcast(float x) { return wasm_f32x4_splat(x); }
   static V load(const float* p) { return wasm_v128_load(p); }
+  static V load_i8(const int8_t* p) {  // 4 bytes, sign-extended to 16 then 32 bits, converted
+    const V b = wasm_v128_load32_zero(p);
+    return wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(wasm_i16x8_extend_low_i8x16(b)));
+  }
   static void store(float* p, V v) { wasm_v128_store(p, v); }
   static V add(V a, V b) { return wasm_f32x4_add(a, b); }
   static V sub(V a, V b) { return wasm_f32x4_sub(a, b); }
