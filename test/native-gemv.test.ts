@@ -1,8 +1,10 @@
-// The native few-row products (csrc/gemv.cc): matmul with at most 16 rows against a transposed
-// weight (the path `gemm` takes for them) and the int8 weight-only matmulInt8, on every SIMD kernel
-// set the CPU supports, against float64 products (weights read from a view, k not a multiple of the
-// 8 lanes, accumulate, rows beyond one 8-row block); the same bits at 1 and 2 threads; the
-// reference backend's matmulInt8 against the same float64 product.
+// The native few-row products (csrc/gemv.cc on the tables' gemv_kernel.h): matmul with at most 16
+// rows against a transposed weight (the path `gemm` takes for them) and the int8 weight-only
+// matmulInt8, on every kernel table the CPU runs (avx512, avx2, avx512-emulated = the AVX-512
+// geometry on AVX2, scalar), against float64 products (weights read from a view, k across every
+// vector, chain and lane tail, accumulate, m across the row blocks: 3 rows for AVX2, 7 for AVX-512);
+// the same bits for any number of rows, at 1 and 2 threads; the reference backend's matmulInt8
+// against the same float64 product.
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -36,8 +38,9 @@ function checkProduct(what: string, got: Float32Array, x: Float32Array, w: Array
   }
 }
 
+/** The tables this CPU runs; setNativeIsa's type lists the ISAs users pick, the emulation is a test-only name. */
 function isas(): string[] {
-  const out = ["avx512", "avx2", "scalar"].filter((name) => setNativeIsa(name as "avx512"));
+  const out = ["avx512", "avx2", "avx512-emulated", "scalar"].filter((name) => setNativeIsa(name as "avx512"));
   setNativeIsa("best");
   return out;
 }
@@ -50,6 +53,8 @@ const SHAPES: Array<[number, number, number]> = [
   [3, 17, 259],
   [8, 40, 64],
   [9, 5, 33],
+  [7, 9, 117], // 16 lanes: one 4-chain block, 3 whole vectors, 5 left
+  [15, 6, 101], // 16 lanes: one block, 2 whole vectors, 5 left; 7 + 7 + 1 rows
   [16, 70, 130],
 ];
 
@@ -98,6 +103,40 @@ describe("native few-row products (gemv.cc)", { skip }, () => {
         } finally {
           setNativeIsa("best");
         }
+      }
+    }
+  });
+
+  it("runs on the emulated AVX-512 table wherever AVX2 runs", () => {
+    const list = isas();
+    assert.ok(list.includes("scalar"), list.join(", "));
+    if (list.includes("avx2")) assert.ok(list.includes("avx512-emulated"), list.join(", "));
+  });
+
+  it("the same bits for any number of rows: each row of a 16-row product equals that row alone, every ISA", () => {
+    const [m, n, k] = [16, 9, 117];
+    const x = uniform(m * k);
+    const w = uniform(n * k);
+    const q = int8(n * k);
+    const s = Float32Array.from({ length: n }, () => 0.001 + rng.nextFloat() * 0.02);
+    for (const isa of isas()) {
+      assert.ok(setNativeIsa(isa as "avx512"));
+      try {
+        const c = new Float32Array(m * n);
+        const y = new Float32Array(m * n);
+        N.matmul(x, w, c, m, n, k, false, true, false);
+        N.matmulInt8(x, q, s, y, m, n, k);
+        for (let r = 0; r < m; r++) {
+          const row = x.subarray(r * k, (r + 1) * k);
+          const c1 = new Float32Array(n);
+          const y1 = new Float32Array(n);
+          N.matmul(row, w, c1, 1, n, k, false, true, false);
+          N.matmulInt8(row, q, s, y1, 1, n, k);
+          assert.deepEqual(c1, c.subarray(r * n, (r + 1) * n), `${isa} matmul row ${r}`);
+          assert.deepEqual(y1, y.subarray(r * n, (r + 1) * n), `${isa} matmulInt8 row ${r}`);
+        }
+      } finally {
+        setNativeIsa("best");
       }
     }
   });
