@@ -28,24 +28,14 @@ struct GemvTile {
   static_assert(kChains >= 1 && kRowBlock >= 1 && kRowBlock <= 16, "PAR_UNROLL_TILE unrolls up to 16 trips");
 };
 
+// Vector ISAs: 4 chains, and as many rows as fit kRowBlock · 4 accumulators + the weight vector +
+// an A load <= the registers: AVX-512 (32 zmm) 7 rows, 28 + 2 = 30; AVX2 (16 ymm) 3 rows, 12 + 2 =
+// 14; SIMD128 (16 xmm where the engine runs on x64) 3 rows, 14 <= the 15 that V8 leaves us. The
+// chain count is part of the summation order (the row block is not): changing it changes the bits.
 template <int kLanes, int kRegisters>
-struct GemvTileFor;
-
-// Each: kRowBlock · kChains accumulators + the weight vector + an A load <= the registers.
-// AVX-512 (16 lanes, 32 zmm): 7 rows × 4 chains = 28 + 2 = 30 <= 32.
-template <>
-struct GemvTileFor<16, 32> {
-  using type = GemvTile<4, 7>;
-};
-// AVX2 (8 lanes, 16 ymm): 3 rows × 4 chains = 12 + 2 = 14 <= 16.
-template <>
-struct GemvTileFor<8, 16> {
-  using type = GemvTile<4, 3>;
-};
-// SIMD128 (4 lanes, 16 xmm where the engine runs on x64, xmm15 V8's scratch): 12 + 2 = 14 <= 15.
-template <>
-struct GemvTileFor<4, 16> {
-  using type = GemvTile<4, 3>;
+struct GemvTileFor {
+  static constexpr int kChains = 4;
+  using type = GemvTile<kChains, (kRegisters - 2) / kChains>;
 };
 // Scalar traits: 16 float chains, which GCC's SLP vectoriser keeps in 4 four-wide baseline SIMD
 // registers (as for the GEMM's TileScalar), + the weights + an A load = 6 of the 16 registers. One
