@@ -19,7 +19,7 @@ import { checkSize } from "../checks.js";
 import { KERNEL_NAMES, validated } from "../validate.js";
 
 /** ABI version the loader expects from the addon (bump together with addon.cc). */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const ADDON_FILE = "perceiver_ar_native.node";
 
 /** The raw addon (see csrc/addon.cc): every kernel of `KERNELS`, unvalidated, plus controls. */
@@ -32,7 +32,21 @@ export type NativeAddon = Omit<Backend, "name"> & {
   isa(): string;
   setIsa(name: string): boolean;
   bestIsa(): string;
+  /** The thread pool's totals since load (csrc/threadpool.h): take differences around a workload. */
+  poolCounters(): NativePoolCounters;
 };
+
+/** See `NativeAddon.poolCounters`. */
+export interface NativePoolCounters {
+  /** Parallel regions of more than one task published to the worker threads. */
+  regions: number;
+  /** Tasks a worker thread began. */
+  helperTasks: number;
+  /** Tasks the calling thread ran because no worker had begun them (the worker was late). */
+  callerTakenTasks: number;
+  /** Sum over regions of the workers asleep (not spinning) when the region was published. */
+  helpersParkedAtPublish: number;
+}
 
 /** Why the native backend could not be loaded (null when it loaded or was never tried). */
 export let nativeBackendError: string | null = null;

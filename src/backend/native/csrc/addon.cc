@@ -21,11 +21,12 @@
 #include <vector>
 
 #include "common.h"
+#include "threadpool.h"
 
 namespace {
 
 using par::i64;
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 // Largest size product accepted (elements): far above any real tensor, far below i64 overflow.
 constexpr i64 kMaxElements = i64(1) << 50;
 // Largest JS safe integer (sizes arrive as doubles).
@@ -398,6 +399,17 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), par::num_threads());
 }
 
+// The thread pool's counters (threadpool.h) as numbers (exact below 2^53).
+Napi::Value PoolCountersValue(const Napi::CallbackInfo& info) {
+  const par::PoolCounters c = par::pool_counters();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("regions", double(c.regions));
+  o.Set("helperTasks", double(c.helper_tasks));
+  o.Set("callerTakenTasks", double(c.caller_taken_tasks));
+  o.Set("helpersParkedAtPublish", double(c.helpers_parked_at_publish));
+  return o;
+}
+
 Napi::Value GetIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), par::isa().name);
 }
@@ -432,6 +444,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelArgs", args);
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
+  exports.Set("poolCounters", Napi::Function::New(env, PoolCountersValue, "poolCounters"));
   exports.Set("isa", Napi::Function::New(env, GetIsa, "isa"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("bestIsa", Napi::Function::New(env, BestIsa, "bestIsa"));

@@ -7,6 +7,8 @@
 // regions of 50-500 µs in a training step); it waits only for tasks a worker has begun. The
 // kernels' regions share their work through counters (parallel_for, the GEMM's row chunks), so a
 // task begun late finds little or nothing left.
+// Counters of how the regions went (threadpool.h, read by bench/step-profile.ts) cost a relaxed
+// atomic add or two per region.
 // Also owns the per-task grow-only scratch buffers (allocated outside hot loops) and the calling
 // thread's buffers (thread_local: several JS threads may call the addon).
 #include <atomic>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "common.h"
+#include "threadpool.h"
 
 namespace par {
 namespace {
@@ -32,6 +35,12 @@ inline void poll_pause() {
   std::this_thread::yield();
 #endif
 }
+
+struct Counters {
+  std::atomic<std::uint64_t> regions{0}, helper_tasks{0}, caller_taken_tasks{0},
+      helpers_parked_at_publish{0};
+};
+Counters g_counters;
 
 struct AlignedBuf {
   float* p = nullptr;
@@ -99,6 +108,9 @@ class Pool {
     fn_ = fn;
     ctx_ = ctx;
     const std::uint64_t job = ++job_;
+    g_counters.regions.fetch_add(1, std::memory_order_relaxed);
+    g_counters.helpers_parked_at_publish.fetch_add(parked_.load(std::memory_order_relaxed),
+                                                   std::memory_order_relaxed);
     // Released after fn_ and ctx_: a worker that wins its slot's pending state sees them.
     for (int t = 1; t < n; t++) slots_[t].state.store(job * kStates + kPending, std::memory_order_release);
     {
@@ -113,6 +125,7 @@ class Pool {
       std::uint64_t pending = job * kStates + kPending;
       if (slots_[t].state.compare_exchange_strong(pending, job * kStates + kTaken,
                                                   std::memory_order_acq_rel)) {
+        g_counters.caller_taken_tasks.fetch_add(1, std::memory_order_relaxed);
         tl_tid = t;  // the worker has not begun: the caller runs task t (its scratch is free)
         fn(ctx, t);
         continue;
@@ -164,9 +177,11 @@ class Pool {
         g = gen_.load(std::memory_order_acquire);
       }
       if (g == seen) {
+        parked_.fetch_add(1, std::memory_order_relaxed);
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return gen_.load(std::memory_order_acquire) != seen; });
         g = gen_.load(std::memory_order_acquire);
+        parked_.fetch_sub(1, std::memory_order_relaxed);
       }
       seen = g;
       if (stop_flag_.load()) return;
@@ -177,6 +192,7 @@ class Pool {
       if (s % kStates != kPending ||
           !state.compare_exchange_strong(s, s - kPending + kRunning, std::memory_order_acq_rel))
         continue;
+      g_counters.helper_tasks.fetch_add(1, std::memory_order_relaxed);
       tl_in_region = true;
       fn_(ctx_, tid);
       tl_in_region = false;
@@ -191,7 +207,13 @@ class Pool {
   // A task's slot: job number · kStates + its state in that job.
   static constexpr std::uint64_t kStates = 4, kPending = 0, kRunning = 1, kDone = 2, kTaken = 3;
   // Busy-wait before sleeping (a worker for the next job, the caller for a begun task): 4000
-  // pauses, ~120-190 µs on this Zen 3 VM (a pause measured at 30-48 ns).
+  // pauses, ~120-190 µs on this Zen 3 VM (a pause measured at 30-48 ns). In a standard step at N
+  // 4,096 the worker is still asleep at ~25% of the regions' publications (the pool counters),
+  // but spinning longer does not pay: 2 ms spins (time-bounded; also with the spin cut short for
+  // 100 ms after a thread found itself descheduled for > 0.5 ms, or after any involuntary
+  // context switch) gave 260-316 ms against 258-287 ms for this spin on the quiet machine, and
+  // 514-653 ms against 399-506 ms with another process busy on one core, where a spinning worker
+  // takes time slices from the calling thread (3 interleaved runs each, 5 steps after 2 warm-ups).
   static constexpr int kSpinPauses = 4000;
   struct alignas(64) Slot {
     std::atomic<std::uint64_t> state{0};
@@ -206,6 +228,7 @@ class Pool {
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   std::atomic<std::uint64_t> gen_{0};
+  std::atomic<int> parked_{0};  // workers asleep on cv_
   std::atomic<bool> stop_flag_{false};
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
@@ -217,6 +240,11 @@ Pool& pool() {
 }
 
 }  // namespace
+
+PoolCounters pool_counters() {
+  return {g_counters.regions.load(), g_counters.helper_tasks.load(),
+          g_counters.caller_taken_tasks.load(), g_counters.helpers_parked_at_publish.load()};
+}
 
 int num_threads() { return pool().threads(); }
 void set_num_threads(int n) { pool().set_threads(n); }
