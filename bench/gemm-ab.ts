@@ -36,6 +36,8 @@ const SHAPES: ReadonlyArray<readonly [string, number, number, number, boolean, b
   ["mlp 512×256·1024ᵀ", 512, 1024, 256, false, true],
   ["dX 4096×256·256", 4096, 256, 256, false, false],
   ["dW 4096ᵀ·4096×256", 256, 256, 4096, true, false],
+  ["dX 16384×256·256", 16384, 256, 256, false, false],
+  ["dW 16384ᵀ·16384×256", 256, 256, 16384, true, false],
   ["dW 512×1024ᵀ·512×256", 1024, 256, 512, true, false],
   ["logits 512×256·8192ᵀ", 512, 8192, 256, false, true],
 ];
