@@ -194,6 +194,25 @@ describe("the lock file appears complete or not at all", () => {
     assert.deepEqual(fs.readdirSync(dir), [], "failed: no lock and no temporary file");
   });
 
+  it("taking the lock removes temporary lock files of processes that no longer run, and keeps a live one's", () => {
+    const dir = path.join(root, "tmp-sweep");
+    fs.mkdirSync(dir);
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!; // has exited: its pid runs nothing (or something unrelated)
+    const deadTmp = `${LOCK_FILE}.tmp-${dead}-0badc0de`, liveTmp = `${LOCK_FILE}.tmp-${process.pid}-00c0ffee`, other = "train.lock.tmp-notes.txt";
+    for (const f of [deadTmp, liveTmp, other]) fs.writeFileSync(path.join(dir, f), "{");
+    let pidReused = true;
+    try {
+      process.kill(dead, 0);
+    } catch {
+      pidReused = false;
+    }
+    const lock = acquireRunLock(dir);
+    const left = fs.readdirSync(dir).sort();
+    lock.release();
+    const expected = [LOCK_FILE, liveTmp, other, ...(pidReused ? [deadTmp] : [])].sort();
+    assert.deepEqual(left, expected);
+  });
+
   it("a lock file that is not lock JSON is stale at once (a live trainer never leaves one visible)", () => {
     const dir = path.join(root, "torn");
     fs.mkdirSync(dir);

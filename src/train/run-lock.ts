@@ -15,6 +15,9 @@
 // - A lock written by another host cannot be checked and is refused; the message says how to
 //   remove it by hand. A lock file that is not complete lock JSON was not written by a live trainer
 //   (they never expose one) and is stale.
+// - A trainer killed (kill -9) between writing its temporary file and removing it leaves that file
+//   behind; the next trainer to take the lock removes the temporary files of processes that no
+//   longer run on this host (the pid is in the name), and keeps those of live ones.
 // - Taking over a stale lock renames it to a private name first, so of two processes that find
 //   the same stale lock only one removes it; the other finds the winner's fresh lock and refuses.
 // - `assertHeld()` re-reads the file (the Trainer does so before each checkpoint): a lock that
@@ -125,9 +128,37 @@ function describeOwner(o: LockOwner): string {
   return `pid ${o.pid} on ${o.hostname}, ${o.command}, since ${o.acquiredAt}`;
 }
 
+/** The private name a process writes its lock under before linking it to `file`. */
+function tempLockName(file: string, pid: number): string {
+  return `${file}.tmp-${pid}-${randomBytes(4).toString("hex")}`;
+}
+const TEMP_LOCK_NAME = new RegExp(`^${LOCK_FILE.replace(".", "\\.")}\\.tmp-(\\d+)-[0-9a-f]{8}$`);
+
+/** Whether a process with this pid runs on this host (a process we may not signal runs). */
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/** Remove the temporary lock files that processes no longer running left in `dir` (best effort). */
+function sweepTempLocks(dir: string): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      const m = TEMP_LOCK_NAME.exec(name);
+      if (m !== null && !pidRuns(Number(m[1]))) unlinkSync(path.join(dir, name));
+    }
+  } catch {
+    // Clutter only: a leftover temporary file never stands for a lock.
+  }
+}
+
 /** Write the lock to a private file next to `file` and link it to `file`; false when another file holds the name. */
 function createLockFile(file: string, owner: LockOwner): boolean {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const tmp = tempLockName(file, process.pid);
   try {
     const fd = openSync(tmp, "wx", 0o644);
     try {
@@ -255,6 +286,7 @@ export function acquireRunLock(runDir: string, command = "perceiver-ar trainer")
     }
     if (!acquired) throw new RunLockedError(`run folder ${runDir}: could not take ${file} after ${MAX_ATTEMPTS} attempts (other trainers are starting there)`, null);
     held.set(key, { token: owner.token, file, holders: 1, createdDir });
+    sweepTempLocks(key);
     if (!exitHandlerInstalled) {
       process.on("exit", releaseAll);
       exitHandlerInstalled = true;
