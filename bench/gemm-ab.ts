@@ -11,12 +11,10 @@
 // GFLOP. Printed: best-call GFLOP/s of each, new/old of the best calls, the median of the per-round
 // ratios with its interquartile range, and the geometric mean of those medians over all shapes.
 
-import { createRequire } from "node:module";
-import { resolve } from "node:path";
 import type { NativeAddon } from "../src/backend/native/index.js";
-import { loadNativeAddon } from "../src/backend/native/index.js";
+import { addonAbSetup, pairedRounds } from "./addon-ab.js";
 import { GEMM_TOLERANCE, gemmInput } from "./gemm-check.js";
-import { machineDescription, median } from "./harness.js";
+import { machineDescription } from "./harness.js";
 
 /** Floating-point work timed per build per round: long enough to swamp timer and dispatch noise. */
 const FLOP_PER_ROUND = 4e9;
@@ -42,11 +40,6 @@ const SHAPES: ReadonlyArray<readonly [string, number, number, number, boolean, b
   ["logits 512×256·8192ᵀ", 512, 8192, 256, false, true],
 ];
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
 /** Largest |C - exact| / Σ|a·b| over sampled entries of C = op(A)·op(B); throws beyond GEMM_TOLERANCE. */
 function checkGeneral(what: string, a: Float32Array, b: Float32Array, c: Float32Array, shape: (typeof SHAPES)[number]): number {
   const [label, m, n, k, tA, tB] = shape;
@@ -66,21 +59,12 @@ function checkGeneral(what: string, a: Float32Array, b: Float32Array, c: Float32
 }
 
 function main(): void {
-  const baselinePath = arg("--baseline", "");
-  if (!baselinePath) throw new Error("--baseline <perceiver_ar_native.node> is required (the build to compare against)");
-  const current = loadNativeAddon();
-  if (current === null) throw new Error("this build's native addon is not available (node scripts/build-native.mjs)");
-  const baseline = createRequire(import.meta.url)(resolve(baselinePath)) as NativeAddon;
-  const isa = arg("--isa", current.bestIsa());
-  const threads = Number(arg("--threads", String(current.getThreads())));
-  const rounds = Number(arg("--rounds", "9"));
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be an integer >= 1, got ${arg("--rounds", "")}`);
-  const builds = { old: baseline, new: current };
+  const { baselinePath, builds, isa, threads, rounds } = addonAbSetup();
   for (const [name, addon] of Object.entries(builds)) {
     if (!addon.setIsa(isa)) throw new Error(`the ${name} build cannot run --isa ${isa}`);
     addon.setThreads(threads);
   }
-  console.log(`old: ${resolve(baselinePath)}; new: this build; isa ${isa}, ${threads} thread(s), ${rounds} rounds; ${machineDescription()}`);
+  console.log(`old: ${baselinePath}; new: this build; isa ${isa}, ${threads} thread(s), ${rounds} rounds; ${machineDescription()}`);
   console.log("shape                      old GF/s  new GF/s  new/old best  new/old paired median [IQR]");
 
   let logSum = 0;
@@ -98,18 +82,12 @@ function main(): void {
       for (let r = 0; r < calls; r++) addon.matmul(a, b, c, m, n, k, tA, tB, false);
       return (performance.now() - t) / calls;
     };
-    const times = { old: [] as number[], new: [] as number[] };
-    for (let r = 0; r < rounds; r++) {
-      for (const w of r % 2 ? (["old", "new"] as const) : (["new", "old"] as const)) times[w].push(time(builds[w]));
-    }
+    const { times, median: med, iqr } = pairedRounds(builds, rounds, time);
     const gflops = (ms: number): number => flop / ms / 1e6;
     const bestOld = Math.min(...times.old), bestNew = Math.min(...times.new);
-    const paired = times.old.map((o, r) => o / times.new[r]!).sort((x, y) => x - y);
-    const med = median(paired);
     logSum += Math.log(med);
-    const q = (f: number): string => paired[Math.floor(f * (paired.length - 1))]!.toFixed(3);
     console.log(
-      `${label.padEnd(26)} ${gflops(bestOld).toFixed(1).padStart(8)}  ${gflops(bestNew).toFixed(1).padStart(8)}  ${(bestOld / bestNew).toFixed(3).padStart(12)}  ${med.toFixed(3)} [${q(0.25)}-${q(0.75)}]`,
+      `${label.padEnd(26)} ${gflops(bestOld).toFixed(1).padStart(8)}  ${gflops(bestNew).toFixed(1).padStart(8)}  ${(bestOld / bestNew).toFixed(3).padStart(12)}  ${med.toFixed(3)} ${iqr}`,
     );
   }
   console.log(`geometric mean of the paired medians, new/old: ${Math.exp(logSum / SHAPES.length).toFixed(3)}`);

@@ -14,12 +14,10 @@
 //    round), each timing enough calls to read ~256 MB of weights. Printed: the weights' GB/s of the
 //    best call of each, and the median of the per-round new/old speed ratios with its IQR.
 
-import { createRequire } from "node:module";
-import { resolve } from "node:path";
 import type { NativeAddon } from "../src/backend/native/index.js";
-import { loadNativeAddon } from "../src/backend/native/index.js";
 import { Rng } from "../src/util/rng.js";
-import { machineDescription, median } from "./harness.js";
+import { type AbBuilds, addonAbSetup, pairedRounds } from "./addon-ab.js";
+import { machineDescription } from "./harness.js";
 
 /** Weight bytes read per build per round: long enough to swamp timer and dispatch noise. */
 const BYTES_PER_ROUND = 256e6;
@@ -37,11 +35,6 @@ const SPEED_SHAPES: ReadonlyArray<readonly [string, number, number, number]> = [
   ["mlp down 1×5120·1280ᵀ", 1, 1280, 5120],
   ["mlp up 16×1280·5120ᵀ", 16, 5120, 1280],
 ];
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 
 const rng = new Rng(7);
 const uniform = (n: number) => Float32Array.from({ length: n }, () => rng.nextFloat() * 2 - 1);
@@ -97,7 +90,7 @@ function worstError(p: Product, c: Float32Array): number {
   return c.reduce((w, x, i) => Math.max(w, Math.abs(x - value[i]!) / size[i]!), 0);
 }
 
-function compareBits(builds: Record<"old" | "new", NativeAddon>): void {
+function compareBits(builds: AbBuilds): void {
   const products = BIT_SHAPES.flatMap(([m, n, k]) => (["f32", "f32 acc", "int8"] as const).map((kind) => makeProduct(m, n, k, kind)));
   for (const table of TABLES) {
     if (!builds.old.setIsa(table) || !builds.new.setIsa(table)) continue;
@@ -116,17 +109,9 @@ function compareBits(builds: Record<"old" | "new", NativeAddon>): void {
 }
 
 function main(): void {
-  const baselinePath = arg("--baseline", "");
-  if (!baselinePath) throw new Error("--baseline <perceiver_ar_native.node> is required (the build to compare against)");
-  const current = loadNativeAddon();
-  if (current === null) throw new Error("this build's native addon is not available (node scripts/build-native.mjs)");
-  const builds = { old: createRequire(import.meta.url)(resolve(baselinePath)) as NativeAddon, new: current };
-  const isa = arg("--isa", current.bestIsa());
-  const threads = Number(arg("--threads", String(current.getThreads())));
-  const rounds = Number(arg("--rounds", "9"));
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be an integer >= 1, got ${arg("--rounds", "")}`);
+  const { baselinePath, builds, isa, threads, rounds } = addonAbSetup();
   for (const addon of Object.values(builds)) addon.setThreads(threads);
-  console.log(`old: ${resolve(baselinePath)}; new: this build; ${threads} thread(s); ${machineDescription()}`);
+  console.log(`old: ${baselinePath}; new: this build; ${threads} thread(s); ${machineDescription()}`);
   compareBits(builds);
 
   for (const [name, addon] of Object.entries(builds)) if (!addon.setIsa(isa)) throw new Error(`the ${name} build cannot run --isa ${isa}`);
@@ -147,13 +132,10 @@ function main(): void {
         for (let r = 0; r < calls; r++) run(addon, p, c);
         return (performance.now() - t) / calls;
       };
-      const times = { old: [] as number[], new: [] as number[] };
-      for (let r = 0; r < rounds; r++) for (const w of r % 2 ? (["old", "new"] as const) : (["new", "old"] as const)) times[w].push(time(builds[w]));
+      const { times, median, iqr } = pairedRounds(builds, rounds, time);
       const gbps = (ms: number): number => bytes / ms / 1e6;
-      const paired = times.old.map((o, r) => o / times.new[r]!).sort((x, y) => x - y);
-      const q = (f: number): string => paired[Math.floor(f * (paired.length - 1))]!.toFixed(3);
       console.log(
-        `${`${label} ${kind}`.padEnd(30)} ${gbps(Math.min(...times.old)).toFixed(1).padStart(8)}  ${gbps(Math.min(...times.new)).toFixed(1).padStart(8)}  ${median(paired).toFixed(3)} [${q(0.25)}-${q(0.75)}]`,
+        `${`${label} ${kind}`.padEnd(30)} ${gbps(Math.min(...times.old)).toFixed(1).padStart(8)}  ${gbps(Math.min(...times.new)).toFixed(1).padStart(8)}  ${median.toFixed(3)} ${iqr}`,
       );
     }
   }
