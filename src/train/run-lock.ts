@@ -90,14 +90,20 @@ function processStartTime(pid: number): number | null {
   }
 }
 
+/** Whether a process with this pid runs on this host (a process we may not signal runs). */
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
 /** "alive", "dead" or "unknown" (another host). */
 function ownerStatus(o: LockOwner): "alive" | "dead" | "unknown" {
   if (o.hostname !== os.hostname()) return "unknown";
-  try {
-    process.kill(o.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ESRCH") return "dead";
-  }
+  if (!pidRuns(o.pid)) return "dead";
   if (o.startTime !== null) {
     const now = processStartTime(o.pid);
     if (now !== null && now !== o.startTime) return "dead"; // the pid was reused by another process
@@ -128,21 +134,11 @@ function describeOwner(o: LockOwner): string {
   return `pid ${o.pid} on ${o.hostname}, ${o.command}, since ${o.acquiredAt}`;
 }
 
-/** The private name a process writes its lock under before linking it to `file`. */
-function tempLockName(file: string, pid: number): string {
-  return `${file}.tmp-${pid}-${randomBytes(4).toString("hex")}`;
+/** The private name this process writes its lock under before linking it to `file`. */
+function tempLockName(file: string): string {
+  return `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
 }
 const TEMP_LOCK_NAME = new RegExp(`^${LOCK_FILE.replace(".", "\\.")}\\.tmp-(\\d+)-[0-9a-f]{8}$`);
-
-/** Whether a process with this pid runs on this host (a process we may not signal runs). */
-function pidRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
 
 /** Remove the temporary lock files that processes no longer running left in `dir` (best effort). */
 function sweepTempLocks(dir: string): void {
@@ -158,7 +154,7 @@ function sweepTempLocks(dir: string): void {
 
 /** Write the lock to a private file next to `file` and link it to `file`; false when another file holds the name. */
 function createLockFile(file: string, owner: LockOwner): boolean {
-  const tmp = tempLockName(file, process.pid);
+  const tmp = tempLockName(file);
   try {
     const fd = openSync(tmp, "wx", 0o644);
     try {
